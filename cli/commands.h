@@ -1,0 +1,14 @@
+// Each command group adds its subcommands to the app; their callbacks do the work.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include "context.h"
+
+namespace strata::cli {
+
+void add_migrate_command(CLI::App& app, Context& context);
+void add_events_commands(CLI::App& app, Context& context);
+void add_bench_commands(CLI::App& app, Context& context);
+
+}  // namespace strata::cli

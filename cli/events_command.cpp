@@ -1,0 +1,104 @@
+#include <charconv>
+#include <iostream>
+
+#include "commands.h"
+#include "output.h"
+#include "strata/error.h"
+
+namespace strata::cli {
+namespace {
+
+ExpectedVersion parse_expected(const std::string& text) {
+  if (text == "any") return ExpectedVersion::any();
+  if (text == "no-stream") return ExpectedVersion::no_stream();
+  if (text == "exists") return ExpectedVersion::stream_exists();
+  std::int64_t version = -1;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), version);
+  if (ec != std::errc() || end != text.data() + text.size() || version < 0) {
+    throw Error(ErrorCode::invalid_argument,
+                "--expect '" + text + "' must be any, no-stream, exists or a version number");
+  }
+  return ExpectedVersion::exact(version);
+}
+
+void add_append(CLI::App& events, Context& context) {
+  struct Options {
+    std::string stream, type, expect = "any";
+    std::optional<std::string> data, metadata, id;
+  };
+  auto options = std::make_shared<Options>();
+  auto* append = events.add_subcommand("append", "Append one event; DATA from stdin if omitted");
+  append->add_option("STREAM", options->stream, "Stream name")->required();
+  append->add_option("TYPE", options->type, "Event type")->required();
+  append->add_option("DATA", options->data, "Event data (JSON)");
+  append->add_option("--metadata", options->metadata, "Event metadata (JSON)");
+  append->add_option("--id", options->id, "Event id (UUID); generated when omitted");
+  append->add_option("--expect", options->expect, "any | no-stream | exists | VERSION");
+  append->callback([options, &context] {
+    EventData event{options->type, options->data ? *options->data : read_stdin(),
+                    options->metadata, options->id};
+    const ExpectedVersion expected = parse_expected(options->expect);
+    const AppendResult result = context.store().events().append(options->stream, event, expected);
+    std::cout << append_line(options->stream, result) << "\n";
+  });
+}
+
+void add_read(CLI::App& events, Context& context) {
+  struct Options {
+    std::string stream;
+    std::optional<std::int64_t> from;
+    bool backward = false;
+    std::size_t limit = 1000;
+  };
+  auto options = std::make_shared<Options>();
+  auto* read = events.add_subcommand("read", "Read one stream in version order");
+  read->add_option("STREAM", options->stream, "Stream name")->required();
+  read->add_option("--from", options->from, "First version to read");
+  read->add_flag("--backward", options->backward, "Read from the newest event back");
+  read->add_option("--limit", options->limit, "Most events to print")->capture_default_str();
+  read->callback([options, &context] {
+    StreamReadOptions read_options;
+    read_options.from = options->from;
+    read_options.direction = options->backward ? Direction::backward : Direction::forward;
+    read_options.limit = options->limit;
+    for (const RecordedEvent& event :
+         context.store().events().read_stream(options->stream, read_options)) {
+      std::cout << event_line(event) << "\n";
+    }
+  });
+}
+
+void add_all(CLI::App& events, Context& context) {
+  struct Options {
+    std::optional<std::string> after, category, type;
+    std::size_t limit = 1000;
+  };
+  auto options = std::make_shared<Options>();
+  auto* all = events.add_subcommand("all", "Read every stream in the all-events order");
+  all->add_option("--after", options->after, "Read events after this position");
+  all->add_option("--category", options->category, "Only streams of this category");
+  all->add_option("--type", options->type, "Only events of this type");
+  all->add_option("--limit", options->limit, "Most events to print")->capture_default_str();
+  all->callback([options, &context] {
+    AllReadOptions read_options;
+    if (options->after) read_options.after = Position::parse(*options->after);
+    read_options.category = options->category;
+    read_options.event_type = options->type;
+    read_options.limit = options->limit;
+    for (const RecordedEvent& event : context.store().events().read_all(read_options)) {
+      std::cout << event_line(event) << "\n";
+    }
+  });
+}
+
+}  // namespace
+
+void add_events_commands(CLI::App& app, Context& context) {
+  auto* events = app.add_subcommand("events", "Append to and read event streams");
+  events->require_subcommand(1);
+  add_append(*events, context);
+  add_read(*events, context);
+  add_all(*events, context);
+}
+
+}  // namespace strata::cli

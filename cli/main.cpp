@@ -1,0 +1,40 @@
+// strata: the command-line tool. Every command prints JSON lines; errors are one line on stderr.
+#include <iostream>
+
+#include "commands.h"
+#include "strata/error.h"
+
+namespace {
+
+int exit_code_for(strata::ErrorCode code) {
+  switch (code) {
+    case strata::ErrorCode::invalid_argument: return strata::cli::kExitUsage;
+    case strata::ErrorCode::wrong_expected_version: return strata::cli::kExitWrongExpectedVersion;
+    default: return strata::cli::kExitFailure;
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace strata::cli;
+  CLI::App app{"strata: durable event streams on SQLite or PostgreSQL"};
+  app.require_subcommand(1);
+  Context context;
+  context.url = default_store_url();
+  app.add_option("--db", context.url, "Store URL (default: $STRATA_DB, else sqlite:strata.db)");
+  add_migrate_command(app, context);
+  add_events_commands(app, context);
+  try {
+    app.parse(argc, argv);
+    return kExitOk;
+  } catch (const CLI::ParseError& error) {
+    return app.exit(error) == 0 ? kExitOk : kExitUsage;
+  } catch (const strata::Error& error) {
+    std::cerr << "strata: " << error.what() << "\n";
+    return exit_code_for(error.code());
+  } catch (const std::exception& error) {
+    std::cerr << "strata: " << error.what() << "\n";
+    return kExitFailure;
+  }
+}

@@ -1,0 +1,108 @@
+// Event value types: what an append takes and what reads return.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "strata/position.h"
+
+namespace strata {
+
+// Size limits, checked before anything is written (Error(invalid_argument) when exceeded).
+inline constexpr std::size_t kMaxStreamNameBytes = 512;
+inline constexpr std::size_t kMaxEventTypeBytes = 256;
+inline constexpr std::size_t kMaxEventBytes = 8 * 1024 * 1024;  // data + metadata of one event.
+
+// Microseconds since 1970-01-01 UTC. Every stored time has exactly this precision.
+using Timestamp = std::int64_t;
+
+// RFC 3339 in UTC with six fractional digits, e.g. "2026-11-22T00:44:56.123456Z".
+std::string format_timestamp(Timestamp micros);
+
+// One event to append. `data` and `metadata` are JSON text, stored and returned byte for byte.
+struct EventData {
+  std::string type;                     // Required, 1..kMaxEventTypeBytes of UTF-8.
+  std::string data;                     // Required JSON text.
+  std::optional<std::string> metadata;  // Optional JSON text.
+  std::optional<std::string> id;        // A UUID (any case); generated (UUIDv7) when absent.
+};
+
+// An event as stored.
+struct RecordedEvent {
+  std::string id;  // Lower-case canonical UUID.
+  std::string stream;
+  std::int64_t version = 0;  // 1, 2, 3… within its stream, without gaps.
+  std::string type;
+  std::string data;
+  std::optional<std::string> metadata;
+  Position position;
+  Timestamp created_at = 0;
+
+  friend bool operator==(const RecordedEvent&, const RecordedEvent&) = default;
+};
+
+// The condition an append places on the stream's version.
+class ExpectedVersion {
+ public:
+  enum class Kind { any, no_stream, stream_exists, exact };
+
+  static constexpr ExpectedVersion any() noexcept { return {Kind::any, 0}; }
+  static constexpr ExpectedVersion no_stream() noexcept { return {Kind::no_stream, 0}; }
+  static constexpr ExpectedVersion stream_exists() noexcept { return {Kind::stream_exists, 0}; }
+  // The stream's current version must be `version` (0 means: the stream has no events).
+  static constexpr ExpectedVersion exact(std::int64_t version) noexcept {
+    return {Kind::exact, version};
+  }
+
+  constexpr Kind kind() const noexcept { return kind_; }
+  constexpr std::int64_t version() const noexcept { return version_; }
+  // Whether a stream at `current` version (0: no events) satisfies this expectation.
+  constexpr bool holds_for(std::int64_t current) const noexcept {
+    switch (kind_) {
+      case Kind::any: return true;
+      case Kind::no_stream: return current == 0;
+      case Kind::stream_exists: return current > 0;
+      case Kind::exact: return current == version_;
+    }
+    return false;
+  }
+  // "any", "no_stream", "stream_exists" or the number.
+  std::string to_string() const;
+
+ private:
+  constexpr ExpectedVersion(Kind kind, std::int64_t version) : kind_(kind), version_(version) {}
+  Kind kind_;
+  std::int64_t version_;
+};
+
+// What a successful append reports: the stream's new version and the last event's position.
+struct AppendResult {
+  std::int64_t version = 0;
+  Position position;
+  friend bool operator==(const AppendResult&, const AppendResult&) = default;
+};
+
+enum class Direction { forward, backward };
+
+struct StreamReadOptions {
+  // First version to read: forward from 1 by default, backward from the last by default.
+  std::optional<std::int64_t> from;
+  Direction direction = Direction::forward;
+  std::size_t limit = 1000;
+};
+
+struct AllReadOptions {
+  Position after = Position::start();     // Read events strictly after this position.
+  std::size_t limit = 1000;
+  std::optional<std::string> category;    // Only streams whose name up to the first '-' is this.
+  std::optional<std::string> event_type;  // Only events of this type.
+};
+
+struct StreamInfo {
+  bool exists = false;
+  std::int64_t version = 0;  // 0 when the stream does not exist.
+};
+
+}  // namespace strata

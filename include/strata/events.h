@@ -1,0 +1,58 @@
+// Events: append to and read event streams. Obtained from Store::events() or Transaction::events().
+#pragma once
+
+#include <string_view>
+#include <vector>
+
+#include "strata/event.h"
+#include "strata/scope.h"
+
+namespace strata {
+
+// A handle on the Store's event streams. From Store::events() each call is its own atomic unit of
+// work on a pooled connection; from Transaction::events() calls join that transaction.
+// Thread-safety: a Store's handle may be used from many threads; a Transaction's only from the
+// thread running the transaction.
+class Events {
+ public:
+  // Appends `events` atomically to `stream` if `expected` holds, giving them the next versions.
+  // Returns the stream's new version and the last event's position (for an empty batch: the
+  // current version and the position of the stream's last event). Idempotent: appending events
+  // with the same ids to the same stream again at the same expected version returns the first
+  // result and writes nothing.
+  // Throws: invalid_argument (bad name, type, JSON, id or size; nothing written),
+  // WrongExpectedVersion, already_exists (an id is stored with other content), conflict,
+  // unavailable, timeout, unknown_outcome.
+  AppendResult append(std::string_view stream, const std::vector<EventData>& events,
+                      ExpectedVersion expected = ExpectedVersion::any()) const;
+  AppendResult append(std::string_view stream, const EventData& event,
+                      ExpectedVersion expected = ExpectedVersion::any()) const;
+
+  // Up to `options.limit` events of one stream in version order; empty when the stream does not
+  // exist or `from` lies past its end. Throws invalid_argument for a bad name.
+  std::vector<RecordedEvent> read_stream(std::string_view stream,
+                                         const StreamReadOptions& options = {}) const;
+
+  // Up to `limit` events of the streams whose name up to the first '-' is `category`, in the
+  // all-events order, strictly after `after`.
+  std::vector<RecordedEvent> read_category(std::string_view category,
+                                           Position after = Position::start(),
+                                           std::size_t limit = 1000) const;
+
+  // Up to `options.limit` events strictly after `options.after`, in the all-events order: total,
+  // the same for every reader, and never extended behind a position already returned, so a reader
+  // paging with the last position it saw never skips nor repeats an event.
+  std::vector<RecordedEvent> read_all(const AllReadOptions& options = {}) const;
+
+  // Whether `stream` has events, and its current version.
+  StreamInfo stream_info(std::string_view stream) const;
+
+ private:
+  friend class Store;
+  friend class Transaction;
+  explicit Events(detail::Scope scope) : scope_(std::move(scope)) {}
+
+  detail::Scope scope_;
+};
+
+}  // namespace strata

@@ -1,0 +1,84 @@
+// Store: the entry point. Opens a database from a URL and hands out the primitives.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+
+#include "strata/events.h"
+#include "strata/scope.h"
+
+namespace strata {
+
+struct OpenOptions {
+  // Apply pending migrations when opening (safe when many processes open at once). Default: true.
+  bool migrate = true;
+};
+
+// One transaction's view of the Store: every handle it gives out works on the transaction's
+// connection, so all their writes commit or roll back together. Used only inside
+// Store::transaction, from the thread that runs it.
+class Transaction {
+ public:
+  Events events() const { return Events(scope_); }
+
+ private:
+  friend class Store;
+  explicit Transaction(detail::Scope scope) : scope_(std::move(scope)) {}
+  detail::Scope scope_;
+};
+
+// A durable store on SQLite or PostgreSQL. Thread-safe: share one Store between threads; it
+// pools its connections. Movable, not copyable; closing it closes the pool.
+class Store {
+ public:
+  // Opens the store at `url`:
+  //   sqlite:PATH, sqlite::memory:        (params: max_connections, busy_timeout, synchronous)
+  //   postgres://… or postgresql://…     (libpq's URI; plus max_connections, min_connections,
+  //                                        acquire_timeout, statement_timeout, schema)
+  // Throws invalid_argument naming a malformed URL, unknown scheme or unknown parameter;
+  // unavailable when the database cannot be reached. Messages never contain the password.
+  static Store open(std::string_view url, const OpenOptions& options = {});
+
+  Store(Store&&) noexcept;
+  Store& operator=(Store&&) noexcept;
+  ~Store();
+
+  // The event streams; each call runs as its own atomic unit of work.
+  Events events() const { return Events(detail::Scope{backend_}); }
+
+  // Runs `fn(Transaction&)` atomically on one connection: commits when it returns, rolls back
+  // and rethrows when it throws. Returns what `fn` returns. A commit whose outcome is unknown
+  // (connection lost) throws unknown_outcome; it is never retried.
+  template <class Fn>
+  std::invoke_result_t<Fn&, Transaction&> transaction(Fn&& fn) const {
+    using Result = std::invoke_result_t<Fn&, Transaction&>;
+    if constexpr (std::is_void_v<Result>) {
+      run_transaction([&](Transaction& tx) { fn(tx); });
+    } else {
+      std::optional<Result> result;
+      run_transaction([&](Transaction& tx) { result.emplace(fn(tx)); });
+      return std::move(*result);
+    }
+  }
+
+  // Applies pending migrations, each once, in its own transaction. Safe to call concurrently
+  // from many processes; a no-op when up to date.
+  void migrate() const;
+
+  // The highest migration applied (0 for an empty database).
+  int schema_version() const;
+
+  // "sqlite" or "postgres".
+  std::string_view backend_name() const;
+
+ private:
+  explicit Store(std::shared_ptr<detail::Backend> backend);
+  void run_transaction(const std::function<void(Transaction&)>& body) const;
+
+  std::shared_ptr<detail::Backend> backend_;
+};
+
+}  // namespace strata

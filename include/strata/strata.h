@@ -1,0 +1,8 @@
+// Strata: durable event streams (and, later, state, queues and locks) on SQLite or PostgreSQL.
+#pragma once
+
+#include "strata/error.h"
+#include "strata/event.h"
+#include "strata/events.h"
+#include "strata/position.h"
+#include "strata/store.h"

@@ -1,0 +1,77 @@
+// The one internal interface every backend implements. Core code (validation, idempotency,
+// retries) calls it; backends hold only what truly differs: SQL, round trips, pooling.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "strata/event.h"
+
+namespace strata::detail {
+
+// An event ready to store: validated, with its id and time fixed.
+struct PendingEvent {
+  std::string id;  // Canonical lower-case UUID.
+  std::string type;
+  std::string data;
+  std::optional<std::string> metadata;
+  Timestamp created_at = 0;
+};
+
+struct AppendBatch {
+  std::string stream;
+  ExpectedVersion expected = ExpectedVersion::any();
+  std::vector<PendingEvent> events;  // Never empty.
+  std::uint64_t stream_key = 0;      // stable_hash64(stream): the stream's lock key.
+};
+
+// What one attempt to append did. Only `appended` wrote anything.
+struct AppendAttempt {
+  enum class Outcome {
+    appended,          // `result` holds the new version and position.
+    version_mismatch,  // `expected` does not hold for `current_version`.
+    duplicate_id,      // An event id is already stored (possibly an idempotent retry).
+    order_conflict,    // A later transaction already appended to the stream (PostgreSQL only).
+  };
+  Outcome outcome = Outcome::appended;
+  AppendResult result;
+  std::int64_t current_version = 0;  // The stream's version before the attempt.
+};
+
+// One connection, inside or outside a transaction. Used by one thread at a time.
+class Session {
+ public:
+  virtual ~Session() = default;
+
+  // Appends atomically: inside a transaction under a savepoint, else in a transaction of its own.
+  // A failed attempt leaves no trace and leaves an enclosing transaction usable.
+  virtual AppendAttempt try_append(const AppendBatch& batch) = 0;
+  // The stored events with any of these ids (canonical UUIDs), in any order.
+  virtual std::vector<RecordedEvent> events_by_id(const std::vector<std::string>& ids) = 0;
+  // Events of `stream` from version `from` (inclusive) in `direction`.
+  virtual std::vector<RecordedEvent> read_stream(std::string_view stream, std::int64_t from,
+                                                 Direction direction, std::size_t limit) = 0;
+  virtual std::vector<RecordedEvent> read_all(const AllReadOptions& options) = 0;
+  virtual StreamInfo stream_info(std::string_view stream) = 0;
+};
+
+using SessionFn = std::function<void(Session&)>;
+
+// A database: its pool, migrations and sessions. Thread-safe.
+class Backend {
+ public:
+  virtual ~Backend() = default;
+
+  virtual std::string_view name() const = 0;
+  virtual void migrate() = 0;
+  virtual int schema_version() = 0;
+  // Runs `fn` on a pooled session outside any transaction.
+  virtual void run(const SessionFn& fn) = 0;
+  // Runs `fn` inside a transaction: commits when it returns, rolls back when it throws.
+  virtual void run_transaction(const SessionFn& fn) = 0;
+};
+
+}  // namespace strata::detail

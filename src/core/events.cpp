@@ -1,0 +1,164 @@
+#include "strata/events.h"
+
+#include <unordered_map>
+
+#include "core/backend.h"
+#include "core/ids.h"
+#include "core/session_runner.h"
+#include "core/validate.h"
+
+namespace strata {
+namespace detail {
+namespace {
+
+// Whether an earlier append that stored these events, starting at `first_version`, was made
+// under the same expectation as this one.
+bool same_expectation(ExpectedVersion expected, std::int64_t first_version) {
+  switch (expected.kind()) {
+    case ExpectedVersion::Kind::any: return true;
+    case ExpectedVersion::Kind::no_stream: return first_version == 1;
+    case ExpectedVersion::Kind::stream_exists: return first_version > 1;
+    case ExpectedVersion::Kind::exact: return first_version == expected.version() + 1;
+  }
+  return false;
+}
+
+bool same_content(const PendingEvent& pending, const RecordedEvent& stored) {
+  return pending.type == stored.type && pending.data == stored.data &&
+         pending.metadata == stored.metadata;
+}
+
+[[noreturn]] void throw_taken(const AppendBatch& batch, const PendingEvent& event,
+                              const RecordedEvent* stored) {
+  std::string where = "the batch only in part";
+  if (stored != nullptr) {
+    where = "stream '" + stored->stream + "' at version " + std::to_string(stored->version);
+  }
+  throw Error(ErrorCode::already_exists,
+              "event id " + event.id + " of the append to stream '" + batch.stream +
+                  "' is already stored, in " + where + ", with other content or place");
+}
+
+// Decides what a failed attempt means, given the stored events that share the batch's ids:
+// an idempotent retry (returns the first result), a wrong expected version, or a taken id.
+AppendResult resolve_failed_append(const AppendBatch& batch, const AppendAttempt& attempt,
+                                   const std::vector<RecordedEvent>& stored) {
+  if (stored.empty()) {
+    if (attempt.outcome == AppendAttempt::Outcome::version_mismatch) {
+      throw WrongExpectedVersion(batch.stream, batch.expected.to_string(),
+                                 attempt.current_version);
+    }
+    throw Error(ErrorCode::conflict, "event ids of the append to stream '" + batch.stream +
+                                         "' were taken by a concurrent writer that rolled back; "
+                                         "retry");
+  }
+  std::unordered_map<std::string_view, const RecordedEvent*> by_id;
+  for (const RecordedEvent& event : stored) by_id.emplace(event.id, &event);
+  const RecordedEvent* first = nullptr;
+  for (std::size_t i = 0; i < batch.events.size(); ++i) {
+    const PendingEvent& event = batch.events[i];
+    const auto found = by_id.find(event.id);
+    const RecordedEvent* match = found == by_id.end() ? nullptr : found->second;
+    if (i == 0) first = match;
+    const bool in_place = match != nullptr && first != nullptr && match->stream == batch.stream &&
+                          match->version == first->version + static_cast<std::int64_t>(i);
+    if (!in_place || !same_content(event, *match)) throw_taken(batch, event, match);
+  }
+  if (!same_expectation(batch.expected, first->version)) {
+    throw WrongExpectedVersion(batch.stream, batch.expected.to_string(), attempt.current_version);
+  }
+  const RecordedEvent* last = by_id.at(batch.events.back().id);
+  return AppendResult{last->version, last->position};
+}
+
+std::vector<std::string> ids_of(const AppendBatch& batch) {
+  std::vector<std::string> ids;
+  ids.reserve(batch.events.size());
+  for (const PendingEvent& event : batch.events) ids.push_back(event.id);
+  return ids;
+}
+
+AppendResult append_batch(Session& session, const AppendBatch& batch) {
+  const AppendAttempt attempt = session.try_append(batch);
+  switch (attempt.outcome) {
+    case AppendAttempt::Outcome::appended: return attempt.result;
+    case AppendAttempt::Outcome::order_conflict:
+      throw Error(ErrorCode::conflict,
+                  "stream '" + batch.stream +
+                      "' was appended to by a transaction that began writing after this one; "
+                      "retry the transaction");
+    case AppendAttempt::Outcome::version_mismatch:
+    case AppendAttempt::Outcome::duplicate_id: break;
+  }
+  return resolve_failed_append(batch, attempt, session.events_by_id(ids_of(batch)));
+}
+
+// An empty append writes nothing but still checks the expectation.
+AppendResult append_nothing(Session& session, const std::string& stream,
+                            ExpectedVersion expected) {
+  const StreamInfo info = session.stream_info(stream);
+  if (!expected.holds_for(info.version)) {
+    throw WrongExpectedVersion(stream, expected.to_string(), info.version);
+  }
+  if (!info.exists) return AppendResult{0, Position::start()};
+  const auto last = session.read_stream(stream, info.version, Direction::backward, 1);
+  return AppendResult{info.version, last.empty() ? Position::start() : last.front().position};
+}
+
+}  // namespace
+}  // namespace detail
+
+AppendResult Events::append(std::string_view stream, const std::vector<EventData>& events,
+                            ExpectedVersion expected) const {
+  detail::validate_stream_name(stream);
+  if (events.empty()) {
+    return detail::run_on_session(scope_, [&](detail::Session& session) {
+      return detail::append_nothing(session, std::string(stream), expected);
+    });
+  }
+  const detail::AppendBatch batch{std::string(stream), expected, detail::prepare_events(events),
+                                  detail::stable_hash64(stream)};
+  return detail::run_on_session(
+      scope_, [&](detail::Session& session) { return detail::append_batch(session, batch); });
+}
+
+AppendResult Events::append(std::string_view stream, const EventData& event,
+                            ExpectedVersion expected) const {
+  return append(stream, std::vector<EventData>{event}, expected);
+}
+
+std::vector<RecordedEvent> Events::read_stream(std::string_view stream,
+                                               const StreamReadOptions& options) const {
+  detail::validate_stream_name(stream);
+  const bool forward = options.direction == Direction::forward;
+  const std::int64_t from = options.from.value_or(forward ? 1 : INT64_MAX);
+  if (options.limit == 0) return {};
+  return detail::run_on_session(scope_, [&](detail::Session& session) {
+    return session.read_stream(stream, from, options.direction, options.limit);
+  });
+}
+
+std::vector<RecordedEvent> Events::read_category(std::string_view category, Position after,
+                                                 std::size_t limit) const {
+  detail::validate_category(category);
+  AllReadOptions options;
+  options.after = after;
+  options.limit = limit;
+  options.category = std::string(category);
+  return read_all(options);
+}
+
+std::vector<RecordedEvent> Events::read_all(const AllReadOptions& options) const {
+  if (options.category) detail::validate_category(*options.category);
+  if (options.limit == 0) return {};
+  return detail::run_on_session(
+      scope_, [&](detail::Session& session) { return session.read_all(options); });
+}
+
+StreamInfo Events::stream_info(std::string_view stream) const {
+  detail::validate_stream_name(stream);
+  return detail::run_on_session(
+      scope_, [&](detail::Session& session) { return session.stream_info(stream); });
+}
+
+}  // namespace strata

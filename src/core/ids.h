@@ -1,0 +1,28 @@
+// Identifiers, hashes and times: specified, stable encodings (anything persisted depends on them).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "strata/event.h"
+
+namespace strata::detail {
+
+// A new time-ordered UUID (version 7, RFC 9562) in canonical lower-case form. Thread-safe.
+std::string new_uuid_v7();
+// The canonical lower-case form of a UUID written in hex with or without dashes, any case;
+// nullopt if `text` is not a UUID.
+std::optional<std::string> canonical_uuid(std::string_view text);
+
+// 64-bit FNV-1a. Specified, so stable across versions, compilers and machines.
+std::uint64_t stable_hash64(std::string_view bytes) noexcept;
+
+// The current time, truncated to whole microseconds.
+Timestamp now_micros();
+
+// The category of a stream: its name up to the first '-' (the whole name without one).
+std::string_view category_of(std::string_view stream) noexcept;
+
+}  // namespace strata::detail

@@ -1,0 +1,14 @@
+// A schema migration: applied once, in order, inside a transaction, recorded by version.
+#pragma once
+
+#include <string_view>
+
+namespace strata::detail {
+
+struct Migration {
+  int version;            // 1, 2, 3…: applied in this order, each exactly once.
+  std::string_view name;  // What it does, recorded beside the version.
+  std::string_view sql;   // One or more statements.
+};
+
+}  // namespace strata::detail

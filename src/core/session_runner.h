@@ -1,0 +1,45 @@
+// Runs a primitive's call on the right session: the transaction's, or a pooled one.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <thread>
+#include <type_traits>
+
+#include "core/backend.h"
+#include "strata/error.h"
+#include "strata/scope.h"
+
+namespace strata::detail {
+
+inline constexpr int kCallAttempts = 3;
+
+// Whether a call that failed this way may safely run again: nothing was applied (unavailable),
+// or it may have been and running it again is harmless because the call is idempotent.
+inline bool is_retryable(const Error& error) {
+  return error.code() == ErrorCode::unavailable || error.code() == ErrorCode::unknown_outcome;
+}
+
+// Runs `fn(Session&)` and returns its result. Inside a transaction, on the transaction's session,
+// once. Outside, on a pooled session; `fn` must then be idempotent (every read is, and so is an
+// append, whose event ids are fixed before the first attempt), since a call that lost its
+// connection is retried on a fresh one.
+template <class Fn>
+std::invoke_result_t<Fn&, Session&> run_on_session(const Scope& scope, Fn&& fn) {
+  if (scope.session != nullptr) return fn(*scope.session);
+  using Result = std::invoke_result_t<Fn&, Session&>;
+  auto backoff = std::chrono::milliseconds(20);
+  for (int attempt = 1;; ++attempt) {
+    try {
+      std::optional<Result> result;
+      scope.backend->run([&](Session& session) { result.emplace(fn(session)); });
+      return std::move(*result);
+    } catch (const Error& error) {
+      if (!is_retryable(error) || attempt == kCallAttempts) throw;
+    }
+    std::this_thread::sleep_for(backoff);
+    backoff *= 2;
+  }
+}
+
+}  // namespace strata::detail

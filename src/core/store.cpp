@@ -1,0 +1,44 @@
+#include "strata/store.h"
+
+#include "core/backend.h"
+#include "core/url.h"
+#include "postgres/pg_backend.h"
+#include "sqlite/sqlite_backend.h"
+
+namespace strata {
+namespace {
+
+std::shared_ptr<detail::Backend> open_backend(const detail::StoreSettings& settings) {
+  if (const auto* sqlite = std::get_if<detail::SqliteSettings>(&settings)) {
+    return detail::open_sqlite_backend(*sqlite);
+  }
+  return detail::open_postgres_backend(std::get<detail::PostgresSettings>(settings));
+}
+
+}  // namespace
+
+Store Store::open(std::string_view url, const OpenOptions& options) {
+  Store store(open_backend(detail::parse_store_url(url)));
+  if (options.migrate) store.migrate();
+  return store;
+}
+
+Store::Store(std::shared_ptr<detail::Backend> backend) : backend_(std::move(backend)) {}
+Store::Store(Store&&) noexcept = default;
+Store& Store::operator=(Store&&) noexcept = default;
+Store::~Store() = default;
+
+void Store::run_transaction(const std::function<void(Transaction&)>& body) const {
+  backend_->run_transaction([&](detail::Session& session) {
+    Transaction transaction(detail::Scope{backend_, &session});
+    body(transaction);
+  });
+}
+
+void Store::migrate() const { backend_->migrate(); }
+
+int Store::schema_version() const { return backend_->schema_version(); }
+
+std::string_view Store::backend_name() const { return backend_->name(); }
+
+}  // namespace strata

@@ -1,0 +1,131 @@
+#include "core/validate.h"
+
+#include <nlohmann/json.hpp>
+#include <unordered_set>
+
+#include "core/ids.h"
+#include "strata/error.h"
+
+namespace strata::detail {
+namespace {
+
+[[noreturn]] void invalid(const std::string& message) {
+  throw Error(ErrorCode::invalid_argument, message);
+}
+
+// Quotes a user-supplied name for a message, cut short so a huge input cannot flood it.
+std::string shown(std::string_view text) {
+  constexpr std::size_t kShown = 80;
+  if (text.size() <= kShown) return "'" + std::string(text) + "'";
+  return "'" + std::string(text.substr(0, kShown)) + "…' (" + std::to_string(text.size()) +
+         " bytes)";
+}
+
+bool has_control_character(std::string_view text) {
+  for (const char c : text) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) return true;
+  }
+  return false;
+}
+
+void validate_name(std::string_view what, std::string_view name, std::size_t max_bytes) {
+  if (name.empty()) invalid(std::string(what) + " must not be empty");
+  if (name.size() > max_bytes) {
+    invalid(std::string(what) + " " + shown(name) + " is longer than " +
+            std::to_string(max_bytes) + " bytes");
+  }
+  if (!is_valid_utf8(name)) invalid(std::string(what) + " is not valid UTF-8");
+  if (has_control_character(name)) {
+    invalid(std::string(what) + " " + shown(name) + " contains a control character");
+  }
+}
+
+std::string event_label(std::size_t index) { return "event " + std::to_string(index); }
+
+}  // namespace
+
+bool is_valid_utf8(std::string_view text) noexcept {
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const auto lead = static_cast<unsigned char>(text[i]);
+    std::size_t length = 0;
+    std::uint32_t code = 0;
+    if (lead < 0x80) {
+      ++i;
+      continue;
+    } else if ((lead & 0xE0) == 0xC0) {
+      length = 2;
+      code = lead & 0x1F;
+    } else if ((lead & 0xF0) == 0xE0) {
+      length = 3;
+      code = lead & 0x0F;
+    } else if ((lead & 0xF8) == 0xF0) {
+      length = 4;
+      code = lead & 0x07;
+    } else {
+      return false;
+    }
+    if (i + length > text.size()) return false;
+    for (std::size_t k = 1; k < length; ++k) {
+      const auto next = static_cast<unsigned char>(text[i + k]);
+      if ((next & 0xC0) != 0x80) return false;
+      code = (code << 6) | (next & 0x3F);
+    }
+    const bool overlong = (length == 2 && code < 0x80) || (length == 3 && code < 0x800) ||
+                          (length == 4 && code < 0x10000);
+    if (overlong || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) return false;
+    i += length;
+  }
+  return true;
+}
+
+bool is_valid_json(std::string_view text) noexcept {
+  try {
+    return nlohmann::json::accept(text);
+  } catch (...) {
+    return false;
+  }
+}
+
+void validate_stream_name(std::string_view stream) {
+  validate_name("stream name", stream, kMaxStreamNameBytes);
+}
+
+void validate_category(std::string_view category) {
+  validate_name("category", category, kMaxStreamNameBytes);
+  if (category.find('-') != std::string_view::npos) {
+    invalid("category " + shown(category) + " must not contain '-'");
+  }
+}
+
+std::vector<PendingEvent> prepare_events(const std::vector<EventData>& events) {
+  std::vector<PendingEvent> pending;
+  pending.reserve(events.size());
+  std::unordered_set<std::string> ids;
+  ids.reserve(events.size());
+  const Timestamp now = now_micros();
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    const EventData& event = events[i];
+    validate_name(event_label(i) + " type", event.type, kMaxEventTypeBytes);
+    const std::size_t bytes = event.data.size() + (event.metadata ? event.metadata->size() : 0);
+    if (bytes > kMaxEventBytes) {
+      invalid(event_label(i) + " is " + std::to_string(bytes) + " bytes, over the limit of " +
+              std::to_string(kMaxEventBytes) + " bytes (data + metadata)");
+    }
+    if (!is_valid_json(event.data)) invalid(event_label(i) + " data is not valid JSON");
+    if (event.metadata && !is_valid_json(*event.metadata)) {
+      invalid(event_label(i) + " metadata is not valid JSON");
+    }
+    std::string id = new_uuid_v7();
+    if (event.id) {
+      auto canonical = canonical_uuid(*event.id);
+      if (!canonical) invalid(event_label(i) + " id " + shown(*event.id) + " is not a UUID");
+      id = std::move(*canonical);
+    }
+    if (!ids.insert(id).second) invalid(event_label(i) + " id " + id + " repeats in the batch");
+    pending.push_back(PendingEvent{std::move(id), event.type, event.data, event.metadata, now});
+  }
+  return pending;
+}
+
+}  // namespace strata::detail

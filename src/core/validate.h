@@ -1,0 +1,26 @@
+// Input rules shared by every backend. Each check throws Error(invalid_argument) naming what is
+// wrong, before anything is written.
+#pragma once
+
+#include <string_view>
+#include <vector>
+
+#include "core/backend.h"
+#include "strata/event.h"
+
+namespace strata::detail {
+
+bool is_valid_utf8(std::string_view text) noexcept;
+bool is_valid_json(std::string_view text) noexcept;
+
+// 1..kMaxStreamNameBytes of UTF-8 without control characters.
+void validate_stream_name(std::string_view stream);
+// A category is a stream-name prefix without '-'.
+void validate_category(std::string_view category);
+
+// Validates every event and fixes its id (canonical, or a new UUIDv7) and creation time.
+// Throws invalid_argument naming the event's index and the fault; also for ids repeated in
+// the batch.
+std::vector<PendingEvent> prepare_events(const std::vector<EventData>& events);
+
+}  // namespace strata::detail

@@ -1,0 +1,473 @@
+#include "postgres/pg_backend.h"
+
+#include <array>
+
+#include "core/ids.h"
+#include "core/pool.h"
+#include "postgres/pg_sql.h"
+#include "postgres/pq/pq.h"
+#include "postgres/schema.h"
+#include "strata/error.h"
+
+namespace strata::detail {
+namespace {
+
+using pq::Command;
+using pq::Connection;
+using pq::Params;
+using pq::PqError;
+using pq::Result;
+
+// Larger batches go by COPY: two more round trips, but the fastest way rows reach the server.
+constexpr std::size_t kMaxRowsPerStatement = 64;
+
+constexpr std::string_view kUniqueViolation = "23505";
+constexpr std::string_view kUndefinedTable = "42P01";
+constexpr std::string_view kUndefinedSchema = "3F000";
+
+// The stream lock's key: the stream's stable hash, as the signed bigint PostgreSQL takes.
+std::string lock_key(std::uint64_t hash) { return std::to_string(static_cast<std::int64_t>(hash)); }
+
+RecordedEvent read_event(const Result& rows, int row) {
+  RecordedEvent event;
+  event.position = Position(rows.unsigned_integer(row, 0), rows.unsigned_integer(row, 1));
+  event.stream = rows.string(row, 2);
+  event.version = rows.integer(row, 3);
+  event.id = rows.string(row, 4);
+  event.type = rows.string(row, 5);
+  event.data = rows.string(row, 6);
+  event.metadata = rows.optional_string(row, 7);
+  event.created_at = rows.integer(row, 8);
+  return event;
+}
+
+std::vector<RecordedEvent> read_events(const Result& rows) {
+  std::vector<RecordedEvent> events;
+  events.reserve(static_cast<std::size_t>(rows.rows()));
+  for (int row = 0; row < rows.rows(); ++row) events.push_back(read_event(rows, row));
+  return events;
+}
+
+int expectation_code(ExpectedVersion expected) {
+  switch (expected.kind()) {
+    case ExpectedVersion::Kind::any: return 0;
+    case ExpectedVersion::Kind::no_stream: return 1;
+    case ExpectedVersion::Kind::stream_exists: return 2;
+    case ExpectedVersion::Kind::exact: return 3;
+  }
+  return 0;
+}
+
+// $1 stream, $2 count, $3 expectation, $4 expected version: shared by both append statements.
+Params stream_params(const AppendBatch& batch) {
+  Params params;
+  params.add(batch.stream)
+      .add(static_cast<std::int64_t>(batch.events.size()))
+      .add(std::int64_t{expectation_code(batch.expected)})
+      .add(batch.expected.version());
+  return params;
+}
+
+// $5…$9: the events as arrays, one element per event, for unnest().
+Params append_params(const AppendBatch& batch) {
+  Params params = stream_params(batch);
+  std::array<std::string, 5> arrays;
+  for (auto& array : arrays) array = "{";
+  for (std::size_t i = 0; i < batch.events.size(); ++i) {
+    const PendingEvent& event = batch.events[i];
+    if (i > 0) {
+      for (auto& array : arrays) array += ',';
+    }
+    const std::string created_at = format_timestamp(event.created_at);
+    pq::append_array_element(arrays[0], event.id);
+    pq::append_array_element(arrays[1], event.type);
+    pq::append_array_element(arrays[2], event.data);
+    pq::append_array_element(arrays[3], event.metadata
+                                            ? std::optional<std::string_view>(*event.metadata)
+                                            : std::nullopt);
+    pq::append_array_element(arrays[4], created_at);
+  }
+  for (auto& array : arrays) params.add(array += '}');
+  return params;
+}
+
+std::string copy_rows(const AppendBatch& batch, std::int64_t first_version) {
+  std::string rows;
+  std::size_t bytes = 0;
+  for (const PendingEvent& event : batch.events) {
+    bytes += batch.stream.size() + event.data.size() + 128;
+  }
+  rows.reserve(bytes);
+  std::int64_t version = first_version;
+  for (const PendingEvent& event : batch.events) {
+    pq::append_copy_field(rows, batch.stream);
+    rows += '\t';
+    rows += std::to_string(version++);
+    rows += '\t';
+    rows += event.id;
+    rows += '\t';
+    pq::append_copy_field(rows, event.type);
+    rows += '\t';
+    pq::append_copy_field(rows, event.data);
+    rows += '\t';
+    if (event.metadata) {
+      pq::append_copy_field(rows, *event.metadata);
+    } else {
+      rows += "\\N";
+    }
+    rows += '\t';
+    rows += format_timestamp(event.created_at);
+    rows += '\n';
+  }
+  return rows;
+}
+
+// What the stream statements report: column 0 the new version (null when nothing was written),
+// then the current version and whether the expectation held.
+AppendAttempt read_refusal(const Result& result, int current_column, int holds_column) {
+  AppendAttempt attempt;
+  attempt.current_version = result.integer(0, current_column);
+  attempt.outcome = result.text(0, holds_column) == "t" ? AppendAttempt::Outcome::order_conflict
+                                                         : AppendAttempt::Outcome::version_mismatch;
+  return attempt;
+}
+
+class PgSession final : public Session {
+ public:
+  PgSession(Connection& connection, const PgSql& sql, bool in_transaction)
+      : connection_(connection), sql_(sql), in_transaction_(in_transaction) {}
+
+  bool wrote() const { return wrote_; }
+
+  AppendAttempt try_append(const AppendBatch& batch) override {
+    wrote_ = true;
+    try {
+      return batch.events.size() <= kMaxRowsPerStatement ? append_by_statement(batch)
+                                                         : append_by_copy(batch);
+    } catch (const PqError& error) {
+      if (error.sqlstate() != kUniqueViolation) throw;
+      undo_append();
+      AppendAttempt attempt;
+      attempt.outcome = AppendAttempt::Outcome::duplicate_id;
+      attempt.current_version = stream_info(batch.stream).version;
+      return attempt;
+    }
+  }
+
+  std::vector<RecordedEvent> events_by_id(const std::vector<std::string>& ids) override {
+    std::string array = "{";
+    for (const std::string& id : ids) {
+      if (array.size() > 1) array += ',';
+      array += id;
+    }
+    array += '}';
+    return read_events(connection_.query(sql_.events_by_id, Params().add(array)));
+  }
+
+  std::vector<RecordedEvent> read_stream(std::string_view stream, std::int64_t from,
+                                         Direction direction, std::size_t limit) override {
+    const std::string& sql =
+        direction == Direction::forward ? sql_.read_stream_forward : sql_.read_stream_backward;
+    Params params;
+    params.add(stream).add(from).add(static_cast<std::int64_t>(limit));
+    return read_events(connection_.query(sql, params));
+  }
+
+  std::vector<RecordedEvent> read_all(const AllReadOptions& options) override {
+    Params params;
+    params.add(std::to_string(options.after.commit()))
+        .add(static_cast<std::int64_t>(options.after.sequence()))
+        .add(static_cast<std::int64_t>(options.limit));
+    if (options.category) params.add(*options.category);
+    if (options.event_type) params.add(*options.event_type);
+    return read_events(connection_.query(
+        sql_.read_all(options.category.has_value(), options.event_type.has_value()), params));
+  }
+
+  StreamInfo stream_info(std::string_view stream) override {
+    const Result result = connection_.query(sql_.stream_version, Params().add(stream));
+    if (result.rows() == 0) return StreamInfo{};
+    return StreamInfo{true, result.integer(0, 0)};
+  }
+
+ private:
+  // One round trip: lock the stream, check the expectation, insert the events and bump the
+  // stream, all in one statement after the lock.
+  AppendAttempt append_by_statement(const AppendBatch& batch) {
+    const Params lock = Params().add(lock_key(batch.stream_key));
+    const Params append = append_params(batch);
+    const Params none;
+    std::vector<Command> commands;
+    if (in_transaction_) commands.push_back(Command{sql_.savepoint, none});
+    commands.push_back(Command{sql_.lock_stream, lock});
+    commands.push_back(Command{sql_.append_events, append});
+    if (in_transaction_) commands.push_back(Command{sql_.release_savepoint, none});
+    const auto results = connection_.pipeline(commands);
+    const Result& row = results[in_transaction_ ? 2 : 1];
+    if (row.is_null(0, 0)) return read_refusal(row, 3, 4);
+    AppendAttempt attempt;
+    attempt.current_version = row.integer(0, 3);
+    attempt.result = AppendResult{row.integer(0, 0),
+                                  Position(row.unsigned_integer(0, 2), row.unsigned_integer(0, 1))};
+    return attempt;
+  }
+
+  // Three round trips: lock and bump the stream; COPY the events; read the position and commit.
+  AppendAttempt append_by_copy(const AppendBatch& batch) {
+    const Params lock = Params().add(lock_key(batch.stream_key));
+    const Params bump = stream_params(batch);
+    const Params none;
+    const std::array<Command, 3> begin = {
+        Command{in_transaction_ ? sql_.savepoint : sql_.begin, none},
+        Command{sql_.lock_stream, lock}, Command{sql_.bump_stream, bump}};
+    try {
+      const auto results = connection_.pipeline(begin);
+      const Result& bumped = results[2];
+      if (bumped.is_null(0, 0)) {
+        undo_append();
+        return read_refusal(bumped, 1, 2);
+      }
+      const std::int64_t version = bumped.integer(0, 0);
+      const auto count = static_cast<std::int64_t>(batch.events.size());
+      connection_.copy_in(sql_.copy_events, copy_rows(batch, version - count + 1));
+      const std::array<Command, 2> end = {
+          Command{sql_.last_position, none},
+          Command{in_transaction_ ? sql_.release_savepoint : sql_.commit, none}};
+      const auto ended = connection_.pipeline(end);
+      AppendAttempt attempt;
+      attempt.current_version = version - count;
+      attempt.result = AppendResult{
+          version, Position(ended[0].unsigned_integer(0, 0), ended[0].unsigned_integer(0, 1))};
+      return attempt;
+    } catch (const PqError& error) {
+      if (error.sqlstate() != kUniqueViolation) undo_append();
+      throw;
+    }
+  }
+
+  // Leaves no trace of a failed append: rolls back its savepoint or its own transaction.
+  void undo_append() noexcept {
+    if (connection_.is_broken()) return;
+    try {
+      if (in_transaction_) {
+        connection_.exec(sql_.rollback_savepoint);
+      } else if (connection_.transaction_status() != PQTRANS_IDLE) {
+        connection_.exec("ROLLBACK");
+      }
+    } catch (const PqError&) {
+      // The connection is unusable; the pool will drop it.
+    }
+  }
+
+  Connection& connection_;
+  const PgSql& sql_;
+  const bool in_transaction_;
+  bool wrote_ = false;
+};
+
+Error to_error(const PqError& error, bool wrote, const PostgresSettings& settings) {
+  const std::string message = "postgres: " + scrub_password(error.what(), settings.libpq_url);
+  const std::string& state = error.sqlstate();
+  if (error.connection_lost() && state.empty()) {
+    if (wrote) {
+      return Error(ErrorCode::unknown_outcome,
+                   message + " (the connection was lost after a write was sent; it may or may "
+                             "not have been applied)");
+    }
+    return Error(ErrorCode::unavailable, message);
+  }
+  if (state == "57014") return Error(ErrorCode::timeout, message + " (statement_timeout)");
+  if (state == "55P03") return Error(ErrorCode::timeout, message);
+  if (state == "40001" || state == "40P01") return Error(ErrorCode::conflict, message);
+  if (state.starts_with("08") || state.starts_with("57P") || state == "53300") {
+    return Error(ErrorCode::unavailable, message);
+  }
+  if (state.starts_with("22")) return Error(ErrorCode::invalid_argument, message);
+  return Error(ErrorCode::internal, message);
+}
+
+// libpq's startup options: the URL's own plus Strata's statement_timeout. Parsing the URL with
+// libpq here reports a parameter it does not know, by name, before any connection is tried.
+std::string connection_options(const PostgresSettings& settings) {
+  char* error = nullptr;
+  PQconninfoOption* parsed = PQconninfoParse(settings.libpq_url.c_str(), &error);
+  if (parsed == nullptr) {
+    std::string message = error != nullptr ? error : "out of memory";
+    PQfreemem(error);
+    while (!message.empty() && message.back() == '\n') message.pop_back();
+    throw Error(ErrorCode::invalid_argument,
+                "invalid store URL '" + settings.redacted +
+                    "': " + scrub_password(message, settings.libpq_url));
+  }
+  std::string options;
+  for (const PQconninfoOption* option = parsed; option->keyword != nullptr; ++option) {
+    if (std::string_view(option->keyword) == "options" && option->val != nullptr) {
+      options = option->val;
+    }
+  }
+  PQconninfoFree(parsed);
+  if (settings.statement_timeout) {
+    if (!options.empty()) options += ' ';
+    options += "-c statement_timeout=" + std::to_string(settings.statement_timeout->count());
+  }
+  return options;
+}
+
+class PgBackend final : public Backend {
+ public:
+  explicit PgBackend(const PostgresSettings& settings)
+      : settings_(settings),
+        sql_(quote_identifier(settings.schema)),
+        connect_options_(connection_options(settings)),
+        pool_(PoolSettings{settings.max_connections, settings.min_connections,
+                           settings.acquire_timeout, 3, std::chrono::milliseconds(50)},
+              [this] { return connect(); }, &reusable) {}
+
+  std::string_view name() const override { return "postgres"; }
+
+  void migrate() override {
+    guarded([&](Connection& connection) {
+      const auto migrations = postgres_migrations();
+      if (applied_version(connection) >= migrations.back().version) return;
+      for (const Migration& migration : migrations) apply(connection, migration);
+    });
+  }
+
+  int schema_version() override {
+    int version = 0;
+    guarded([&](Connection& connection) { version = std::max(0, applied_version(connection)); });
+    return version;
+  }
+
+  void run(const SessionFn& fn) override {
+    bool wrote = false;
+    guarded(
+        [&](Connection& connection) {
+          PgSession session(connection, sql_, false);
+          try {
+            fn(session);
+          } catch (...) {
+            wrote = session.wrote();
+            throw;
+          }
+        },
+        &wrote);
+  }
+
+  void run_transaction(const SessionFn& fn) override {
+    guarded([&](Connection& connection) {
+      connection.exec("BEGIN");
+      PgSession session(connection, sql_, true);
+      try {
+        fn(session);
+      } catch (...) {
+        rollback_quietly(connection);
+        throw;
+      }
+      commit(connection);
+    });
+  }
+
+ private:
+  static bool reusable(Connection& connection) {
+    if (connection.is_broken()) return false;
+    if (connection.transaction_status() == PQTRANS_IDLE) return true;
+    rollback_quietly(connection);
+    return !connection.is_broken() && connection.transaction_status() == PQTRANS_IDLE;
+  }
+
+  static void rollback_quietly(Connection& connection) noexcept {
+    if (connection.is_broken()) return;
+    try {
+      connection.exec("ROLLBACK");
+    } catch (const PqError&) {
+      // Broken now; the pool drops it.
+    }
+  }
+
+  void commit(Connection& connection) {
+    try {
+      connection.exec("COMMIT");
+    } catch (const PqError& error) {
+      if (!error.connection_lost()) throw;
+      throw Error(ErrorCode::unknown_outcome,
+                  "postgres: the connection was lost during COMMIT; the transaction may or may "
+                  "not have been applied: " +
+                      scrub_password(error.what(), settings_.libpq_url));
+    }
+  }
+
+  // The highest applied migration, or -1 when the migrations table does not exist yet.
+  int applied_version(Connection& connection) {
+    try {
+      const Result result = connection.query(sql_.applied_version, Params());
+      return static_cast<int>(result.integer(0, 0));
+    } catch (const PqError& error) {
+      if (error.sqlstate() == kUndefinedTable || error.sqlstate() == kUndefinedSchema) return -1;
+      throw;
+    }
+  }
+
+  // Applies `migration` unless applied, holding the migrations lock, so that processes opening
+  // a fresh database together apply each migration exactly once.
+  void apply(Connection& connection, const Migration& migration) {
+    connection.exec("BEGIN");
+    try {
+      connection.query(sql_.lock_migrations,
+                       Params().add(lock_key(stable_hash64("strata migrations " + settings_.schema))));
+      connection.exec(sql_.create_migrations_table);
+      const Params version = Params().add(std::int64_t{migration.version});
+      if (connection.query(sql_.migration_applied, version).rows() == 0) {
+        connection.exec(with_schema(migration.sql, sql_.schema));
+        connection.query(sql_.record_migration,
+                         Params().add(std::int64_t{migration.version}).add(migration.name));
+      }
+      connection.exec("COMMIT");
+    } catch (...) {
+      rollback_quietly(connection);
+      throw;
+    }
+  }
+
+  std::unique_ptr<Connection> connect() {
+    std::vector<const char*> keywords = {"dbname", "fallback_application_name"};
+    std::vector<const char*> values = {settings_.libpq_url.c_str(), "strata"};
+    if (!connect_options_.empty()) {
+      keywords.push_back("options");
+      values.push_back(connect_options_.c_str());
+    }
+    keywords.push_back(nullptr);
+    values.push_back(nullptr);
+    try {
+      return std::make_unique<Connection>(keywords, values);
+    } catch (const PqError& error) {
+      throw Error(ErrorCode::unavailable,
+                  "cannot connect to " + settings_.redacted + ": " +
+                      scrub_password(error.what(), settings_.libpq_url));
+    }
+  }
+
+  template <class Fn>
+  void guarded(Fn&& fn, const bool* wrote = nullptr) {
+    try {
+      auto connection = pool_.acquire();
+      fn(*connection);
+    } catch (const PqError& error) {
+      if (error.connection_lost()) pool_.drop_idle();
+      throw to_error(error, wrote != nullptr && *wrote, settings_);
+    }
+  }
+
+  const PostgresSettings settings_;
+  const PgSql sql_;
+  const std::string connect_options_;
+  Pool<Connection> pool_;
+};
+
+}  // namespace
+
+std::shared_ptr<Backend> open_postgres_backend(const PostgresSettings& settings) {
+  return std::make_shared<PgBackend>(settings);
+}
+
+}  // namespace strata::detail

@@ -1,0 +1,121 @@
+#include "postgres/pg_sql.h"
+
+namespace strata::detail {
+namespace {
+
+// The stream's state and whether the append may go ahead. The caller holds the stream's advisory
+// lock, so this statement's snapshot already shows every earlier append to the stream.
+// $1 stream, $2 event count, $3 expectation (0 any, 1 no stream, 2 stream exists, 3 exact),
+// $4 expected version.
+constexpr std::string_view kCheckAndBump = R"sql(
+WITH current AS (
+  SELECT version, last_tx FROM {schema}.streams WHERE name = $1::text
+), allowed AS (
+  SELECT CASE $3::int
+           WHEN 0 THEN true
+           WHEN 1 THEN NOT EXISTS (SELECT FROM current)
+           WHEN 2 THEN EXISTS (SELECT FROM current)
+           ELSE coalesce((SELECT version FROM current), 0) = $4::bigint
+         END AS version_holds,
+         -- A transaction that already holds an xid may not append behind a later one: its events
+         -- would sort before the stream's earlier versions in the all-events order.
+         coalesce((SELECT last_tx FROM current) <= pg_current_xact_id_if_assigned(), true)
+           AS order_holds
+), bumped AS (
+  INSERT INTO {schema}.streams AS s (name, version, last_tx)
+  SELECT $1::text, $2::bigint, pg_current_xact_id() FROM allowed
+  WHERE version_holds AND order_holds
+  ON CONFLICT (name) DO UPDATE SET version = s.version + $2::bigint, last_tx = excluded.last_tx
+  RETURNING version
+))sql";
+
+constexpr std::string_view kEventColumns =
+    "tx_id::text, position, stream, version, id::text, type, data, metadata, "
+    "(extract(epoch FROM created_at) * 1000000)::bigint";
+
+std::string select_events(std::string_view where) {
+  return "SELECT " + std::string(kEventColumns) + " FROM {schema}.events " + std::string(where);
+}
+
+std::string read_all_sql(bool by_category, bool by_type) {
+  // Only transactions older than every running one are read: their events are final, so no
+  // event can later appear behind a position already returned.
+  std::string where =
+      "WHERE (tx_id, position) > ($1::xid8, $2::bigint) "
+      "AND tx_id < pg_snapshot_xmin(pg_current_snapshot())";
+  int next = 4;
+  if (by_category) {
+    const std::string p = "$" + std::to_string(next++) + "::text";
+    where += " AND (stream = " + p + " OR starts_with(stream, " + p + " || '-'))";
+  }
+  if (by_type) where += " AND type = $" + std::to_string(next) + "::text";
+  return select_events(where + " ORDER BY tx_id, position LIMIT $3::bigint");
+}
+
+}  // namespace
+
+std::string quote_identifier(std::string_view name) {
+  std::string quoted = "\"";
+  for (const char c : name) {
+    if (c == '"') quoted += '"';
+    quoted += c;
+  }
+  return quoted + '"';
+}
+
+std::string with_schema(std::string_view sql, const std::string& quoted_schema) {
+  constexpr std::string_view kPlaceholder = "{schema}";
+  std::string out;
+  out.reserve(sql.size() + 64);
+  std::size_t from = 0;
+  for (auto at = sql.find(kPlaceholder); at != std::string_view::npos;
+       at = sql.find(kPlaceholder, from)) {
+    out.append(sql.substr(from, at - from)).append(quoted_schema);
+    from = at + kPlaceholder.size();
+  }
+  return out.append(sql.substr(from));
+}
+
+PgSql::PgSql(std::string quoted_schema) : schema(std::move(quoted_schema)) {
+  auto qualify = [&](std::string_view sql) { return with_schema(sql, schema); };
+  append_events = qualify(std::string(kCheckAndBump) + R"sql(, appended AS (
+  INSERT INTO {schema}.events (stream, version, id, type, data, metadata, created_at)
+  SELECT $1::text, b.version - $2::bigint + e.ordinal, e.id, e.type, e.data, e.metadata,
+         e.created_at
+  FROM bumped b,
+       unnest($5::uuid[], $6::text[], $7::json[], $8::json[], $9::timestamptz[])
+         WITH ORDINALITY AS e(id, type, data, metadata, created_at, ordinal)
+  RETURNING position, tx_id
+)
+SELECT (SELECT version FROM bumped), (SELECT max(position) FROM appended),
+       (SELECT tx_id::text FROM appended LIMIT 1),
+       coalesce((SELECT version FROM current), 0), (SELECT version_holds FROM allowed))sql");
+  bump_stream = qualify(std::string(kCheckAndBump) + R"sql(
+SELECT (SELECT version FROM bumped), coalesce((SELECT version FROM current), 0),
+       (SELECT version_holds FROM allowed))sql");
+  copy_events = qualify(
+      "COPY {schema}.events (stream, version, id, type, data, metadata, created_at) FROM STDIN");
+  last_position = qualify(
+      "SELECT pg_current_xact_id()::text, max(position) FROM {schema}.events "
+      "WHERE tx_id = pg_current_xact_id()");
+  events_by_id = qualify(select_events("WHERE id = ANY($1::uuid[])"));
+  read_stream_forward = qualify(select_events(
+      "WHERE stream = $1::text AND version >= $2::bigint ORDER BY version LIMIT $3::bigint"));
+  read_stream_backward = qualify(select_events(
+      "WHERE stream = $1::text AND version <= $2::bigint ORDER BY version DESC LIMIT $3::bigint"));
+  for (int variant = 0; variant < 4; ++variant) {
+    read_all_variants[variant] = qualify(read_all_sql(variant >= 2, variant % 2 == 1));
+  }
+  stream_version = qualify("SELECT version FROM {schema}.streams WHERE name = $1::text");
+  applied_version = qualify("SELECT coalesce(max(version), 0) FROM {schema}.strata_migrations");
+  create_migrations_table = qualify(
+      "CREATE SCHEMA IF NOT EXISTS {schema}; "
+      "CREATE TABLE IF NOT EXISTS {schema}.strata_migrations (version integer PRIMARY KEY, "
+      "name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())");
+  migration_applied =
+      qualify("SELECT 1 FROM {schema}.strata_migrations WHERE version = $1::integer");
+  record_migration = qualify(
+      "INSERT INTO {schema}.strata_migrations (version, name) VALUES ($1::integer, $2::text)");
+}
+
+}  // namespace strata::detail

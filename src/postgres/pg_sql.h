@@ -1,0 +1,46 @@
+// Every SQL statement the PostgreSQL backend sends, qualified with its schema once, at open.
+#pragma once
+
+#include <array>
+#include <string>
+#include <string_view>
+
+namespace strata::detail {
+
+// `name` as a quoted SQL identifier ("name", with inner quotes doubled).
+std::string quote_identifier(std::string_view name);
+// `sql` with each "{schema}" replaced by `quoted_schema`.
+std::string with_schema(std::string_view sql, const std::string& quoted_schema);
+
+struct PgSql {
+  explicit PgSql(std::string quoted_schema);
+
+  const std::string& read_all(bool by_category, bool by_type) const {
+    return read_all_variants[(by_category ? 2 : 0) + (by_type ? 1 : 0)];
+  }
+
+  std::string schema;
+  std::string begin = "BEGIN";
+  std::string commit = "COMMIT";
+  std::string savepoint = "SAVEPOINT strata_append";
+  std::string release_savepoint = "RELEASE SAVEPOINT strata_append";
+  std::string rollback_savepoint =
+      "ROLLBACK TO SAVEPOINT strata_append; RELEASE SAVEPOINT strata_append";
+  std::string lock_stream = "SELECT pg_advisory_xact_lock($1::bigint)";
+  std::string append_events;
+  std::string bump_stream;
+  std::string copy_events;
+  std::string last_position;
+  std::string events_by_id;
+  std::string read_stream_forward;
+  std::string read_stream_backward;
+  std::array<std::string, 4> read_all_variants;
+  std::string stream_version;
+  std::string applied_version;
+  std::string lock_migrations = "SELECT pg_advisory_xact_lock($1::bigint)";
+  std::string create_migrations_table;
+  std::string migration_applied;
+  std::string record_migration;
+};
+
+}  // namespace strata::detail

@@ -1,0 +1,219 @@
+#include "postgres/pq/pq.h"
+
+#include <algorithm>
+#include <charconv>
+
+namespace strata::pq {
+namespace {
+
+bool succeeded(ExecStatusType status) {
+  return status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK;
+}
+
+std::string trimmed(const char* message) {
+  std::string text = message != nullptr ? message : "";
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  return text;
+}
+
+}  // namespace
+
+std::string_view Result::text(int row, int column) const {
+  return std::string_view(PQgetvalue(result_.get(), row, column),
+                          static_cast<std::size_t>(PQgetlength(result_.get(), row, column)));
+}
+
+std::optional<std::string> Result::optional_string(int row, int column) const {
+  if (is_null(row, column)) return std::nullopt;
+  return string(row, column);
+}
+
+std::int64_t Result::integer(int row, int column) const {
+  const std::string_view value = text(row, column);
+  std::int64_t number = 0;
+  std::from_chars(value.data(), value.data() + value.size(), number);
+  return number;
+}
+
+std::uint64_t Result::unsigned_integer(int row, int column) const {
+  const std::string_view value = text(row, column);
+  std::uint64_t number = 0;
+  std::from_chars(value.data(), value.data() + value.size(), number);
+  return number;
+}
+
+Params& Params::add(std::string_view text) {
+  values_.emplace_back(text);
+  nulls_.push_back(false);
+  return *this;
+}
+
+Params& Params::add_null() {
+  values_.emplace_back();
+  nulls_.push_back(true);
+  return *this;
+}
+
+std::vector<const char*> Params::pointers() const {
+  std::vector<const char*> pointers(values_.size());
+  for (std::size_t i = 0; i < values_.size(); ++i) {
+    pointers[i] = nulls_[i] ? nullptr : values_[i].c_str();
+  }
+  return pointers;
+}
+
+std::vector<int> Params::lengths() const {
+  std::vector<int> lengths(values_.size());
+  for (std::size_t i = 0; i < values_.size(); ++i) lengths[i] = static_cast<int>(values_[i].size());
+  return lengths;
+}
+
+void append_array_element(std::string& out, const std::optional<std::string_view>& text) {
+  if (!text) {
+    out += "NULL";
+    return;
+  }
+  out += '"';
+  for (const char c : *text) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  out += '"';
+}
+
+void append_copy_field(std::string& out, std::string_view text) {
+  for (const char c : text) {
+    switch (c) {
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default: out += c;
+    }
+  }
+}
+
+Connection::Connection(const std::vector<const char*>& keywords,
+                       const std::vector<const char*>& values) {
+  connection_ = PQconnectdbParams(keywords.data(), values.data(), 1);
+  if (connection_ == nullptr) throw PqError("out of memory", "", true);
+  if (PQstatus(connection_) != CONNECTION_OK) {
+    std::string message = trimmed(PQerrorMessage(connection_));
+    PQfinish(connection_);
+    throw PqError(std::move(message), "", true);
+  }
+}
+
+Connection::~Connection() { PQfinish(connection_); }
+
+void Connection::fail(const PGresult* result) const {
+  const char* state = result != nullptr ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
+  const char* message =
+      result != nullptr ? PQresultErrorMessage(result) : PQerrorMessage(connection_);
+  throw PqError(trimmed(message), state != nullptr ? state : "", is_broken());
+}
+
+Result Connection::exec(const std::string& sql) {
+  Result result(PQexec(connection_, sql.c_str()));
+  if (!succeeded(result.status())) fail(result.raw());
+  return result;
+}
+
+Result Connection::query(const std::string& sql, const Params& params) {
+  const Command command{sql, params};
+  return std::move(pipeline(std::span(&command, 1)).front());
+}
+
+void Connection::send(const Command& command, std::vector<PendingPrepare>& prepares) {
+  auto found = prepared_.find(command.sql);
+  std::string name;
+  if (found != prepared_.end()) {
+    name = found->second;
+  } else {
+    name = "strata_" + std::to_string(++statements_named_);
+    if (PQsendPrepare(connection_, name.c_str(), command.sql.c_str(), command.params.size(),
+                      nullptr) == 0) {
+      fail(nullptr);
+    }
+    prepares.push_back(PendingPrepare{&command.sql, name});
+  }
+  const auto values = command.params.pointers();
+  const auto lengths = command.params.lengths();
+  if (PQsendQueryPrepared(connection_, name.c_str(), command.params.size(), values.data(),
+                          lengths.data(), nullptr, 0) == 0) {
+    fail(nullptr);
+  }
+}
+
+Result Connection::take_result() {
+  PGresult* raw = PQgetResult(connection_);
+  if (raw == nullptr) fail(nullptr);
+  Result result(raw);
+  PGresult* end = PQgetResult(connection_);  // Each command's results end with a null.
+  if (end != nullptr) {
+    PQclear(end);
+    throw PqError("unexpected extra result from the server", "", is_broken());
+  }
+  return result;
+}
+
+std::vector<Result> Connection::pipeline(std::span<const Command> commands) {
+  if (PQenterPipelineMode(connection_) == 0) fail(nullptr);
+  std::vector<PendingPrepare> prepares;
+  std::vector<bool> prepared_here;
+  try {
+    for (const Command& command : commands) {
+      const std::size_t before = prepares.size();
+      send(command, prepares);
+      prepared_here.push_back(prepares.size() > before);
+    }
+    if (PQpipelineSync(connection_) == 0 || PQflush(connection_) != 0) fail(nullptr);
+  } catch (const PqError&) {
+    PQexitPipelineMode(connection_);
+    throw;
+  }
+
+  std::vector<Result> results;
+  results.reserve(commands.size());
+  std::optional<PqError> first_error;
+  auto note = [&](const Result& result) {
+    const auto status = result.status();
+    if (succeeded(status) || status == PGRES_PIPELINE_ABORTED || first_error) return;
+    const char* state = PQresultErrorField(result.raw(), PG_DIAG_SQLSTATE);
+    first_error.emplace(trimmed(PQresultErrorMessage(result.raw())), state ? state : "",
+                        is_broken());
+  };
+  std::size_t next_prepare = 0;
+  for (std::size_t i = 0; i < commands.size(); ++i) {
+    if (prepared_here[i]) {
+      Result prepare = take_result();
+      note(prepare);
+      const PendingPrepare& pending = prepares[next_prepare++];
+      if (prepare.status() == PGRES_COMMAND_OK) prepared_.emplace(*pending.sql, pending.name);
+    }
+    results.push_back(take_result());
+    note(results.back());
+  }
+  Result sync(PQgetResult(connection_));
+  if (sync.status() != PGRES_PIPELINE_SYNC) fail(sync.raw());
+  PQexitPipelineMode(connection_);
+  if (first_error) throw *first_error;
+  return results;
+}
+
+void Connection::copy_in(const std::string& copy_sql, std::string_view rows) {
+  Result start(PQexec(connection_, copy_sql.c_str()));
+  if (start.status() != PGRES_COPY_IN) fail(start.raw());
+  constexpr std::size_t kChunk = 1 << 20;
+  for (std::size_t offset = 0; offset < rows.size(); offset += kChunk) {
+    const std::size_t size = std::min(kChunk, rows.size() - offset);
+    if (PQputCopyData(connection_, rows.data() + offset, static_cast<int>(size)) != 1) {
+      fail(nullptr);
+    }
+  }
+  if (PQputCopyEnd(connection_, nullptr) != 1) fail(nullptr);
+  Result end = take_result();
+  if (end.status() != PGRES_COMMAND_OK) fail(end.raw());
+}
+
+}  // namespace strata::pq

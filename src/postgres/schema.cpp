@@ -1,0 +1,35 @@
+#include "postgres/schema.h"
+
+namespace strata::detail {
+namespace {
+
+constexpr Migration kMigrations[] = {
+    {1, "event streams", R"sql(
+CREATE TABLE {schema}.streams (
+  name    text PRIMARY KEY,
+  version bigint NOT NULL,
+  last_tx xid8 NOT NULL  -- the last transaction that appended; keeps per-stream order in $all
+);
+
+CREATE TABLE {schema}.events (
+  position   bigint GENERATED ALWAYS AS IDENTITY,
+  tx_id      xid8 NOT NULL DEFAULT pg_current_xact_id(),
+  stream     text NOT NULL,
+  version    bigint NOT NULL,
+  id         uuid NOT NULL,
+  type       text NOT NULL,
+  data       json NOT NULL,   -- json, not jsonb: returned byte for byte as written
+  metadata   json,
+  created_at timestamptz NOT NULL,
+  PRIMARY KEY (stream, version)
+);
+CREATE UNIQUE INDEX events_id ON {schema}.events (id);
+CREATE UNIQUE INDEX events_order ON {schema}.events (tx_id, position);
+)sql"},
+};
+
+}  // namespace
+
+std::span<const Migration> postgres_migrations() { return kMigrations; }
+
+}  // namespace strata::detail

@@ -1,0 +1,111 @@
+#include "sqlite/db.h"
+
+namespace strata::sqlite {
+namespace {
+
+[[noreturn]] void fail(sqlite3* handle, int result) {
+  const int extended = handle != nullptr ? sqlite3_extended_errcode(handle) : result;
+  const char* message = handle != nullptr ? sqlite3_errmsg(handle) : sqlite3_errstr(result);
+  throw SqliteError(extended, message);
+}
+
+}  // namespace
+
+Query::~Query() {
+  sqlite3_reset(statement_);
+  sqlite3_clear_bindings(statement_);
+}
+
+void Query::check(int result) const {
+  if (result != SQLITE_OK) fail(sqlite3_db_handle(statement_), result);
+}
+
+Query& Query::bind(int index, std::string_view text) {
+  check(sqlite3_bind_text64(statement_, index, text.data(), text.size(), SQLITE_TRANSIENT,
+                            SQLITE_UTF8));
+  return *this;
+}
+
+Query& Query::bind(int index, std::int64_t value) {
+  check(sqlite3_bind_int64(statement_, index, value));
+  return *this;
+}
+
+Query& Query::bind_optional(int index, const std::optional<std::string>& text) {
+  return text ? bind(index, std::string_view(*text)) : bind_null(index);
+}
+
+Query& Query::bind_null(int index) {
+  check(sqlite3_bind_null(statement_, index));
+  return *this;
+}
+
+bool Query::step() {
+  const int result = sqlite3_step(statement_);
+  if (result == SQLITE_ROW) return true;
+  if (result == SQLITE_DONE) return false;
+  fail(sqlite3_db_handle(statement_), result);
+}
+
+void Query::run() {
+  while (step()) {
+  }
+}
+
+void Query::reset() { sqlite3_reset(statement_); }
+
+bool Query::is_null(int column) const {
+  return sqlite3_column_type(statement_, column) == SQLITE_NULL;
+}
+
+std::int64_t Query::integer(int column) const { return sqlite3_column_int64(statement_, column); }
+
+std::string Query::text(int column) const {
+  const auto* bytes = reinterpret_cast<const char*>(sqlite3_column_text(statement_, column));
+  const int size = sqlite3_column_bytes(statement_, column);
+  return bytes == nullptr ? std::string() : std::string(bytes, static_cast<std::size_t>(size));
+}
+
+std::optional<std::string> Query::optional_text(int column) const {
+  if (is_null(column)) return std::nullopt;
+  return text(column);
+}
+
+Database::Database(const std::string& path) {
+  const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+  const int result = sqlite3_open_v2(path.c_str(), &handle_, flags, nullptr);
+  if (result != SQLITE_OK) {
+    const std::string message = handle_ != nullptr ? sqlite3_errmsg(handle_) : "out of memory";
+    sqlite3_close_v2(handle_);
+    throw SqliteError(result, "cannot open '" + path + "': " + message);
+  }
+  sqlite3_extended_result_codes(handle_, 1);
+}
+
+Database::~Database() {
+  statements_.clear();
+  sqlite3_close_v2(handle_);
+}
+
+void Database::exec(const std::string& sql) {
+  const int result = sqlite3_exec(handle_, sql.c_str(), nullptr, nullptr, nullptr);
+  if (result != SQLITE_OK) fail(handle_, result);
+}
+
+Query Database::query(const std::string& sql) {
+  auto found = statements_.find(sql);
+  if (found == statements_.end()) {
+    sqlite3_stmt* statement = nullptr;
+    const int result = sqlite3_prepare_v3(handle_, sql.c_str(), static_cast<int>(sql.size()),
+                                          SQLITE_PREPARE_PERSISTENT, &statement, nullptr);
+    if (result != SQLITE_OK) fail(handle_, result);
+    found = statements_.emplace(sql, statement).first;
+  }
+  return Query(found->second.get());
+}
+
+std::int64_t Database::last_insert_rowid() const { return sqlite3_last_insert_rowid(handle_); }
+
+bool Database::in_transaction() const { return sqlite3_get_autocommit(handle_) == 0; }
+
+}  // namespace strata::sqlite

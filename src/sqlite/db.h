@@ -1,0 +1,84 @@
+// A thin RAII layer over the SQLite C API. Knows nothing of events or stores.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+namespace strata::sqlite {
+
+// A failed SQLite call, with its primary and extended result codes.
+class SqliteError : public std::runtime_error {
+ public:
+  SqliteError(int extended_code, const std::string& message)
+      : std::runtime_error(message), extended_code_(extended_code) {}
+  int primary_code() const noexcept { return extended_code_ & 0xFF; }
+  int extended_code() const noexcept { return extended_code_; }
+
+ private:
+  int extended_code_;
+};
+
+// One use of a prepared statement: bind, step, read columns. Resets the statement (and clears
+// its bindings) when destroyed, so the cached statement is ready for the next use.
+class Query {
+ public:
+  explicit Query(sqlite3_stmt* statement) : statement_(statement) {}
+  Query(const Query&) = delete;
+  Query& operator=(const Query&) = delete;
+  ~Query();
+
+  // Parameters are numbered from 1, as in SQLite. Text is copied (SQLITE_TRANSIENT).
+  Query& bind(int index, std::string_view text);
+  Query& bind(int index, std::int64_t value);
+  Query& bind_optional(int index, const std::optional<std::string>& text);
+  Query& bind_null(int index);
+
+  // Advances to the next row: true when there is one, false when done. Throws SqliteError.
+  bool step();
+  // Runs a statement that returns no rows.
+  void run();
+  // Makes the statement ready to run again; bindings stay until rebound.
+  void reset();
+
+  bool is_null(int column) const;
+  std::int64_t integer(int column) const;
+  std::string text(int column) const;
+  std::optional<std::string> optional_text(int column) const;
+
+ private:
+  void check(int result) const;
+  sqlite3_stmt* statement_;
+};
+
+// One database connection with a cache of prepared statements. Used by one thread at a time.
+class Database {
+ public:
+  // Opens (creating if needed) the database at `path` (":memory:" for an in-memory one).
+  explicit Database(const std::string& path);
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+  ~Database();
+
+  // Runs one or more statements that return no rows.
+  void exec(const std::string& sql);
+  // A use of the statement `sql`, prepared once per connection and reused.
+  Query query(const std::string& sql);
+  std::int64_t last_insert_rowid() const;
+  bool in_transaction() const;
+
+ private:
+  struct StatementDeleter {
+    void operator()(sqlite3_stmt* statement) const { sqlite3_finalize(statement); }
+  };
+  sqlite3* handle_ = nullptr;
+  std::unordered_map<std::string, std::unique_ptr<sqlite3_stmt, StatementDeleter>> statements_;
+};
+
+}  // namespace strata::sqlite

@@ -1,0 +1,301 @@
+#include "sqlite/sqlite_backend.h"
+
+#include "core/pool.h"
+#include "sqlite/db.h"
+#include "sqlite/schema.h"
+#include "strata/error.h"
+
+namespace strata::detail {
+namespace {
+
+using sqlite::Database;
+using sqlite::Query;
+using sqlite::SqliteError;
+
+constexpr const char* kEventColumns =
+    "position, stream, version, id, type, data, metadata, created_at";
+
+RecordedEvent read_event(const Query& row) {
+  RecordedEvent event;
+  event.position = Position(0, static_cast<std::uint64_t>(row.integer(0)));
+  event.stream = row.text(1);
+  event.version = row.integer(2);
+  event.id = row.text(3);
+  event.type = row.text(4);
+  event.data = row.text(5);
+  event.metadata = row.optional_text(6);
+  event.created_at = row.integer(7);
+  return event;
+}
+
+std::vector<RecordedEvent> collect_events(Query& query) {
+  std::vector<RecordedEvent> events;
+  while (query.step()) events.push_back(read_event(query));
+  return events;
+}
+
+bool is_unique_violation(const SqliteError& error) {
+  return error.extended_code() == SQLITE_CONSTRAINT_UNIQUE ||
+         error.extended_code() == SQLITE_CONSTRAINT_PRIMARYKEY;
+}
+
+// Maps a driver error onto Strata's error model.
+Error to_error(const SqliteError& error, const SqliteSettings& settings) {
+  switch (error.primary_code()) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return Error(ErrorCode::timeout,
+                   std::string("sqlite database '") + settings.path +
+                       "' stayed locked by another writer for longer than busy_timeout (" +
+                       std::to_string(settings.busy_timeout.count()) + " ms): " + error.what());
+    case SQLITE_CANTOPEN:
+    case SQLITE_IOERR:
+    case SQLITE_FULL:
+    case SQLITE_READONLY:
+      return Error(ErrorCode::unavailable, std::string("sqlite: ") + error.what());
+    default:
+      return Error(ErrorCode::internal, std::string("sqlite: ") + error.what());
+  }
+}
+
+// A transaction of its own, or a savepoint inside the caller's. Rolls back unless committed.
+class AtomicScope {
+ public:
+  AtomicScope(Database& db, bool nested) : db_(db), nested_(nested) {
+    db_.exec(nested_ ? "SAVEPOINT strata_atomic" : "BEGIN IMMEDIATE");
+  }
+  AtomicScope(const AtomicScope&) = delete;
+  AtomicScope& operator=(const AtomicScope&) = delete;
+  ~AtomicScope() {
+    if (open_) rollback();
+  }
+  void commit() {
+    db_.exec(nested_ ? "RELEASE strata_atomic" : "COMMIT");
+    open_ = false;
+  }
+  void rollback() noexcept {
+    open_ = false;
+    try {
+      db_.exec(nested_ ? "ROLLBACK TO strata_atomic; RELEASE strata_atomic" : "ROLLBACK");
+    } catch (const SqliteError&) {
+      // Nothing more to undo: SQLite already rolled the transaction back.
+    }
+  }
+
+ private:
+  Database& db_;
+  bool nested_;
+  bool open_ = true;
+};
+
+class SqliteSession final : public Session {
+ public:
+  SqliteSession(Database& db, bool in_transaction) : db_(db), in_transaction_(in_transaction) {}
+
+  AppendAttempt try_append(const AppendBatch& batch) override {
+    AtomicScope atomic(db_, in_transaction_);
+    AppendAttempt attempt;
+    attempt.current_version = current_version(batch.stream);
+    if (!batch.expected.holds_for(attempt.current_version)) {
+      attempt.outcome = AppendAttempt::Outcome::version_mismatch;
+      return attempt;
+    }
+    try {
+      insert_events(batch, attempt.current_version);
+    } catch (const SqliteError& error) {
+      if (!is_unique_violation(error)) throw;
+      attempt.outcome = AppendAttempt::Outcome::duplicate_id;
+      return attempt;
+    }
+    const std::int64_t last_position = db_.last_insert_rowid();
+    const auto version = attempt.current_version + static_cast<std::int64_t>(batch.events.size());
+    db_.query(
+           "INSERT INTO strata_streams (name, version) VALUES (?1, ?2) "
+           "ON CONFLICT (name) DO UPDATE SET version = excluded.version")
+        .bind(1, batch.stream)
+        .bind(2, version)
+        .run();
+    atomic.commit();
+    attempt.result = AppendResult{version, Position(0, static_cast<std::uint64_t>(last_position))};
+    return attempt;
+  }
+
+  std::vector<RecordedEvent> events_by_id(const std::vector<std::string>& ids) override {
+    std::vector<RecordedEvent> events;
+    for (const std::string& id : ids) {
+      Query query = db_.query(std::string("SELECT ") + kEventColumns +
+                              " FROM strata_events WHERE id = ?1");
+      query.bind(1, id);
+      if (query.step()) events.push_back(read_event(query));
+    }
+    return events;
+  }
+
+  std::vector<RecordedEvent> read_stream(std::string_view stream, std::int64_t from,
+                                         Direction direction, std::size_t limit) override {
+    const bool forward = direction == Direction::forward;
+    Query query = db_.query(std::string("SELECT ") + kEventColumns +
+                            " FROM strata_events WHERE stream = ?1 AND version " +
+                            (forward ? ">= ?2 ORDER BY version" : "<= ?2 ORDER BY version DESC") +
+                            " LIMIT ?3");
+    query.bind(1, stream).bind(2, from).bind(3, static_cast<std::int64_t>(limit));
+    return collect_events(query);
+  }
+
+  std::vector<RecordedEvent> read_all(const AllReadOptions& options) override {
+    std::string sql = std::string("SELECT ") + kEventColumns +
+                      " FROM strata_events WHERE position > ?1";
+    if (options.category) sql += " AND (stream = ?3 OR substr(stream, 1, length(?3) + 1) = ?3 || '-')";
+    if (options.event_type) sql += " AND type = ?4";
+    sql += " ORDER BY position LIMIT ?2";
+    Query query = db_.query(sql);
+    query.bind(1, static_cast<std::int64_t>(options.after.sequence()))
+        .bind(2, static_cast<std::int64_t>(options.limit));
+    if (options.category) query.bind(3, *options.category);
+    if (options.event_type) query.bind(4, *options.event_type);
+    return collect_events(query);
+  }
+
+  StreamInfo stream_info(std::string_view stream) override {
+    const std::int64_t version = current_version(stream);
+    return StreamInfo{version > 0, version};
+  }
+
+ private:
+  std::int64_t current_version(std::string_view stream) {
+    Query query = db_.query("SELECT version FROM strata_streams WHERE name = ?1");
+    query.bind(1, stream);
+    return query.step() ? query.integer(0) : 0;
+  }
+
+  void insert_events(const AppendBatch& batch, std::int64_t current_version) {
+    Query insert = db_.query(
+        "INSERT INTO strata_events (stream, version, id, type, data, metadata, created_at) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+    std::int64_t version = current_version;
+    for (const PendingEvent& event : batch.events) {
+      insert.bind(1, batch.stream)
+          .bind(2, ++version)
+          .bind(3, event.id)
+          .bind(4, event.type)
+          .bind(5, event.data)
+          .bind_optional(6, event.metadata)
+          .bind(7, event.created_at);
+      insert.run();
+      insert.reset();
+    }
+  }
+
+  Database& db_;
+  bool in_transaction_;
+};
+
+class SqliteBackend final : public Backend {
+ public:
+  explicit SqliteBackend(const SqliteSettings& settings)
+      : settings_(settings),
+        pool_(PoolSettings{settings.max_connections, 1, settings.busy_timeout, 1, {}},
+              [this] { return connect(); }, &rolled_back) {}
+
+  std::string_view name() const override { return "sqlite"; }
+
+  void migrate() override {
+    guarded([&] {
+      auto db = pool_.acquire();
+      for (const Migration& migration : sqlite_migrations()) {
+        AtomicScope atomic(*db, false);
+        db->exec(
+            "CREATE TABLE IF NOT EXISTS strata_migrations (version INTEGER PRIMARY KEY, "
+            "name TEXT NOT NULL, applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ')))");
+        Query applied = db->query("SELECT 1 FROM strata_migrations WHERE version = ?1");
+        applied.bind(1, std::int64_t{migration.version});
+        if (applied.step()) continue;
+        db->exec(std::string(migration.sql));
+        db->query("INSERT INTO strata_migrations (version, name) VALUES (?1, ?2)")
+            .bind(1, std::int64_t{migration.version})
+            .bind(2, migration.name)
+            .run();
+        atomic.commit();
+      }
+    });
+  }
+
+  int schema_version() override {
+    int version = 0;
+    guarded([&] {
+      auto db = pool_.acquire();
+      Query exists = db->query(
+          "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'strata_migrations'");
+      if (!exists.step()) return;
+      Query highest = db->query("SELECT coalesce(max(version), 0) FROM strata_migrations");
+      highest.step();
+      version = static_cast<int>(highest.integer(0));
+    });
+    return version;
+  }
+
+  void run(const SessionFn& fn) override {
+    guarded([&] {
+      auto db = pool_.acquire();
+      SqliteSession session(*db, false);
+      fn(session);
+    });
+  }
+
+  void run_transaction(const SessionFn& fn) override {
+    guarded([&] {
+      auto db = pool_.acquire();
+      AtomicScope atomic(*db, false);
+      SqliteSession session(*db, true);
+      fn(session);
+      atomic.commit();
+    });
+  }
+
+ private:
+  std::unique_ptr<Database> connect() {
+    auto db = std::make_unique<Database>(settings_.path);
+    db->exec("PRAGMA busy_timeout = " + std::to_string(settings_.busy_timeout.count()));
+    if (!settings_.in_memory) db->exec("PRAGMA journal_mode = WAL");
+    db->exec(settings_.synchronous_full ? "PRAGMA synchronous = FULL"
+                                        : "PRAGMA synchronous = NORMAL");
+    return db;
+  }
+
+  // A connection goes back to the pool only outside a transaction. It is kept (an in-memory
+  // database lives only as long as its one connection) unless it cannot even roll back.
+  static bool rolled_back(Database& db) {
+    if (!db.in_transaction()) return true;
+    try {
+      db.exec("ROLLBACK");
+      return true;
+    } catch (const SqliteError&) {
+      return false;
+    }
+  }
+
+  template <class Fn>
+  void guarded(Fn&& fn) {
+    try {
+      fn();
+    } catch (const SqliteError& error) {
+      throw to_error(error, settings_);
+    }
+  }
+
+  const SqliteSettings settings_;
+  Pool<Database> pool_;
+};
+
+}  // namespace
+
+std::shared_ptr<Backend> open_sqlite_backend(const SqliteSettings& settings) {
+  try {
+    return std::make_shared<SqliteBackend>(settings);
+  } catch (const SqliteError& error) {
+    throw Error(ErrorCode::unavailable,
+                "cannot open sqlite database '" + settings.path + "': " + error.what());
+  }
+}
+
+}  // namespace strata::detail
