@@ -20,11 +20,15 @@ int main(int argc, char** argv) {
   using namespace strata::cli;
   CLI::App app{"strata: durable event streams on SQLite or PostgreSQL"};
   app.require_subcommand(1);
+  app.failure_message([](const CLI::App*, const CLI::Error& error) {
+    return std::string("strata: ") + error.what() + " (see --help)\n";
+  });
   Context context;
   context.url = default_store_url();
   app.add_option("--db", context.url, "Store URL (default: $STRATA_DB, else sqlite:strata.db)");
   add_migrate_command(app, context);
   add_events_commands(app, context);
+  add_bench_commands(app, context);
   try {
     app.parse(argc, argv);
     return kExitOk;

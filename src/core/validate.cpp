@@ -1,9 +1,9 @@
 #include "core/validate.h"
 
-#include <nlohmann/json.hpp>
 #include <unordered_set>
 
 #include "core/ids.h"
+#include "core/json.h"
 #include "strata/error.h"
 
 namespace strata::detail {
@@ -77,14 +77,6 @@ bool is_valid_utf8(std::string_view text) noexcept {
     i += length;
   }
   return true;
-}
-
-bool is_valid_json(std::string_view text) noexcept {
-  try {
-    return nlohmann::json::accept(text);
-  } catch (...) {
-    return false;
-  }
 }
 
 void validate_stream_name(std::string_view stream) {

@@ -29,27 +29,28 @@ WITH current AS (
   RETURNING version
 ))sql";
 
+// Output columns get names of their own: ORDER BY tx_id must sort the xid8 column, not its text.
 constexpr std::string_view kEventColumns =
-    "tx_id::text, position, stream, version, id::text, type, data, metadata, "
-    "(extract(epoch FROM created_at) * 1000000)::bigint";
+    "e.tx_id::text AS commit_text, e.position, e.stream, e.version, e.id::text AS id_text, "
+    "e.type, e.data, e.metadata, (extract(epoch FROM e.created_at) * 1000000)::bigint AS micros";
 
 std::string select_events(std::string_view where) {
-  return "SELECT " + std::string(kEventColumns) + " FROM {schema}.events " + std::string(where);
+  return "SELECT " + std::string(kEventColumns) + " FROM {schema}.events e " + std::string(where);
 }
 
 std::string read_all_sql(bool by_category, bool by_type) {
   // Only transactions older than every running one are read: their events are final, so no
   // event can later appear behind a position already returned.
   std::string where =
-      "WHERE (tx_id, position) > ($1::xid8, $2::bigint) "
-      "AND tx_id < pg_snapshot_xmin(pg_current_snapshot())";
+      "WHERE (e.tx_id, e.position) > ($1::xid8, $2::bigint) "
+      "AND e.tx_id < pg_snapshot_xmin(pg_current_snapshot())";
   int next = 4;
   if (by_category) {
     const std::string p = "$" + std::to_string(next++) + "::text";
-    where += " AND (stream = " + p + " OR starts_with(stream, " + p + " || '-'))";
+    where += " AND (e.stream = " + p + " OR starts_with(e.stream, " + p + " || '-'))";
   }
-  if (by_type) where += " AND type = $" + std::to_string(next) + "::text";
-  return select_events(where + " ORDER BY tx_id, position LIMIT $3::bigint");
+  if (by_type) where += " AND e.type = $" + std::to_string(next) + "::text";
+  return select_events(where + " ORDER BY e.tx_id, e.position LIMIT $3::bigint");
 }
 
 }  // namespace
@@ -98,11 +99,12 @@ SELECT (SELECT version FROM bumped), coalesce((SELECT version FROM current), 0),
   last_position = qualify(
       "SELECT pg_current_xact_id()::text, max(position) FROM {schema}.events "
       "WHERE tx_id = pg_current_xact_id()");
-  events_by_id = qualify(select_events("WHERE id = ANY($1::uuid[])"));
+  events_by_id = qualify(select_events("WHERE e.id = ANY($1::uuid[])"));
   read_stream_forward = qualify(select_events(
-      "WHERE stream = $1::text AND version >= $2::bigint ORDER BY version LIMIT $3::bigint"));
-  read_stream_backward = qualify(select_events(
-      "WHERE stream = $1::text AND version <= $2::bigint ORDER BY version DESC LIMIT $3::bigint"));
+      "WHERE e.stream = $1::text AND e.version >= $2::bigint ORDER BY e.version LIMIT $3::bigint"));
+  read_stream_backward = qualify(
+      select_events("WHERE e.stream = $1::text AND e.version <= $2::bigint "
+                    "ORDER BY e.version DESC LIMIT $3::bigint"));
   for (int variant = 0; variant < 4; ++variant) {
     read_all_variants[variant] = qualify(read_all_sql(variant >= 2, variant % 2 == 1));
   }

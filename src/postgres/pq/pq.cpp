@@ -102,6 +102,8 @@ Connection::Connection(const std::vector<const char*>& keywords,
     PQfinish(connection_);
     throw PqError(std::move(message), "", true);
   }
+  // A library must not write to stderr: NOTICEs (e.g. "already exists, skipping") are dropped.
+  PQsetNoticeProcessor(connection_, [](void*, const char*) {}, nullptr);
 }
 
 Connection::~Connection() { PQfinish(connection_); }

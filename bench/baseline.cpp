@@ -1,0 +1,218 @@
+#include "baseline.h"
+
+#include "core/ids.h"
+#include "core/url.h"
+#include "postgres/pg_sql.h"
+#include "postgres/pq/pq.h"
+#include "sqlite/db.h"
+#include "strata/error.h"
+#include "strata/event.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+
+namespace strata::bench {
+namespace {
+
+constexpr const char* kType = "BenchEvent";
+
+class PostgresConnection final : public BaselineConnection {
+ public:
+  PostgresConnection(const std::string& url, const std::string& table)
+      : connection_({"dbname", nullptr}, {url.c_str(), nullptr}),
+        copy_("COPY " + table + " (stream, version, id, type, data, metadata, created_at) FROM STDIN"),
+        insert_("INSERT INTO " + table +
+                " (stream, version, id, type, data, metadata, created_at) "
+                "VALUES ($1, $2, $3, $4, $5, NULL, $6)"),
+        read_("SELECT position, stream, version, id::text, type, data, metadata, created_at "
+              "FROM " + table + " WHERE position > $1 ORDER BY position LIMIT $2") {}
+
+  void write_batch(const std::string& stream, std::int64_t first_version, std::size_t count,
+                   const std::string& data) override {
+    std::string text;
+    text.reserve(count * (data.size() + 128));
+    const std::string created_at = format_timestamp(detail::now_micros());
+    for (std::size_t i = 0; i < count; ++i) {
+      pq::append_copy_field(text, stream);
+      text += '\t' + std::to_string(first_version + static_cast<std::int64_t>(i)) + '\t' +
+              detail::new_uuid_v7() + '\t' + kType + '\t';
+      pq::append_copy_field(text, data);
+      text += "\t\\N\t" + created_at + '\n';
+    }
+    connection_.exec("BEGIN");
+    connection_.copy_in(copy_, text);
+    connection_.exec("COMMIT");
+  }
+
+  void write_single(const std::string& stream, std::int64_t version,
+                    const std::string& data) override {
+    pq::Params params;
+    params.add(stream).add(version).add(detail::new_uuid_v7()).add(kType).add(data).add(
+        format_timestamp(detail::now_micros()));
+    connection_.query(insert_, params);
+  }
+
+  std::size_t read_page(std::int64_t& after, std::size_t limit) override {
+    const pq::Result rows =
+        connection_.query(read_, pq::Params().add(after).add(static_cast<std::int64_t>(limit)));
+    if (rows.rows() > 0) after = rows.integer(rows.rows() - 1, 0);
+    return static_cast<std::size_t>(rows.rows());
+  }
+
+ private:
+  pq::Connection connection_;
+  const std::string copy_, insert_, read_;
+};
+
+class PostgresBaseline final : public Baseline {
+ public:
+  PostgresBaseline(const std::string& url, const detail::PostgresSettings& settings)
+      : libpq_url_(settings.libpq_url),
+        schema_(detail::quote_identifier(scratch_schema())),
+        store_url_(url + (url.find('?') == std::string::npos ? "?" : "&") +
+                   "schema=" + scratch_schema()) {}
+  ~PostgresBaseline() override {
+    try {
+      admin().exec("DROP SCHEMA IF EXISTS " + schema_ + " CASCADE");
+    } catch (const std::exception&) {
+      // Left behind: it is named for this process and harmless.
+    }
+  }
+  const std::string& store_url() const override { return store_url_; }
+  void create_table() override {
+    admin().exec("CREATE TABLE " + schema_ + ".baseline_events (LIKE " + schema_ +
+                 ".events INCLUDING ALL)");
+  }
+  std::unique_ptr<BaselineConnection> connect() override {
+    return std::make_unique<PostgresConnection>(libpq_url_, schema_ + ".baseline_events");
+  }
+
+ private:
+  static std::string scratch_schema() { return "strata_bench_" + std::to_string(getpid()); }
+  pq::Connection admin() {
+    return pq::Connection({"dbname", nullptr}, {libpq_url_.c_str(), nullptr});
+  }
+  const std::string libpq_url_;
+  const std::string schema_;
+  const std::string store_url_;
+};
+
+// The same pragmas the SQLite backend sets, so both sides pay the same durability.
+std::unique_ptr<sqlite::Database> open_sqlite(const detail::SqliteSettings& settings) {
+  auto db = std::make_unique<sqlite::Database>(settings.path);
+  db->exec("PRAGMA busy_timeout = " + std::to_string(settings.busy_timeout.count()));
+  db->exec("PRAGMA journal_mode = WAL");
+  db->exec(settings.synchronous_full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
+  return db;
+}
+
+constexpr const char* kSqliteInsert =
+    "INSERT INTO strata_baseline_events (stream, version, id, type, data, metadata, created_at) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, NULL, ?6)";
+
+class SqliteConnection final : public BaselineConnection {
+ public:
+  explicit SqliteConnection(const detail::SqliteSettings& settings) : db_(open_sqlite(settings)) {}
+
+  void write_batch(const std::string& stream, std::int64_t first_version, std::size_t count,
+                   const std::string& data) override {
+    db_->exec("BEGIN IMMEDIATE");
+    {
+      sqlite::Query insert = db_->query(kSqliteInsert);
+      const std::int64_t created_at = detail::now_micros();
+      for (std::size_t i = 0; i < count; ++i) {
+        bind(insert, stream, first_version + static_cast<std::int64_t>(i), data, created_at);
+        insert.run();
+        insert.reset();
+      }
+    }
+    db_->exec("COMMIT");
+  }
+
+  void write_single(const std::string& stream, std::int64_t version,
+                    const std::string& data) override {
+    sqlite::Query insert = db_->query(kSqliteInsert);
+    bind(insert, stream, version, data, detail::now_micros());
+    insert.run();
+  }
+
+  std::size_t read_page(std::int64_t& after, std::size_t limit) override {
+    sqlite::Query read = db_->query(
+        "SELECT position, stream, version, id, type, data, metadata, created_at "
+        "FROM strata_baseline_events WHERE position > ?1 ORDER BY position LIMIT ?2");
+    read.bind(1, after).bind(2, static_cast<std::int64_t>(limit));
+    std::size_t count = 0;
+    while (read.step()) {
+      after = read.integer(0);
+      // Materialise the row as a reader would.
+      const std::string payload = read.text(1) + read.text(3) + read.text(4) + read.text(5);
+      count += payload.empty() ? 0 : 1;
+    }
+    return count;
+  }
+
+ private:
+  static void bind(sqlite::Query& insert, const std::string& stream, std::int64_t version,
+                   const std::string& data, std::int64_t created_at) {
+    insert.bind(1, stream)
+        .bind(2, version)
+        .bind(3, detail::new_uuid_v7())
+        .bind(4, kType)
+        .bind(5, data)
+        .bind(6, created_at);
+  }
+  std::unique_ptr<sqlite::Database> db_;
+};
+
+class SqliteBaseline final : public Baseline {
+ public:
+  SqliteBaseline(const std::string& url, detail::SqliteSettings settings)
+      : settings_(std::move(settings)) {
+    const std::string scratch = ".bench-" + std::to_string(getpid());
+    store_url_ = url;
+    store_url_.insert(std::string("sqlite:").size() + settings_.path.size(), scratch);
+    settings_.path += scratch;
+  }
+  ~SqliteBaseline() override {
+    for (const char* suffix : {"", "-wal", "-shm"}) std::remove((settings_.path + suffix).c_str());
+  }
+  const std::string& store_url() const override { return store_url_; }
+  void create_table() override {
+    // The events table's own DDL under another name: the same columns and constraints.
+    auto db = open_sqlite(settings_);
+    std::string ddl;
+    {
+      sqlite::Query schema = db->query(
+          "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = 'strata_events'");
+      if (!schema.step()) throw std::runtime_error("the store is not migrated");
+      ddl = schema.text(0);
+    }
+    ddl.replace(ddl.find("strata_events"), std::string("strata_events").size(),
+                "strata_baseline_events");
+    db->exec(ddl);
+  }
+  std::unique_ptr<BaselineConnection> connect() override {
+    return std::make_unique<SqliteConnection>(settings_);
+  }
+
+ private:
+  detail::SqliteSettings settings_;
+  std::string store_url_;
+};
+
+}  // namespace
+
+std::unique_ptr<Baseline> Baseline::create(const std::string& url) {
+  const auto settings = detail::parse_store_url(url);
+  if (const auto* sqlite = std::get_if<detail::SqliteSettings>(&settings)) {
+    if (sqlite->in_memory) {
+      throw Error(ErrorCode::invalid_argument,
+                  "bench needs a SQLite file or a PostgreSQL server, not sqlite::memory:");
+    }
+    return std::make_unique<SqliteBaseline>(url, *sqlite);
+  }
+  return std::make_unique<PostgresBaseline>(url, std::get<detail::PostgresSettings>(settings));
+}
+
+}  // namespace strata::bench

@@ -1,0 +1,45 @@
+// The raw limit of a database, for `strata bench`: the same rows into a table of the same shape as
+// Strata's events table, by the fastest plain means (COPY or prepared INSERTs), with no Strata
+// logic at all. Benchmarks quote Strata's figures as ratios to these, measured in the same run.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace strata::bench {
+
+// A connection writing to and reading from the baseline table. Used by one thread.
+class BaselineConnection {
+ public:
+  virtual ~BaselineConnection() = default;
+  // Writes `count` rows of `stream` (versions from `first_version`, new ids, `data`) in one
+  // transaction (PostgreSQL: COPY; SQLite: a prepared INSERT loop).
+  virtual void write_batch(const std::string& stream, std::int64_t first_version,
+                           std::size_t count, const std::string& data) = 0;
+  // Writes one row in a transaction of its own (a prepared INSERT per commit).
+  virtual void write_single(const std::string& stream, std::int64_t version,
+                            const std::string& data) = 0;
+  // Reads up to `limit` rows after position `after` in position order; returns how many and
+  // moves `after` to the last one read.
+  virtual std::size_t read_page(std::int64_t& after, std::size_t limit) = 0;
+};
+
+// A scratch database beside the one at `url` (a new SQLite file next to it, or a new schema on
+// the same server) holding the store under test and the baseline table. Everything it made is
+// dropped when it is destroyed.
+class Baseline {
+ public:
+  // Throws strata::Error(invalid_argument) for an in-memory database: its rows could not be
+  // shared between the store and the baseline's own connections.
+  static std::unique_ptr<Baseline> create(const std::string& url);
+  virtual ~Baseline() = default;
+
+  // Where to open the Store under test.
+  virtual const std::string& store_url() const = 0;
+  // Creates the baseline table, shaped like the events table: call once the store is migrated.
+  virtual void create_table() = 0;
+  virtual std::unique_ptr<BaselineConnection> connect() = 0;
+};
+
+}  // namespace strata::bench

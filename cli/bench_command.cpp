@@ -1,0 +1,198 @@
+// strata bench events: Strata's throughput beside the raw limit of the same database, measured
+// in the same run on a scratch database (see bench/baseline.h).
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <functional>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <thread>
+#include <unordered_map>
+
+#include "baseline.h"
+#include "commands.h"
+
+namespace strata::cli {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr int kStreams = 1000;
+
+// About 200 bytes of JSON, shaped like a business event.
+std::string event_data() {
+  std::string data =
+      R"({"order_id":"o-000123","customer":"c-4711","sku":"sku-88","quantity":3,)"
+      R"("unit_price":19.99,"currency":"EUR","note":")";
+  data += std::string(200 - data.size() - 2, 'x');
+  return data + "\"}";
+}
+
+// Runs `step(thread, iteration)` on `threads` threads for `seconds`; each step returns how many
+// events it handled. Returns events per second.
+double throughput(int threads, double seconds,
+                  const std::function<std::size_t(int, std::size_t)>& step) {
+  std::atomic<std::size_t> total{0};
+  std::vector<std::exception_ptr> failures(static_cast<std::size_t>(threads));
+  const auto start = Clock::now();
+  const auto deadline = start + std::chrono::duration<double>(seconds);
+  std::vector<std::thread> workers;
+  for (int t = 0; t < threads; ++t) {
+    workers.emplace_back([&, t] {
+      try {
+        std::size_t done = 0;
+        for (std::size_t i = 0; Clock::now() < deadline; ++i) done += step(t, i);
+        total += done;
+      } catch (...) {
+        failures[static_cast<std::size_t>(t)] = std::current_exception();
+      }
+    });
+  }
+  for (auto& worker : workers) worker.join();
+  for (const auto& failure : failures) {
+    if (failure) std::rethrow_exception(failure);
+  }
+  return static_cast<double>(total) / std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+struct Result {
+  std::string scenario;
+  double ops_per_s;
+  double baseline_ops_per_s;
+};
+
+class EventsBench {
+ public:
+  EventsBench(const std::string& url, double seconds)
+      : baseline_(bench::Baseline::create(url)),
+        store_(Store::open(baseline_->store_url())),
+        seconds_(seconds),
+        data_(event_data()) {
+    baseline_->create_table();
+  }
+
+  std::vector<Result> run() {
+    std::vector<Result> results;
+    for (const std::size_t size : {1, 100, 1000}) results.push_back(batched(size));
+    results.push_back(single(1));
+    results.push_back(single(8));
+    results.push_back(read_all());
+    return results;
+  }
+
+  std::string_view backend() const { return store_.backend_name(); }
+
+ private:
+  Result batched(std::size_t size) {
+    const std::vector<EventData> batch(size, EventData{"BenchEvent", data_, {}, {}});
+    auto events = store_.events();
+    const double strata = throughput(1, seconds_, [&](int, std::size_t i) {
+      events.append("bench-" + std::to_string(i % kStreams), batch);
+      return size;
+    });
+    auto raw = baseline_->connect();
+    std::vector<std::int64_t> versions(kStreams, 0);
+    const double baseline = throughput(1, seconds_, [&](int, std::size_t i) {
+      auto& version = versions[i % kStreams];
+      raw->write_batch("batch" + std::to_string(size) + "-" + std::to_string(i % kStreams),
+                       version + 1, size, data_);
+      version += static_cast<std::int64_t>(size);
+      return size;
+    });
+    return Result{"append_batch_" + std::to_string(size), strata, baseline};
+  }
+
+  Result single(int writers) {
+    const EventData one{"BenchEvent", data_, {}, {}};
+    const double strata = throughput(writers, seconds_, [&](int t, std::size_t i) {
+      store_.events().append("single-" + std::to_string(t) + "-" + std::to_string(i % kStreams),
+                             one);
+      return std::size_t{1};
+    });
+    std::vector<std::unique_ptr<bench::BaselineConnection>> connections;
+    for (int t = 0; t < writers; ++t) connections.push_back(baseline_->connect());
+    const std::string prefix = "single" + std::to_string(writers) + "-";
+    const double baseline = throughput(writers, seconds_, [&](int t, std::size_t i) {
+      // Each thread's streams are its own, so a stream's next version is 1 + i / kStreams.
+      connections[t]->write_single(prefix + std::to_string(t) + "-" + std::to_string(i % kStreams),
+                                   static_cast<std::int64_t>(i / kStreams) + 1, data_);
+      return std::size_t{1};
+    });
+    return Result{"append_single_" + std::to_string(writers) + "_writer" + (writers > 1 ? "s" : ""),
+                  strata, baseline};
+  }
+
+  Result read_all() {
+    auto events = store_.events();
+    AllReadOptions page;
+    const double strata = throughput(1, seconds_, [&](int, std::size_t) {
+      const auto batch = events.read_all(page);
+      page.after = batch.empty() ? Position::start() : batch.back().position;
+      return batch.size();
+    });
+    auto raw = baseline_->connect();
+    std::int64_t after = 0;
+    const double baseline = throughput(1, seconds_, [&](int, std::size_t) {
+      const std::size_t read = raw->read_page(after, 1000);
+      if (read == 0) after = 0;
+      return read;
+    });
+    return Result{"read_all", strata, baseline};
+  }
+
+  std::unique_ptr<bench::Baseline> baseline_;
+  Store store_;
+  double seconds_;
+  std::string data_;
+};
+
+void print_table(std::string_view backend, const std::vector<Result>& results) {
+  std::printf("%-24s %-9s %14s %14s %7s\n", "scenario", "backend", "strata ev/s", "baseline ev/s",
+              "ratio");
+  for (const Result& r : results) {
+    std::printf("%-24s %-9s %14.0f %14.0f %7.2f\n", r.scenario.c_str(),
+                std::string(backend).c_str(), r.ops_per_s, r.baseline_ops_per_s,
+                r.ops_per_s / r.baseline_ops_per_s);
+  }
+}
+
+void print_json(std::string_view backend, const std::vector<Result>& results) {
+  for (const Result& r : results) {
+    nlohmann::ordered_json line;
+    line["scenario"] = r.scenario;
+    line["backend"] = backend;
+    line["ops_per_s"] = std::round(r.ops_per_s);
+    line["baseline_ops_per_s"] = std::round(r.baseline_ops_per_s);
+    line["ratio"] = std::round(r.ops_per_s / r.baseline_ops_per_s * 1000) / 1000;
+    std::cout << line.dump() << "\n";
+  }
+}
+
+}  // namespace
+
+void add_bench_commands(CLI::App& app, Context& context) {
+  auto* bench = app.add_subcommand(
+      "bench", "Measure throughput beside the raw limit of the same database, in one run");
+  bench->require_subcommand(1);
+  struct Options {
+    double seconds = 3;
+    bool json = false;
+  };
+  auto options = std::make_shared<Options>();
+  auto* events = bench->add_subcommand(
+      "events", "Appends (batches of 1, 100, 1000; single from 1 and 8 writers) and read_all");
+  events->add_option("--seconds", options->seconds, "Seconds per measurement")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  events->add_flag("--json", options->json, "One JSON object per scenario");
+  events->callback([options, &context] {
+    EventsBench run(context.url, options->seconds);
+    const auto results = run.run();
+    if (options->json) {
+      print_json(run.backend(), results);
+    } else {
+      print_table(run.backend(), results);
+    }
+  });
+}
+
+}  // namespace strata::cli

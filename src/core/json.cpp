@@ -1,0 +1,201 @@
+#include "core/json.h"
+
+#include <cstdint>
+
+namespace strata::detail {
+namespace {
+
+class Validator {
+ public:
+  explicit Validator(std::string_view text)
+      : at_(text.data()), end_(text.data() + text.size()) {}
+
+  bool document() {
+    skip_whitespace();
+    if (!value(0)) return false;
+    skip_whitespace();
+    return at_ == end_;
+  }
+
+ private:
+  bool value(int depth) {
+    if (at_ == end_) return false;
+    switch (*at_) {
+      case '{': return object(depth + 1);
+      case '[': return array(depth + 1);
+      case '"': return string();
+      case 't': return literal("true");
+      case 'f': return literal("false");
+      case 'n': return literal("null");
+      default: return number();
+    }
+  }
+
+  bool object(int depth) {
+    if (depth > kMaxJsonDepth) return false;
+    ++at_;  // '{'
+    skip_whitespace();
+    if (consume('}')) return true;
+    do {
+      skip_whitespace();
+      if (at_ == end_ || *at_ != '"' || !string()) return false;
+      skip_whitespace();
+      if (!consume(':')) return false;
+      skip_whitespace();
+      if (!value(depth)) return false;
+      skip_whitespace();
+    } while (consume(','));
+    return consume('}');
+  }
+
+  bool array(int depth) {
+    if (depth > kMaxJsonDepth) return false;
+    ++at_;  // '['
+    skip_whitespace();
+    if (consume(']')) return true;
+    do {
+      skip_whitespace();
+      if (!value(depth)) return false;
+      skip_whitespace();
+    } while (consume(','));
+    return consume(']');
+  }
+
+  bool string() {
+    ++at_;  // '"'
+    while (at_ != end_) {
+      const auto c = static_cast<unsigned char>(*at_);
+      if (c == '"') {
+        ++at_;
+        return true;
+      }
+      if (c == '\\') {
+        if (!escape()) return false;
+      } else if (c < 0x20) {
+        return false;
+      } else if (c < 0x80) {
+        ++at_;
+      } else if (!utf8_sequence()) {
+        return false;
+      }
+    }
+    return false;
+  }
+
+  bool escape() {
+    ++at_;  // '\\'
+    if (at_ == end_) return false;
+    const char c = *at_++;
+    switch (c) {
+      case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't': return true;
+      case 'u': break;
+      default: return false;
+    }
+    std::uint32_t unit = 0;
+    if (!hex4(unit)) return false;
+    if (unit >= 0xDC00 && unit <= 0xDFFF) return false;  // A low surrogate must follow a high one.
+    if (unit < 0xD800 || unit > 0xDBFF) return true;
+    std::uint32_t low = 0;
+    if (end_ - at_ < 2 || at_[0] != '\\' || at_[1] != 'u') return false;
+    at_ += 2;
+    return hex4(low) && low >= 0xDC00 && low <= 0xDFFF;
+  }
+
+  bool hex4(std::uint32_t& unit) {
+    if (end_ - at_ < 4) return false;
+    for (int i = 0; i < 4; ++i) {
+      const char c = *at_++;
+      unit <<= 4;
+      if (c >= '0' && c <= '9') {
+        unit |= static_cast<std::uint32_t>(c - '0');
+      } else if (c >= 'a' && c <= 'f') {
+        unit |= static_cast<std::uint32_t>(c - 'a' + 10);
+      } else if (c >= 'A' && c <= 'F') {
+        unit |= static_cast<std::uint32_t>(c - 'A' + 10);
+      } else {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  // One multi-byte UTF-8 character: no overlong forms, no surrogates, nothing past U+10FFFF.
+  bool utf8_sequence() {
+    const auto lead = static_cast<unsigned char>(*at_);
+    int length = 0;
+    std::uint32_t code = 0;
+    if ((lead & 0xE0) == 0xC0) {
+      length = 2;
+      code = lead & 0x1F;
+    } else if ((lead & 0xF0) == 0xE0) {
+      length = 3;
+      code = lead & 0x0F;
+    } else if ((lead & 0xF8) == 0xF0) {
+      length = 4;
+      code = lead & 0x07;
+    } else {
+      return false;
+    }
+    if (end_ - at_ < length) return false;
+    for (int k = 1; k < length; ++k) {
+      const auto next = static_cast<unsigned char>(at_[k]);
+      if ((next & 0xC0) != 0x80) return false;
+      code = (code << 6) | (next & 0x3F);
+    }
+    const bool overlong = (length == 2 && code < 0x80) || (length == 3 && code < 0x800) ||
+                          (length == 4 && code < 0x10000);
+    if (overlong || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) return false;
+    at_ += length;
+    return true;
+  }
+
+  bool number() {
+    consume('-');
+    if (consume('0')) {
+      // A leading zero stands alone.
+    } else if (!digits()) {
+      return false;
+    }
+    if (consume('.') && !digits()) return false;
+    if (at_ != end_ && (*at_ == 'e' || *at_ == 'E')) {
+      ++at_;
+      if (!consume('+')) consume('-');
+      if (!digits()) return false;
+    }
+    return true;
+  }
+
+  bool digits() {
+    const char* start = at_;
+    while (at_ != end_ && *at_ >= '0' && *at_ <= '9') ++at_;
+    return at_ != start;
+  }
+
+  bool literal(std::string_view word) {
+    if (static_cast<std::size_t>(end_ - at_) < word.size() ||
+        std::string_view(at_, word.size()) != word) {
+      return false;
+    }
+    at_ += word.size();
+    return true;
+  }
+
+  bool consume(char c) {
+    if (at_ == end_ || *at_ != c) return false;
+    ++at_;
+    return true;
+  }
+
+  void skip_whitespace() {
+    while (at_ != end_ && (*at_ == ' ' || *at_ == '\n' || *at_ == '\r' || *at_ == '\t')) ++at_;
+  }
+
+  const char* at_;
+  const char* end_;
+};
+
+}  // namespace
+
+bool is_valid_json(std::string_view text) noexcept { return Validator(text).document(); }
+
+}  // namespace strata::detail

@@ -1,0 +1,115 @@
+// The command-line tool: JSON lines out, one clear line on stderr, documented exit codes.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "support/backends.h"
+
+namespace strata::testing {
+namespace {
+
+class CliTest : public BackendTest {
+ protected:
+  // Runs `strata --db URL ARGS`; returns stdout, with the exit status in `status`.
+  std::string strata(const std::string& args, int* status, const std::string& input = "") {
+    std::string command = cli_path() + " --db '" + url() + "' " + args + " 2>" + stderr_path_;
+    if (!input.empty()) command = "printf '%s' '" + input + "' | " + command;
+    else command += " </dev/null";
+    return run_command(command, status);
+  }
+  std::string last_stderr() { return run_command("cat " + stderr_path_); }
+
+  std::string stderr_path_ = "/tmp/strata-cli-test-" + std::to_string(getpid()) + ".err";
+};
+
+std::vector<nlohmann::json> json_lines(const std::string& output) {
+  std::vector<nlohmann::json> lines;
+  std::istringstream stream(output);
+  for (std::string line; std::getline(stream, line);) lines.push_back(nlohmann::json::parse(line));
+  return lines;
+}
+
+TEST_P(CliTest, AppendReadAndAll) {
+  int status = -1;
+  auto out = json_lines(strata("events append order-1 Placed '{\"total\": 5}' --metadata '{\"by\":\"cli\"}' --expect no-stream", &status));
+  ASSERT_EQ(status, 0);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0]["stream"], "order-1");
+  EXPECT_EQ(out[0]["version"], 1);
+  const std::string position = out[0]["position"];
+
+  out = json_lines(strata("events append order-1 Paid --expect 1", &status, "{\"amount\":5}"));
+  ASSERT_EQ(status, 0);
+  EXPECT_EQ(out[0]["version"], 2);
+
+  out = json_lines(strata("events read order-1", &status));
+  ASSERT_EQ(status, 0);
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0]["type"], "Placed");
+  EXPECT_EQ(out[0]["data"]["total"], 5);
+  EXPECT_EQ(out[0]["metadata"]["by"], "cli");
+  EXPECT_EQ(out[0]["position"], position);
+  EXPECT_EQ(out[1]["data"]["amount"], 5);
+  EXPECT_TRUE(out[1]["metadata"].is_null());
+  for (const char* field : {"id", "stream", "version", "type", "created_at"}) {
+    EXPECT_TRUE(out[0].contains(field)) << field;
+  }
+  EXPECT_EQ(std::string(out[0]["created_at"]).size(), std::string("2026-11-22T00:44:56.123456Z").size());
+
+  out = json_lines(strata("events read order-1 --backward --limit 1", &status));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0]["version"], 2);
+
+  strata("events append invoice-1 Issued '{}'", &status);
+  out = json_lines(strata("events all --after " + position, &status));
+  ASSERT_EQ(status, 0);
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0]["type"], "Paid");
+  out = json_lines(strata("events all --category invoice", &status));
+  ASSERT_EQ(out.size(), 1u);
+  out = json_lines(strata("events all --type Placed --limit 5", &status));
+  ASSERT_EQ(out.size(), 1u);
+}
+
+TEST_P(CliTest, ExitCodesAndErrors) {
+  int status = -1;
+  strata("events append order-1 Placed '{}'", &status);
+  ASSERT_EQ(status, 0);
+
+  EXPECT_EQ(strata("events append order-1 Placed '{}' --expect 0", &status), "");
+  EXPECT_EQ(status, 3);
+  EXPECT_NE(last_stderr().find("actual version 1"), std::string::npos) << last_stderr();
+
+  strata("events append order-1 Placed '{oops'", &status);
+  EXPECT_EQ(status, 2);
+  EXPECT_NE(last_stderr().find("not valid JSON"), std::string::npos) << last_stderr();
+
+  strata("events append order-1 Placed '{}' --expect sometimes", &status);
+  EXPECT_EQ(status, 2);
+  strata("events all --after nowhere", &status);
+  EXPECT_EQ(status, 2);
+  EXPECT_NE(last_stderr().find("invalid position 'nowhere'"), std::string::npos);
+  strata("events frobnicate", &status);
+  EXPECT_EQ(status, 2);
+  const std::string error = last_stderr();
+  EXPECT_EQ(std::count(error.begin(), error.end(), '\n'), 1) << error;
+
+  run_command(cli_path() + " --db 'nosuch://x' migrate 2>" + stderr_path_, &status);
+  EXPECT_EQ(status, 2);
+  EXPECT_NE(last_stderr().find("unknown store URL scheme 'nosuch'"), std::string::npos);
+  EXPECT_EQ(read_everything(events()).size(), 1u);
+}
+
+TEST_P(CliTest, MigrateReportsTheSchemaVersion) {
+  int status = -1;
+  const auto out = json_lines(strata("migrate", &status));
+  ASSERT_EQ(status, 0);
+  EXPECT_EQ(out[0]["schema_version"], 1);
+  EXPECT_EQ(out[0]["applied"], 0);
+}
+
+STRATA_SHARED_BACKENDS(CliTest);
+
+}  // namespace
+}  // namespace strata::testing

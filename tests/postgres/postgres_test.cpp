@@ -1,0 +1,184 @@
+// PostgreSQL only: the pool, faults, timeouts, and the all-events order under open transactions.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <future>
+#include <thread>
+
+#include "support/backends.h"
+
+namespace strata::testing {
+namespace {
+
+class PostgresTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    schema_url_ = fresh_database_url(BackendKind::postgres);
+    application_ = schema_url_.substr(schema_url_.find("schema=") + 7);
+  }
+  void TearDown() override { drop_database(BackendKind::postgres, schema_url_); }
+
+  // A store whose connections carry this test's own application_name.
+  Store open(const std::string& parameters = "") {
+    return Store::open(schema_url_ + "&application_name=" + application_ + parameters);
+  }
+  // Terminates every server connection this test's stores pool.
+  int terminate_store_connections() {
+    return std::stoi(run_admin_sql(
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+        "WHERE application_name = '" + application_ + "'")[0]);
+  }
+
+  std::string schema_url_;
+  std::string application_;
+};
+
+// Blocks a transaction on the calling thread until `release` is set.
+void hold_transaction(Store& store, std::promise<void>& started, std::shared_future<void> release,
+                      const std::string& stream) {
+  store.transaction([&](Transaction& tx) {
+    tx.events().append(stream, event("Held"));
+    started.set_value();
+    release.wait();
+  });
+}
+
+TEST_F(PostgresTest, AcquireTimesOutWhenThePoolIsExhausted) {
+  Store store = open("&max_connections=1&acquire_timeout=200ms");
+  std::promise<void> started;
+  std::promise<void> release;
+  std::thread holder([&] { hold_transaction(store, started, release.get_future().share(), "held-1"); });
+  started.get_future().wait();
+  const auto before = std::chrono::steady_clock::now();
+  try {
+    store.events().stream_info("other-1");
+    ADD_FAILURE() << "acquired a connection from an exhausted pool";
+  } catch (const Error& error) {
+    EXPECT_EQ(error.code(), ErrorCode::timeout);
+    EXPECT_NE(std::string(error.what()).find("acquire_timeout"), std::string::npos) << error.what();
+  }
+  EXPECT_GE(std::chrono::steady_clock::now() - before, std::chrono::milliseconds(200));
+  release.set_value();
+  holder.join();
+  EXPECT_EQ(store.events().stream_info("held-1").version, 1);
+}
+
+TEST_F(PostgresTest, BrokenConnectionsAreReplaced) {
+  Store store = open("&max_connections=3&min_connections=3");
+  store.events().append("alive-1", event("Before"));
+  ASSERT_GE(terminate_store_connections(), 1);
+  // Every pooled connection is dead now; calls still succeed on fresh ones.
+  EXPECT_EQ(store.events().stream_info("alive-1").version, 1);
+  EXPECT_EQ(store.events().append("alive-1", event("After")).version, 2);
+  EXPECT_EQ(store.events().read_stream("alive-1").size(), 2u);
+}
+
+TEST_F(PostgresTest, StatementTimeoutIsReportedAsTimeout) {
+  Store store = open("&statement_timeout=300ms");
+  std::promise<void> started;
+  std::promise<void> release;
+  std::thread holder([&] { hold_transaction(store, started, release.get_future().share(), "locked-1"); });
+  started.get_future().wait();
+  // The stream is locked by the open transaction: this append waits, then times out.
+  EXPECT_EQ(error_code_of([&] { store.events().append("locked-1", event("Blocked")); }),
+            ErrorCode::timeout);
+  release.set_value();
+  holder.join();
+  EXPECT_EQ(store.events().stream_info("locked-1").version, 1);
+}
+
+TEST_F(PostgresTest, ALostCommitIsAnUnknownOutcome) {
+  Store store = open();
+  try {
+    store.transaction([&](Transaction& tx) {
+      tx.events().append("lost-1", event("Maybe"));
+      ASSERT_EQ(terminate_store_connections(), 1);
+    });
+    ADD_FAILURE() << "the commit on a terminated connection succeeded";
+  } catch (const Error& error) {
+    EXPECT_EQ(error.code(), ErrorCode::unknown_outcome) << error.what();
+  }
+  // Here the server had not committed: the transaction did not apply.
+  EXPECT_FALSE(store.events().stream_info("lost-1").exists);
+}
+
+// A transaction still open hides every later commit from read_all until it ends, so a reader
+// that moves past those commits can never skip the open transaction's events.
+TEST_F(PostgresTest, AnOpenTransactionHoldsBackLaterEventsInsteadOfSkippingIt) {
+  Store store = open();
+  store.events().append("early-1", event("Early"));
+  std::promise<void> started;
+  std::promise<void> release;
+  std::thread holder([&] { hold_transaction(store, started, release.get_future().share(), "slow-1"); });
+  started.get_future().wait();
+  store.events().append("fast-1", event("Fast"));
+
+  const auto while_open = read_everything(store.events());
+  ASSERT_EQ(while_open.size(), 1u);
+  EXPECT_EQ(while_open[0].stream, "early-1");
+
+  release.set_value();
+  holder.join();
+  AllReadOptions after;
+  after.after = while_open.back().position;
+  const auto rest = store.events().read_all(after);
+  ASSERT_EQ(rest.size(), 2u);
+  EXPECT_EQ(rest[0].stream, "slow-1");  // Began writing first, so it comes first.
+  EXPECT_EQ(rest[1].stream, "fast-1");
+}
+
+// A transaction that began writing before another appended to a stream may not append behind
+// it: its event would sort before the stream's earlier version in the all-events order.
+TEST_F(PostgresTest, AppendingBehindALaterTransactionIsAConflict) {
+  Store store = open();
+  std::promise<void> wrote_elsewhere;
+  std::promise<void> other_committed;
+  std::thread early([&] {
+    EXPECT_EQ(error_code_of([&] {
+                store.transaction([&](Transaction& tx) {
+                  tx.events().append("elsewhere-1", event("First"));
+                  wrote_elsewhere.set_value();
+                  other_committed.get_future().wait();
+                  tx.events().append("contested-1", event("Late"));
+                });
+              }),
+              ErrorCode::conflict);
+  });
+  wrote_elsewhere.get_future().wait();
+  store.events().append("contested-1", event("Later"));
+  other_committed.set_value();
+  early.join();
+  const auto contested = store.events().read_stream("contested-1");
+  ASSERT_EQ(contested.size(), 1u);
+  EXPECT_EQ(contested[0].type, "Later");
+  EXPECT_FALSE(store.events().stream_info("elsewhere-1").exists);
+}
+
+// Commit ids are compared as numbers, never as their text ("99" sorts after "100" as text):
+// a reader crossing a power of ten must not go back. Rows are planted with chosen ids, since
+// waiting for the server's counter to cross a boundary would take too long.
+TEST_F(PostgresTest, TheAllEventsOrderComparesCommitIdsAsNumbers) {
+  Store store = open();
+  const std::string schema = application_;
+  run_admin_sql("INSERT INTO " + schema + ".events (tx_id, stream, version, id, type, data, created_at) VALUES "
+                "('100', 'planted-1', 2, gen_random_uuid(), 'Later', '{}', now()), "
+                "('99', 'planted-1', 1, gen_random_uuid(), 'Earlier', '{}', now())");
+  const auto all = read_everything(store.events(), 1);
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].type, "Earlier");
+  EXPECT_EQ(all[0].position.commit(), 99u);
+  EXPECT_EQ(all[1].type, "Later");
+  EXPECT_LT(all[0].position, all[1].position);
+}
+
+TEST_F(PostgresTest, SchemasIsolateStores) {
+  Store first = open();
+  const std::string other_url = fresh_database_url(BackendKind::postgres);
+  Store second = Store::open(other_url);
+  first.events().append("shared-name-1", event("InFirst"));
+  EXPECT_FALSE(second.events().stream_info("shared-name-1").exists);
+  drop_database(BackendKind::postgres, other_url);
+}
+
+}  // namespace
+}  // namespace strata::testing

@@ -1,0 +1,72 @@
+// A helper process for the racing tests: several of these run at once against one database.
+//   strata_test_worker URL START_MS open                 opens (and so migrates) the store
+//   strata_test_worker URL START_MS append-race STREAM N appends N events to STREAM, each with
+//                                                        the exact expected version it last saw
+// Each waits until START_MS (ms since the epoch) so that all start together (append-race opens
+// its store first, so that the race is in the appends), then prints one line:
+// "schema_version V" or "wins W conflicts C".
+#include <chrono>
+#include <iostream>
+#include <string>
+#include <thread>
+#include <unistd.h>
+
+#include "strata/strata.h"
+
+namespace {
+
+void wait_until(long long start_ms) {
+  const auto start = std::chrono::system_clock::time_point(std::chrono::milliseconds(start_ms));
+  std::this_thread::sleep_until(start);
+}
+
+int append_race(strata::Store& store, const std::string& stream, int wanted) {
+  auto events = store.events();
+  int wins = 0;
+  int conflicts = 0;
+  std::int64_t seen = events.stream_info(stream).version;
+  while (wins < wanted) {
+    const std::string data = "{\"pid\":" + std::to_string(getpid()) + ",\"n\":" +
+                             std::to_string(wins) + "}";
+    try {
+      seen = events.append(stream, {{"Raced", data, {}, {}}}, strata::ExpectedVersion::exact(seen))
+                 .version;
+      ++wins;
+    } catch (const strata::WrongExpectedVersion& lost) {
+      ++conflicts;
+      seen = lost.actual_version();
+    }
+  }
+  std::cout << "wins " << wins << " conflicts " << conflicts << std::endl;
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 4) {
+    std::cerr << "usage: strata_test_worker URL START_MS open|append-race …\n";
+    return 2;
+  }
+  const std::string url = argv[1];
+  const std::string command = argv[3];
+  try {
+    const long long start_ms = std::stoll(argv[2]);
+    if (command == "open") {
+      wait_until(start_ms);
+      strata::Store store = strata::Store::open(url);
+      std::cout << "schema_version " << store.schema_version() << std::endl;
+      return 0;
+    }
+    if (command == "append-race" && argc == 6) {
+      strata::Store store = strata::Store::open(url);
+      wait_until(start_ms);
+      return append_race(store, argv[4], std::stoi(argv[5]));
+    }
+    std::cerr << "unknown command " << command << "\n";
+    return 2;
+  } catch (const std::exception& error) {
+    std::cerr << "worker: " << error.what() << "\n";
+    return 1;
+  }
+}
