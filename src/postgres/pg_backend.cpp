@@ -20,6 +20,8 @@ using pq::Result;
 
 // Larger batches go by COPY: two more round trips, but the fastest way rows reach the server.
 constexpr std::size_t kMaxRowsPerStatement = 64;
+// A refusal that no longer holds when checked is tried again, this many times in all.
+constexpr int kAppendAttempts = 5;
 
 constexpr std::string_view kUniqueViolation = "23505";
 constexpr std::string_view kUndefinedTable = "42P01";
@@ -58,19 +60,32 @@ int expectation_code(ExpectedVersion expected) {
   return 0;
 }
 
-// $1 stream, $2 count, $3 expectation, $4 expected version: shared by both append statements.
-Params stream_params(const AppendBatch& batch) {
+// $1 stream, $2 expectation, $3 expected version: shared by both append statements.
+Params check_params(const AppendBatch& batch) {
   Params params;
   params.add(batch.stream)
-      .add(static_cast<std::int64_t>(batch.events.size()))
       .add(std::int64_t{expectation_code(batch.expected)})
       .add(batch.expected.version());
   return params;
 }
 
-// $5…$9: the events as arrays, one element per event, for unnest().
-Params append_params(const AppendBatch& batch) {
-  Params params = stream_params(batch);
+// $4…$8: the one event, as values.
+Params append_one_params(const AppendBatch& batch) {
+  const PendingEvent& event = batch.events.front();
+  Params params = check_params(batch);
+  params.add(event.id).add(event.type).add(event.data);
+  if (event.metadata) {
+    params.add(*event.metadata);
+  } else {
+    params.add_null();
+  }
+  params.add(format_timestamp(event.created_at));
+  return params;
+}
+
+// $4…$8: the events as arrays, one element per event, for unnest().
+Params append_many_params(const AppendBatch& batch) {
+  Params params = check_params(batch);
   std::array<std::string, 5> arrays;
   for (auto& array : arrays) array = "{";
   for (std::size_t i = 0; i < batch.events.size(); ++i) {
@@ -78,14 +93,13 @@ Params append_params(const AppendBatch& batch) {
     if (i > 0) {
       for (auto& array : arrays) array += ',';
     }
-    const std::string created_at = format_timestamp(event.created_at);
     pq::append_array_element(arrays[0], event.id);
     pq::append_array_element(arrays[1], event.type);
     pq::append_array_element(arrays[2], event.data);
     pq::append_array_element(arrays[3], event.metadata
                                             ? std::optional<std::string_view>(*event.metadata)
                                             : std::nullopt);
-    pq::append_array_element(arrays[4], created_at);
+    pq::append_array_element(arrays[4], format_timestamp(event.created_at));
   }
   for (auto& array : arrays) params.add(array += '}');
   return params;
@@ -122,13 +136,18 @@ std::string copy_rows(const AppendBatch& batch, std::int64_t first_version) {
   return rows;
 }
 
-// What the stream statements report: column 0 the new version (null when nothing was written),
-// then the current version and whether the expectation held.
-AppendAttempt read_refusal(const Result& result, int current_column, int holds_column) {
+// Why an append was refused, from a check_stream row: the expectation, or else the all-events
+// order; nullopt when both hold (the stream moved on between the append and the check).
+std::optional<AppendAttempt> refusal(const Result& checked) {
   AppendAttempt attempt;
-  attempt.current_version = result.integer(0, current_column);
-  attempt.outcome = result.text(0, holds_column) == "t" ? AppendAttempt::Outcome::order_conflict
-                                                         : AppendAttempt::Outcome::version_mismatch;
+  attempt.current_version = checked.integer(0, 0);
+  if (checked.text(0, 1) != "t") {
+    attempt.outcome = AppendAttempt::Outcome::version_mismatch;
+  } else if (checked.text(0, 2) != "t") {
+    attempt.outcome = AppendAttempt::Outcome::order_conflict;
+  } else {
+    return std::nullopt;
+  }
   return attempt;
 }
 
@@ -142,8 +161,12 @@ class PgSession final : public Session {
   AppendAttempt try_append(const AppendBatch& batch) override {
     wrote_ = true;
     try {
-      return batch.events.size() <= kMaxRowsPerStatement ? append_by_statement(batch)
-                                                         : append_by_copy(batch);
+      for (int attempt = 1;; ++attempt) {
+        auto done = batch.events.size() <= kMaxRowsPerStatement ? append_by_statement(batch)
+                                                                : append_by_copy(batch);
+        if (done) return *done;
+        if (attempt == kAppendAttempts) give_up(batch);
+      }
     } catch (const PqError& error) {
       if (error.sqlstate() != kUniqueViolation) throw;
       undo_append();
@@ -191,53 +214,68 @@ class PgSession final : public Session {
   }
 
  private:
-  // One round trip: lock the stream, check the expectation, insert the events and bump the
-  // stream, all in one statement after the lock.
-  AppendAttempt append_by_statement(const AppendBatch& batch) {
+  // One round trip: lock the stream, then insert the events if the expectation holds, in one
+  // statement. Only a refused append pays a second round trip, to learn why.
+  std::optional<AppendAttempt> append_by_statement(const AppendBatch& batch) {
+    const bool one = batch.events.size() == 1;
     const Params lock = Params().add(lock_key(batch.stream_key));
-    const Params append = append_params(batch);
+    const Params append = one ? append_one_params(batch) : append_many_params(batch);
     const Params none;
     std::vector<Command> commands;
     if (in_transaction_) commands.push_back(Command{sql_.savepoint, none});
     commands.push_back(Command{sql_.lock_stream, lock});
-    commands.push_back(Command{sql_.append_events, append});
+    commands.push_back(Command{one ? sql_.append_one : sql_.append_many, append});
     if (in_transaction_) commands.push_back(Command{sql_.release_savepoint, none});
     const auto results = connection_.pipeline(commands);
-    const Result& row = results[in_transaction_ ? 2 : 1];
-    if (row.is_null(0, 0)) return read_refusal(row, 3, 4);
+    const Result& written = results[in_transaction_ ? 2 : 1];
+    if (written.rows() == 0) return refusal(connection_.query(sql_.check_stream, check_params(batch)));
     AppendAttempt attempt;
-    attempt.current_version = row.integer(0, 3);
-    attempt.result = AppendResult{row.integer(0, 0),
-                                  Position(row.unsigned_integer(0, 2), row.unsigned_integer(0, 1))};
+    attempt.result.version = 0;
+    for (int row = 0; row < written.rows(); ++row) {
+      if (written.integer(row, 0) < attempt.result.version) continue;
+      attempt.result = AppendResult{
+          written.integer(row, 0),
+          Position(written.unsigned_integer(row, 2), written.unsigned_integer(row, 1))};
+    }
+    attempt.current_version =
+        attempt.result.version - static_cast<std::int64_t>(batch.events.size());
     return attempt;
   }
 
-  // Three round trips: lock and bump the stream; COPY the events; read the position and commit.
-  AppendAttempt append_by_copy(const AppendBatch& batch) {
+  // After kAppendAttempts refusals that no longer held when checked: a stream this busy is a
+  // conflict the caller may retry.
+  [[noreturn]] static void give_up(const AppendBatch& batch) {
+    throw Error(ErrorCode::conflict, "stream '" + batch.stream +
+                                         "' kept changing under the append; retry");
+  }
+
+  // Three round trips: lock the stream and check the expectation; COPY the events; read the last
+  // position and commit.
+  std::optional<AppendAttempt> append_by_copy(const AppendBatch& batch) {
     const Params lock = Params().add(lock_key(batch.stream_key));
-    const Params bump = stream_params(batch);
+    const Params check = check_params(batch);
     const Params none;
     const std::array<Command, 3> begin = {
         Command{in_transaction_ ? sql_.savepoint : sql_.begin, none},
-        Command{sql_.lock_stream, lock}, Command{sql_.bump_stream, bump}};
+        Command{sql_.lock_stream, lock}, Command{sql_.check_stream, check}};
     try {
       const auto results = connection_.pipeline(begin);
-      const Result& bumped = results[2];
-      if (bumped.is_null(0, 0)) {
+      const Result& checked = results[2];
+      if (auto refused = refusal(checked)) {
         undo_append();
-        return read_refusal(bumped, 1, 2);
+        return refused;
       }
-      const std::int64_t version = bumped.integer(0, 0);
-      const auto count = static_cast<std::int64_t>(batch.events.size());
-      connection_.copy_in(sql_.copy_events, copy_rows(batch, version - count + 1));
+      const std::int64_t current = checked.integer(0, 0);
+      connection_.copy_in(sql_.copy_events, copy_rows(batch, current + 1));
       const std::array<Command, 2> end = {
           Command{sql_.last_position, none},
           Command{in_transaction_ ? sql_.release_savepoint : sql_.commit, none}};
       const auto ended = connection_.pipeline(end);
       AppendAttempt attempt;
-      attempt.current_version = version - count;
+      attempt.current_version = current;
       attempt.result = AppendResult{
-          version, Position(ended[0].unsigned_integer(0, 0), ended[0].unsigned_integer(0, 1))};
+          current + static_cast<std::int64_t>(batch.events.size()),
+          Position(ended[0].unsigned_integer(0, 0), ended[0].unsigned_integer(0, 1))};
       return attempt;
     } catch (const PqError& error) {
       if (error.sqlstate() != kUniqueViolation) undo_append();
@@ -356,7 +394,7 @@ class PgBackend final : public Backend {
 
   void run_transaction(const SessionFn& fn) override {
     guarded([&](Connection& connection) {
-      connection.exec("BEGIN");
+      connection.exec(sql_.begin);
       PgSession session(connection, sql_, true);
       try {
         fn(session);

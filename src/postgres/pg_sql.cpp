@@ -3,31 +3,36 @@
 namespace strata::detail {
 namespace {
 
-// The stream's state and whether the append may go ahead. The caller holds the stream's advisory
-// lock, so this statement's snapshot already shows every earlier append to the stream.
-// $1 stream, $2 event count, $3 expectation (0 any, 1 no stream, 2 stream exists, 3 exact),
-// $4 expected version.
-constexpr std::string_view kCheckAndBump = R"sql(
-WITH current AS (
-  SELECT version, last_tx FROM {schema}.streams WHERE name = $1::text
-), allowed AS (
-  SELECT CASE $3::int
-           WHEN 0 THEN true
-           WHEN 1 THEN NOT EXISTS (SELECT FROM current)
-           WHEN 2 THEN EXISTS (SELECT FROM current)
-           ELSE coalesce((SELECT version FROM current), 0) = $4::bigint
-         END AS version_holds,
-         -- A transaction that already holds an xid may not append behind a later one: its events
-         -- would sort before the stream's earlier versions in the all-events order.
-         coalesce((SELECT last_tx FROM current) <= pg_current_xact_id_if_assigned(), true)
-           AS order_holds
-), bumped AS (
-  INSERT INTO {schema}.streams AS s (name, version, last_tx)
-  SELECT $1::text, $2::bigint, pg_current_xact_id() FROM allowed
-  WHERE version_holds AND order_holds
-  ON CONFLICT (name) DO UPDATE SET version = s.version + $2::bigint, last_tx = excluded.last_tx
-  RETURNING version
-))sql";
+// The stream's last event, as `last` (no row when the stream is empty). The caller holds the
+// stream's advisory lock, so the statement's snapshot shows every earlier append to the stream.
+constexpr std::string_view kLastEvent = R"sql(
+FROM (VALUES (1)) AS one (x)
+LEFT JOIN LATERAL (
+  SELECT version, tx_id FROM {schema}.events WHERE stream = $1::text
+  ORDER BY version DESC LIMIT 1
+) AS last ON true)sql";
+
+// Whether the expectation holds: $2 is 0 any, 1 no stream, 2 stream exists, 3 exact ($3).
+constexpr std::string_view kVersionHolds = R"sql(
+  CASE $2::int
+    WHEN 0 THEN true
+    WHEN 1 THEN last.version IS NULL
+    WHEN 2 THEN last.version IS NOT NULL
+    ELSE coalesce(last.version, 0) = $3::bigint
+  END)sql";
+
+// A transaction that already holds an xid may not append behind a later one: its events would
+// sort before the stream's earlier versions in the all-events order.
+constexpr std::string_view kOrderHolds =
+    "coalesce(last.tx_id <= pg_current_xact_id_if_assigned(), true)";
+
+// Inserts `values` (which may use `last`) if the expectation and the order hold.
+std::string conditional_insert(std::string_view values, std::string_view from) {
+  return "INSERT INTO {schema}.events (stream, version, id, type, data, metadata, created_at)\n"
+         "SELECT " + std::string(values) + std::string(kLastEvent) + std::string(from) +
+         "\nWHERE " + std::string(kVersionHolds) + " AND " + std::string(kOrderHolds) +
+         "\nRETURNING version, position, tx_id::text";
+}
 
 // Output columns get names of their own: ORDER BY tx_id must sort the xid8 column, not its text.
 constexpr std::string_view kEventColumns =
@@ -79,21 +84,20 @@ std::string with_schema(std::string_view sql, const std::string& quoted_schema) 
 
 PgSql::PgSql(std::string quoted_schema) : schema(std::move(quoted_schema)) {
   auto qualify = [&](std::string_view sql) { return with_schema(sql, schema); };
-  append_events = qualify(std::string(kCheckAndBump) + R"sql(, appended AS (
-  INSERT INTO {schema}.events (stream, version, id, type, data, metadata, created_at)
-  SELECT $1::text, b.version - $2::bigint + e.ordinal, e.id, e.type, e.data, e.metadata,
-         e.created_at
-  FROM bumped b,
-       unnest($5::uuid[], $6::text[], $7::json[], $8::json[], $9::timestamptz[])
-         WITH ORDINALITY AS e(id, type, data, metadata, created_at, ordinal)
-  RETURNING position, tx_id
-)
-SELECT (SELECT version FROM bumped), (SELECT max(position) FROM appended),
-       (SELECT tx_id::text FROM appended LIMIT 1),
-       coalesce((SELECT version FROM current), 0), (SELECT version_holds FROM allowed))sql");
-  bump_stream = qualify(std::string(kCheckAndBump) + R"sql(
-SELECT (SELECT version FROM bumped), coalesce((SELECT version FROM current), 0),
-       (SELECT version_holds FROM allowed))sql");
+  // $1 stream, $2 expectation, $3 expected version, then the event(s). Each returns the rows
+  // written: none when the expectation or the order did not hold.
+  append_one = qualify(conditional_insert(
+      "$1::text, coalesce(last.version, 0) + 1, $4::uuid, $5::text, $6::json, $7::json, "
+      "$8::timestamptz",
+      ""));
+  append_many = qualify(conditional_insert(
+      "$1::text, coalesce(last.version, 0) + e.ordinal, e.id, e.type, e.data, e.metadata, "
+      "e.created_at",
+      ",\n  unnest($4::uuid[], $5::text[], $6::json[], $7::json[], $8::timestamptz[])\n"
+      "    WITH ORDINALITY AS e (id, type, data, metadata, created_at, ordinal)"));
+  // Columns: current version, whether the expectation holds, whether the order does.
+  check_stream = qualify("SELECT coalesce(last.version, 0), " + std::string(kVersionHolds) +
+                         ", " + std::string(kOrderHolds) + std::string(kLastEvent));
   copy_events = qualify(
       "COPY {schema}.events (stream, version, id, type, data, metadata, created_at) FROM STDIN");
   last_position = qualify(
@@ -108,7 +112,8 @@ SELECT (SELECT version FROM bumped), coalesce((SELECT version FROM current), 0),
   for (int variant = 0; variant < 4; ++variant) {
     read_all_variants[variant] = qualify(read_all_sql(variant >= 2, variant % 2 == 1));
   }
-  stream_version = qualify("SELECT version FROM {schema}.streams WHERE name = $1::text");
+  stream_version = qualify(
+      "SELECT version FROM {schema}.events WHERE stream = $1::text ORDER BY version DESC LIMIT 1");
   applied_version = qualify("SELECT coalesce(max(version), 0) FROM {schema}.strata_migrations");
   create_migrations_table = qualify(
       "CREATE SCHEMA IF NOT EXISTS {schema}; "

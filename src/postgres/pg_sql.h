@@ -20,15 +20,17 @@ struct PgSql {
   }
 
   std::string schema;
-  std::string begin = "BEGIN";
+  // Appends rely on each statement seeing what committed before it, whatever the server's default.
+  std::string begin = "BEGIN ISOLATION LEVEL READ COMMITTED";
   std::string commit = "COMMIT";
   std::string savepoint = "SAVEPOINT strata_append";
   std::string release_savepoint = "RELEASE SAVEPOINT strata_append";
   std::string rollback_savepoint =
       "ROLLBACK TO SAVEPOINT strata_append; RELEASE SAVEPOINT strata_append";
   std::string lock_stream = "SELECT pg_advisory_xact_lock($1::bigint)";
-  std::string append_events;
-  std::string bump_stream;
+  std::string append_one;
+  std::string append_many;
+  std::string check_stream;
   std::string copy_events;
   std::string last_position;
   std::string events_by_id;

@@ -5,15 +5,9 @@ namespace {
 
 constexpr Migration kMigrations[] = {
     {1, "event streams", R"sql(
-CREATE TABLE {schema}.streams (
-  name    text PRIMARY KEY,
-  version bigint NOT NULL,
-  last_tx xid8 NOT NULL  -- the last transaction that appended; keeps per-stream order in $all
-);
-
 CREATE TABLE {schema}.events (
   position   bigint GENERATED ALWAYS AS IDENTITY,
-  tx_id      xid8 NOT NULL DEFAULT pg_current_xact_id(),
+  tx_id      xid8 NOT NULL DEFAULT pg_current_xact_id(),  -- with position: the all-events order
   stream     text NOT NULL,
   version    bigint NOT NULL,
   id         uuid NOT NULL,
@@ -21,7 +15,7 @@ CREATE TABLE {schema}.events (
   data       json NOT NULL,   -- json, not jsonb: returned byte for byte as written
   metadata   json,
   created_at timestamptz NOT NULL,
-  PRIMARY KEY (stream, version)
+  PRIMARY KEY (stream, version)  -- also gives a stream's current version: its last event
 );
 CREATE UNIQUE INDEX events_id ON {schema}.events (id);
 CREATE UNIQUE INDEX events_order ON {schema}.events (tx_id, position);

@@ -5,11 +5,6 @@ namespace {
 
 constexpr Migration kMigrations[] = {
     {1, "event streams", R"sql(
-CREATE TABLE strata_streams (
-  name    TEXT PRIMARY KEY,
-  version INTEGER NOT NULL
-) WITHOUT ROWID;
-
 CREATE TABLE strata_events (
   position   INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused, so the order only grows
   stream     TEXT NOT NULL,
@@ -19,7 +14,7 @@ CREATE TABLE strata_events (
   data       TEXT NOT NULL,
   metadata   TEXT,
   created_at INTEGER NOT NULL,                    -- microseconds since 1970, UTC
-  UNIQUE (stream, version)
+  UNIQUE (stream, version)                        -- also gives a stream's current version
 );
 )sql"},
 };

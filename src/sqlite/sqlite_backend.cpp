@@ -109,12 +109,6 @@ class SqliteSession final : public Session {
     }
     const std::int64_t last_position = db_.last_insert_rowid();
     const auto version = attempt.current_version + static_cast<std::int64_t>(batch.events.size());
-    db_.query(
-           "INSERT INTO strata_streams (name, version) VALUES (?1, ?2) "
-           "ON CONFLICT (name) DO UPDATE SET version = excluded.version")
-        .bind(1, batch.stream)
-        .bind(2, version)
-        .run();
     atomic.commit();
     attempt.result = AppendResult{version, Position(0, static_cast<std::uint64_t>(last_position))};
     return attempt;
@@ -163,7 +157,8 @@ class SqliteSession final : public Session {
 
  private:
   std::int64_t current_version(std::string_view stream) {
-    Query query = db_.query("SELECT version FROM strata_streams WHERE name = ?1");
+    Query query = db_.query(
+        "SELECT version FROM strata_events WHERE stream = ?1 ORDER BY version DESC LIMIT 1");
     query.bind(1, stream);
     return query.step() ? query.integer(0) : 0;
   }
