@@ -21,15 +21,18 @@ class PostgresConnection final : public BaselineConnection {
  public:
   PostgresConnection(const std::string& url, const std::string& table)
       : connection_({"dbname", nullptr}, {url.c_str(), nullptr}),
-        copy_("COPY " + table + " (stream, version, id, type, data, metadata, created_at) FROM STDIN"),
+        copy_("COPY " + table +
+              " (stream, version, id, type, data, metadata, created_at) FROM STDIN"),
         insert_("INSERT INTO " + table +
                 " (stream, version, id, type, data, metadata, created_at) "
                 "VALUES ($1, $2, $3, $4, $5, NULL, $6)"),
         // Keyset paging on the table's order index, as read_all pages (without its checks).
-        read_("SELECT t.tx_id::text, t.position, t.stream, t.version, t.id::text, t.type, t.data, "
-              "t.metadata, t.created_at FROM " + table +
-              " t WHERE (t.tx_id, t.position) > ($1::xid8, $2::bigint) "
-              "ORDER BY t.tx_id, t.position LIMIT $3") {}
+        read_(
+            "SELECT t.tx_id::text, t.position, t.stream, t.version, t.id::text, t.type, t.data, "
+            "t.metadata, t.created_at FROM " +
+            table +
+            " t WHERE (t.tx_id, t.position) > ($1::xid8, $2::bigint) "
+            "ORDER BY t.tx_id, t.position LIMIT $3") {}
 
   void write_batch(const std::string& stream, std::int64_t first_version, std::size_t count,
                    const std::string& data) override {
@@ -51,8 +54,12 @@ class PostgresConnection final : public BaselineConnection {
   void write_single(const std::string& stream, std::int64_t version,
                     const std::string& data) override {
     pq::Params params;
-    params.add(stream).add(version).add(detail::new_uuid_v7()).add(kType).add(data).add(
-        format_timestamp(detail::now_micros()));
+    params.add(stream)
+        .add(version)
+        .add(detail::new_uuid_v7())
+        .add(kType)
+        .add(data)
+        .add(format_timestamp(detail::now_micros()));
     connection_.query(insert_, params);
   }
 
@@ -63,8 +70,8 @@ class PostgresConnection final : public BaselineConnection {
     std::size_t count = 0;
     for (int row = 0; row < rows.rows(); ++row) {
       // Materialise the row as a reader would.
-      const std::string payload = rows.string(row, 2) + rows.string(row, 4) +
-                                  rows.string(row, 5) + rows.string(row, 6);
+      const std::string payload =
+          rows.string(row, 2) + rows.string(row, 4) + rows.string(row, 5) + rows.string(row, 6);
       count += payload.empty() ? 0 : 1;
     }
     if (rows.rows() > 0) {

@@ -15,8 +15,8 @@ class BaselineConnection {
   virtual ~BaselineConnection() = default;
   // Writes `count` rows of `stream` (versions from `first_version`, new ids, `data`) in one
   // transaction (PostgreSQL: COPY; SQLite: a prepared INSERT loop).
-  virtual void write_batch(const std::string& stream, std::int64_t first_version,
-                           std::size_t count, const std::string& data) = 0;
+  virtual void write_batch(const std::string& stream, std::int64_t first_version, std::size_t count,
+                           const std::string& data) = 0;
   // Writes one row in a transaction of its own (a prepared INSERT per commit).
   virtual void write_single(const std::string& stream, std::int64_t version,
                             const std::string& data) = 0;

@@ -16,8 +16,9 @@ std::string event_data() {
 }
 
 void PrepareEvents(benchmark::State& state) {
-  const std::vector<strata::EventData> batch(static_cast<std::size_t>(state.range(0)),
-                                             strata::EventData{"OrderPlaced", event_data(), {}, {}});
+  const std::vector<strata::EventData> batch(
+      static_cast<std::size_t>(state.range(0)),
+      strata::EventData{"OrderPlaced", event_data(), {}, {}});
   for (auto _ : state) benchmark::DoNotOptimize(strata::detail::prepare_events(batch));
   state.SetItemsProcessed(state.iterations() * state.range(0));
 }

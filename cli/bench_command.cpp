@@ -20,17 +20,22 @@ constexpr int kStreams = 1000;
 
 // About 200 bytes of JSON, shaped like a business event.
 std::string event_data() {
-  std::string data =
-      R"({"order_id":"o-000123","customer":"c-4711","sku":"sku-88","quantity":3,)"
-      R"("unit_price":19.99,"currency":"EUR","note":")";
+  std::string data = R"({"order_id":"o-000123","customer":"c-4711","sku":"sku-88","quantity":3,)"
+                     R"("unit_price":19.99,"currency":"EUR","note":")";
   data += std::string(200 - data.size() - 2, 'x');
   return data + "\"}";
 }
 
-// Runs `step(thread, iteration)` on `threads` threads for `seconds`; each step returns how many
-// events it handled. Returns events per second.
-double throughput(int threads, double seconds,
-                  const std::function<std::size_t(int, std::size_t)>& step) {
+using Step = std::function<std::size_t(int thread, std::size_t iteration)>;
+
+struct Tally {
+  std::size_t events = 0;
+  double seconds = 0;
+};
+
+// Runs `step(thread, iteration)` on `threads` threads for `seconds`, counting from `first`; each
+// step returns how many events it handled.
+Tally run_for(int threads, double seconds, const Step& step, std::size_t first) {
   std::atomic<std::size_t> total{0};
   std::vector<std::exception_ptr> failures(static_cast<std::size_t>(threads));
   const auto start = Clock::now();
@@ -40,7 +45,7 @@ double throughput(int threads, double seconds,
     workers.emplace_back([&, t] {
       try {
         std::size_t done = 0;
-        for (std::size_t i = 0; Clock::now() < deadline; ++i) done += step(t, i);
+        for (std::size_t i = first; Clock::now() < deadline; ++i) done += step(t, i);
         total += done;
       } catch (...) {
         failures[static_cast<std::size_t>(t)] = std::current_exception();
@@ -51,7 +56,7 @@ double throughput(int threads, double seconds,
   for (const auto& failure : failures) {
     if (failure) std::rethrow_exception(failure);
   }
-  return static_cast<double>(total) / std::chrono::duration<double>(Clock::now() - start).count();
+  return Tally{total, std::chrono::duration<double>(Clock::now() - start).count()};
 }
 
 struct Result {
@@ -59,6 +64,22 @@ struct Result {
   double ops_per_s;
   double baseline_ops_per_s;
 };
+
+// Measures Strata and the baseline in alternating rounds, so that a machine that speeds up or
+// slows down during the run weighs on both alike. Returns events per second for each.
+constexpr int kRounds = 3;
+Result compare(std::string scenario, int threads, double seconds, const Step& strata,
+               const Step& baseline) {
+  Tally ours, raw;
+  for (int round = 0; round < kRounds; ++round) {
+    const Tally a = run_for(threads, seconds / kRounds, strata, ours.events);
+    const Tally b = run_for(threads, seconds / kRounds, baseline, raw.events);
+    ours = Tally{ours.events + a.events, ours.seconds + a.seconds};
+    raw = Tally{raw.events + b.events, raw.seconds + b.seconds};
+  }
+  return Result{std::move(scenario), static_cast<double>(ours.events) / ours.seconds,
+                static_cast<double>(raw.events) / raw.seconds};
+}
 
 class EventsBench {
  public:
@@ -70,12 +91,20 @@ class EventsBench {
     baseline_->create_table();
   }
 
-  std::vector<Result> run() {
+  // Runs the scenarios whose names contain `only` (all when empty).
+  std::vector<Result> run(const std::string& only) {
+    const std::vector<std::pair<std::string, std::function<Result()>>> scenarios = {
+        {"append_batch_1", [&] { return batched(1); }},
+        {"append_batch_100", [&] { return batched(100); }},
+        {"append_batch_1000", [&] { return batched(1000); }},
+        {"append_single_1_writer", [&] { return single(1); }},
+        {"append_single_8_writers", [&] { return single(8); }},
+        {"read_all", [&] { return read_all(); }},
+    };
     std::vector<Result> results;
-    for (const std::size_t size : {1, 100, 1000}) results.push_back(batched(size));
-    results.push_back(single(1));
-    results.push_back(single(8));
-    results.push_back(read_all());
+    for (const auto& [name, run_scenario] : scenarios) {
+      if (name.find(only) != std::string::npos) results.push_back(run_scenario());
+    }
     return results;
   }
 
@@ -85,58 +114,64 @@ class EventsBench {
   Result batched(std::size_t size) {
     const std::vector<EventData> batch(size, EventData{"BenchEvent", data_, {}, {}});
     auto events = store_.events();
-    const double strata = throughput(1, seconds_, [&](int, std::size_t i) {
-      events.append("bench-" + std::to_string(i % kStreams), batch);
-      return size;
-    });
     auto raw = baseline_->connect();
     std::vector<std::int64_t> versions(kStreams, 0);
-    const double baseline = throughput(1, seconds_, [&](int, std::size_t i) {
-      auto& version = versions[i % kStreams];
-      raw->write_batch("batch" + std::to_string(size) + "-" + std::to_string(i % kStreams),
-                       version + 1, size, data_);
-      version += static_cast<std::int64_t>(size);
-      return size;
-    });
-    return Result{"append_batch_" + std::to_string(size), strata, baseline};
+    return compare(
+        "append_batch_" + std::to_string(size), 1, seconds_,
+        [&](int, std::size_t i) {
+          events.append("bench-" + std::to_string(i % kStreams), batch);
+          return size;
+        },
+        [&](int, std::size_t i) {
+          auto& version = versions[i % kStreams];
+          raw->write_batch("batch" + std::to_string(size) + "-" + std::to_string(i % kStreams),
+                           version + 1, size, data_);
+          version += static_cast<std::int64_t>(size);
+          return size;
+        });
   }
 
   Result single(int writers) {
     const EventData one{"BenchEvent", data_, {}, {}};
-    const double strata = throughput(writers, seconds_, [&](int t, std::size_t i) {
-      store_.events().append("single-" + std::to_string(t) + "-" + std::to_string(i % kStreams),
-                             one);
-      return std::size_t{1};
-    });
     std::vector<std::unique_ptr<bench::BaselineConnection>> connections;
     for (int t = 0; t < writers; ++t) connections.push_back(baseline_->connect());
     const std::string prefix = "single" + std::to_string(writers) + "-";
-    const double baseline = throughput(writers, seconds_, [&](int t, std::size_t i) {
-      // Each thread's streams are its own, so a stream's next version is 1 + i / kStreams.
-      connections[t]->write_single(prefix + std::to_string(t) + "-" + std::to_string(i % kStreams),
-                                   static_cast<std::int64_t>(i / kStreams) + 1, data_);
-      return std::size_t{1};
-    });
-    return Result{"append_single_" + std::to_string(writers) + "_writer" + (writers > 1 ? "s" : ""),
-                  strata, baseline};
+    const auto streams = static_cast<std::size_t>(kStreams);
+    return compare(
+        "append_single_" + std::to_string(writers) + "_writer" + (writers > 1 ? "s" : ""), writers,
+        seconds_,
+        [&](int t, std::size_t i) {
+          store_.events().append(prefix + std::to_string(t) + "-" + std::to_string(i % streams),
+                                 one);
+          return std::size_t{1};
+        },
+        [&](int t, std::size_t i) {
+          // Each thread's streams are its own and the count of its iterations goes on across
+          // rounds, so a stream's next version is 1 + i / kStreams.
+          connections[t]->write_single(
+              "raw-" + prefix + std::to_string(t) + "-" + std::to_string(i % streams),
+              static_cast<std::int64_t>(i / streams) + 1, data_);
+          return std::size_t{1};
+        });
   }
 
   Result read_all() {
     auto events = store_.events();
     AllReadOptions page;
-    const double strata = throughput(1, seconds_, [&](int, std::size_t) {
-      const auto batch = events.read_all(page);
-      page.after = batch.empty() ? Position::start() : batch.back().position;
-      return batch.size();
-    });
     auto raw = baseline_->connect();
     std::int64_t after = 0;
-    const double baseline = throughput(1, seconds_, [&](int, std::size_t) {
-      const std::size_t read = raw->read_page(after, 1000);
-      if (read == 0) after = 0;
-      return read;
-    });
-    return Result{"read_all", strata, baseline};
+    return compare(
+        "read_all", 1, seconds_,
+        [&](int, std::size_t) {
+          const auto batch = events.read_all(page);
+          page.after = batch.empty() ? Position::start() : batch.back().position;
+          return batch.size();
+        },
+        [&](int, std::size_t) {
+          const std::size_t read = raw->read_page(after, 1000);
+          if (read == 0) after = 0;
+          return read;
+        });
   }
 
   std::unique_ptr<bench::Baseline> baseline_;
@@ -176,6 +211,7 @@ void add_bench_commands(CLI::App& app, Context& context) {
   struct Options {
     double seconds = 3;
     bool json = false;
+    std::string only;
   };
   auto options = std::make_shared<Options>();
   auto* events = bench->add_subcommand(
@@ -184,9 +220,10 @@ void add_bench_commands(CLI::App& app, Context& context) {
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   events->add_flag("--json", options->json, "One JSON object per scenario");
+  events->add_option("--only", options->only, "Run only the scenarios whose names contain this");
   events->callback([options, &context] {
     EventsBench run(context.url, options->seconds);
-    const auto results = run.run();
+    const auto results = run.run(options->only);
     if (options->json) {
       print_json(run.backend(), results);
     } else {

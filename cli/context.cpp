@@ -14,7 +14,7 @@ Store& Context::store() {
 std::string default_store_url() {
   const char* from_environment = std::getenv("STRATA_DB");
   return from_environment != nullptr && *from_environment != '\0' ? from_environment
-                                                                   : "sqlite:strata.db";
+                                                                  : "sqlite:strata.db";
 }
 
 std::string read_stdin() {

@@ -35,8 +35,8 @@ void add_append(CLI::App& events, Context& context) {
   append->add_option("--id", options->id, "Event id (UUID); generated when omitted");
   append->add_option("--expect", options->expect, "any | no-stream | exists | VERSION");
   append->callback([options, &context] {
-    EventData event{options->type, options->data ? *options->data : read_stdin(),
-                    options->metadata, options->id};
+    EventData event{options->type, options->data ? *options->data : read_stdin(), options->metadata,
+                    options->id};
     const ExpectedVersion expected = parse_expected(options->expect);
     const AppendResult result = context.store().events().append(options->stream, event, expected);
     std::cout << append_line(options->stream, result) << "\n";

@@ -8,9 +8,12 @@ namespace {
 
 int exit_code_for(strata::ErrorCode code) {
   switch (code) {
-    case strata::ErrorCode::invalid_argument: return strata::cli::kExitUsage;
-    case strata::ErrorCode::wrong_expected_version: return strata::cli::kExitWrongExpectedVersion;
-    default: return strata::cli::kExitFailure;
+    case strata::ErrorCode::invalid_argument:
+      return strata::cli::kExitUsage;
+    case strata::ErrorCode::wrong_expected_version:
+      return strata::cli::kExitWrongExpectedVersion;
+    default:
+      return strata::cli::kExitFailure;
   }
 }
 

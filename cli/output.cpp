@@ -3,16 +3,18 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
-
 namespace strata::cli {
 namespace {
 
-std::string json_string(std::string_view text) { return nlohmann::json(text).dump(); }
+std::string json_string(std::string_view text) {
+  return nlohmann::json(text).dump();
+}
 
 }  // namespace
 
 std::string one_line(std::string json) {
-  std::replace_if(json.begin(), json.end(), [](char c) { return c == '\n' || c == '\r'; }, ' ');
+  std::replace_if(
+      json.begin(), json.end(), [](char c) { return c == '\n' || c == '\r'; }, ' ');
   return json;
 }
 

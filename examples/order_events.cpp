@@ -24,8 +24,8 @@ int main(int argc, char** argv) {
        {"ItemAdded", R"({"sku":"tea-earl-grey","quantity":2,"unit_price":4.5})", {}, {}},
        {"ItemAdded", R"({"sku":"mug-white","quantity":1,"unit_price":9.0})", {}, {}}},
       strata::ExpectedVersion::no_stream());
-  std::cout << "appended 3 events to " << stream << ": version " << placed.version
-            << ", position " << placed.position.to_string() << "\n";
+  std::cout << "appended 3 events to " << stream << ": version " << placed.version << ", position "
+            << placed.position.to_string() << "\n";
 
   // Payment arrives; we expect exactly the version we last saw.
   auto paid = events.append(stream, {"OrderPaid", R"({"amount":18.0})", {}, {}},
@@ -62,7 +62,7 @@ int main(int argc, char** argv) {
     }
     page.after = batch.back().position;
   }
-  std::cout << "the feed holds " << total << " events in all; checkpoint "
-            << page.after.to_string() << "\n";
+  std::cout << "the feed holds " << total << " events in all; checkpoint " << page.after.to_string()
+            << "\n";
   return 0;
 }

@@ -61,10 +61,14 @@ class ExpectedVersion {
   // Whether a stream at `current` version (0: no events) satisfies this expectation.
   constexpr bool holds_for(std::int64_t current) const noexcept {
     switch (kind_) {
-      case Kind::any: return true;
-      case Kind::no_stream: return current == 0;
-      case Kind::stream_exists: return current > 0;
-      case Kind::exact: return current == version_;
+      case Kind::any:
+        return true;
+      case Kind::no_stream:
+        return current == 0;
+      case Kind::stream_exists:
+        return current > 0;
+      case Kind::exact:
+        return current == version_;
     }
     return false;
   }
@@ -94,7 +98,7 @@ struct StreamReadOptions {
 };
 
 struct AllReadOptions {
-  Position after = Position::start();     // Read events strictly after this position.
+  Position after = Position::start();  // Read events strictly after this position.
   std::size_t limit = 1000;
   std::optional<std::string> category;    // Only streams whose name up to the first '-' is this.
   std::optional<std::string> event_type;  // Only events of this type.

@@ -12,12 +12,13 @@
 
 namespace strata::detail {
 
-// An event ready to store: validated, with its id and time fixed.
+// An event ready to store: validated, with its id and time fixed. Its text is viewed, not
+// copied, from the caller's EventData, which outlives the append.
 struct PendingEvent {
   std::string id;  // Canonical lower-case UUID.
-  std::string type;
-  std::string data;
-  std::optional<std::string> metadata;
+  std::string_view type;
+  std::string_view data;
+  std::optional<std::string_view> metadata;
   Timestamp created_at = 0;
 };
 

@@ -7,10 +7,14 @@ namespace strata {
 
 std::string ExpectedVersion::to_string() const {
   switch (kind_) {
-    case Kind::any: return "any";
-    case Kind::no_stream: return "no_stream";
-    case Kind::stream_exists: return "stream_exists";
-    case Kind::exact: return std::to_string(version_);
+    case Kind::any:
+      return "any";
+    case Kind::no_stream:
+      return "no_stream";
+    case Kind::stream_exists:
+      return "stream_exists";
+    case Kind::exact:
+      return std::to_string(version_);
   }
   return "any";
 }

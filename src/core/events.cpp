@@ -15,17 +15,22 @@ namespace {
 // under the same expectation as this one.
 bool same_expectation(ExpectedVersion expected, std::int64_t first_version) {
   switch (expected.kind()) {
-    case ExpectedVersion::Kind::any: return true;
-    case ExpectedVersion::Kind::no_stream: return first_version == 1;
-    case ExpectedVersion::Kind::stream_exists: return first_version > 1;
-    case ExpectedVersion::Kind::exact: return first_version == expected.version() + 1;
+    case ExpectedVersion::Kind::any:
+      return true;
+    case ExpectedVersion::Kind::no_stream:
+      return first_version == 1;
+    case ExpectedVersion::Kind::stream_exists:
+      return first_version > 1;
+    case ExpectedVersion::Kind::exact:
+      return first_version == expected.version() + 1;
   }
   return false;
 }
 
 bool same_content(const PendingEvent& pending, const RecordedEvent& stored) {
   return pending.type == stored.type && pending.data == stored.data &&
-         pending.metadata == stored.metadata;
+         pending.metadata.has_value() == stored.metadata.has_value() &&
+         (!pending.metadata || *pending.metadata == *stored.metadata);
 }
 
 [[noreturn]] void throw_taken(const AppendBatch& batch, const PendingEvent& event,
@@ -34,9 +39,9 @@ bool same_content(const PendingEvent& pending, const RecordedEvent& stored) {
   if (stored != nullptr) {
     where = "stream '" + stored->stream + "' at version " + std::to_string(stored->version);
   }
-  throw Error(ErrorCode::already_exists,
-              "event id " + event.id + " of the append to stream '" + batch.stream +
-                  "' is already stored, in " + where + ", with other content or place");
+  throw Error(ErrorCode::already_exists, "event id " + event.id + " of the append to stream '" +
+                                             batch.stream + "' is already stored, in " + where +
+                                             ", with other content or place");
 }
 
 // Decides what a failed attempt means, given the stored events that share the batch's ids:
@@ -45,8 +50,7 @@ AppendResult resolve_failed_append(const AppendBatch& batch, const AppendAttempt
                                    const std::vector<RecordedEvent>& stored) {
   if (stored.empty()) {
     if (attempt.outcome == AppendAttempt::Outcome::version_mismatch) {
-      throw WrongExpectedVersion(batch.stream, batch.expected.to_string(),
-                                 attempt.current_version);
+      throw WrongExpectedVersion(batch.stream, batch.expected.to_string(), attempt.current_version);
     }
     throw Error(ErrorCode::conflict, "event ids of the append to stream '" + batch.stream +
                                          "' were taken by a concurrent writer that rolled back; "
@@ -81,21 +85,22 @@ std::vector<std::string> ids_of(const AppendBatch& batch) {
 AppendResult append_batch(Session& session, const AppendBatch& batch) {
   const AppendAttempt attempt = session.try_append(batch);
   switch (attempt.outcome) {
-    case AppendAttempt::Outcome::appended: return attempt.result;
+    case AppendAttempt::Outcome::appended:
+      return attempt.result;
     case AppendAttempt::Outcome::order_conflict:
       throw Error(ErrorCode::conflict,
                   "stream '" + batch.stream +
                       "' was appended to by a transaction that began writing after this one; "
                       "retry the transaction");
     case AppendAttempt::Outcome::version_mismatch:
-    case AppendAttempt::Outcome::duplicate_id: break;
+    case AppendAttempt::Outcome::duplicate_id:
+      break;
   }
   return resolve_failed_append(batch, attempt, session.events_by_id(ids_of(batch)));
 }
 
 // An empty append writes nothing but still checks the expectation.
-AppendResult append_nothing(Session& session, const std::string& stream,
-                            ExpectedVersion expected) {
+AppendResult append_nothing(Session& session, const std::string& stream, ExpectedVersion expected) {
   const StreamInfo info = session.stream_info(stream);
   if (!expected.holds_for(info.version)) {
     throw WrongExpectedVersion(stream, expected.to_string(), info.version);

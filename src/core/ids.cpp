@@ -39,10 +39,10 @@ int hex_value(char c) {
 }  // namespace
 
 std::string new_uuid_v7() {
-  const auto millis = static_cast<std::uint64_t>(
-      std::chrono::duration_cast<std::chrono::milliseconds>(
-          std::chrono::system_clock::now().time_since_epoch())
-          .count());
+  const auto millis =
+      static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                     std::chrono::system_clock::now().time_since_epoch())
+                                     .count());
   std::array<unsigned char, 16> bytes{};
   for (int i = 0; i < 6; ++i) bytes[i] = static_cast<unsigned char>(millis >> (40 - 8 * i));
   const std::uint64_t random_high = thread_random()();
@@ -62,7 +62,8 @@ std::optional<std::string> canonical_uuid(std::string_view text) {
     if (c == '-' && text.size() == 36 && (i == 8 || i == 13 || i == 18 || i == 23)) continue;
     const int value = hex_value(c);
     if (value < 0 || nibble >= 32) return std::nullopt;
-    bytes[nibble / 2] = static_cast<unsigned char>(bytes[nibble / 2] | (value << (nibble % 2 ? 0 : 4)));
+    bytes[nibble / 2] =
+        static_cast<unsigned char>(bytes[nibble / 2] | (value << (nibble % 2 ? 0 : 4)));
     ++nibble;
   }
   if (nibble != 32 || (text.size() != 32 && text.size() != 36)) return std::nullopt;

@@ -7,8 +7,7 @@ namespace {
 
 class Validator {
  public:
-  explicit Validator(std::string_view text)
-      : at_(text.data()), end_(text.data() + text.size()) {}
+  explicit Validator(std::string_view text) : at_(text.data()), end_(text.data() + text.size()) {}
 
   bool document() {
     skip_whitespace();
@@ -21,13 +20,20 @@ class Validator {
   bool value(int depth) {
     if (at_ == end_) return false;
     switch (*at_) {
-      case '{': return object(depth + 1);
-      case '[': return array(depth + 1);
-      case '"': return string();
-      case 't': return literal("true");
-      case 'f': return literal("false");
-      case 'n': return literal("null");
-      default: return number();
+      case '{':
+        return object(depth + 1);
+      case '[':
+        return array(depth + 1);
+      case '"':
+        return string();
+      case 't':
+        return literal("true");
+      case 'f':
+        return literal("false");
+      case 'n':
+        return literal("null");
+      default:
+        return number();
     }
   }
 
@@ -87,9 +93,19 @@ class Validator {
     if (at_ == end_) return false;
     const char c = *at_++;
     switch (c) {
-      case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't': return true;
-      case 'u': break;
-      default: return false;
+      case '"':
+      case '\\':
+      case '/':
+      case 'b':
+      case 'f':
+      case 'n':
+      case 'r':
+      case 't':
+        return true;
+      case 'u':
+        break;
+      default:
+        return false;
     }
     std::uint32_t unit = 0;
     if (!hex4(unit)) return false;
@@ -196,6 +212,8 @@ class Validator {
 
 }  // namespace
 
-bool is_valid_json(std::string_view text) noexcept { return Validator(text).document(); }
+bool is_valid_json(std::string_view text) noexcept {
+  return Validator(text).document();
+}
 
 }  // namespace strata::detail

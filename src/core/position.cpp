@@ -21,8 +21,8 @@ Position Position::parse(std::string_view text) {
   std::uint64_t sequence = 0;
   if (slash == std::string_view::npos || !parse_u64(text.substr(0, slash), commit) ||
       !parse_u64(text.substr(slash + 1), sequence)) {
-    throw Error(ErrorCode::invalid_argument,
-                "invalid position '" + std::string(text) + "': expected COMMIT/SEQUENCE, e.g. 0/42");
+    throw Error(ErrorCode::invalid_argument, "invalid position '" + std::string(text) +
+                                                 "': expected COMMIT/SEQUENCE, e.g. 0/42");
   }
   return Position(commit, sequence);
 }

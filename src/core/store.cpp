@@ -35,10 +35,16 @@ void Store::run_transaction(const std::function<void(Transaction&)>& body) const
   });
 }
 
-void Store::migrate() const { backend_->migrate(); }
+void Store::migrate() const {
+  backend_->migrate();
+}
 
-int Store::schema_version() const { return backend_->schema_version(); }
+int Store::schema_version() const {
+  return backend_->schema_version();
+}
 
-std::string_view Store::backend_name() const { return backend_->name(); }
+std::string_view Store::backend_name() const {
+  return backend_->name();
+}
 
 }  // namespace strata

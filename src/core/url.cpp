@@ -64,8 +64,8 @@ int parse_count(const Parameter& parameter, int min, int max) {
   const auto& text = parameter.value;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (ec != std::errc() || end != text.data() + text.size() || value < min || value > max) {
-    invalid("store URL parameter " + parameter.key + "='" + text + "' must be a whole number from " +
-            std::to_string(min) + " to " + std::to_string(max));
+    invalid("store URL parameter " + parameter.key + "='" + text +
+            "' must be a whole number from " + std::to_string(min) + " to " + std::to_string(max));
   }
   return value;
 }
@@ -113,8 +113,7 @@ SqliteSettings parse_sqlite(std::string_view url) {
       settings.busy_timeout = parse_timeout(parameter);
     } else if (parameter.key == "synchronous") {
       if (parameter.value != "full" && parameter.value != "normal") {
-        invalid("store URL parameter synchronous='" + parameter.value +
-                "' must be full or normal");
+        invalid("store URL parameter synchronous='" + parameter.value + "' must be full or normal");
       }
       settings.synchronous_full = parameter.value == "full";
     } else {
@@ -206,7 +205,8 @@ std::vector<std::string> passwords_in(std::string_view url) {
   if (scheme_end != std::string_view::npos) {
     const auto authority = scheme_end + 3;
     const auto authority_end = url.find_first_of("/?", authority);
-    const auto at = url.rfind('@', authority_end == std::string_view::npos ? url.size() : authority_end);
+    const auto at =
+        url.rfind('@', authority_end == std::string_view::npos ? url.size() : authority_end);
     const auto colon = url.find(':', authority);
     if (at != std::string_view::npos && at > authority && colon < at) {
       found.emplace_back(url.substr(colon + 1, at - colon - 1));

@@ -31,8 +31,8 @@ bool has_control_character(std::string_view text) {
 void validate_name(std::string_view what, std::string_view name, std::size_t max_bytes) {
   if (name.empty()) invalid(std::string(what) + " must not be empty");
   if (name.size() > max_bytes) {
-    invalid(std::string(what) + " " + shown(name) + " is longer than " +
-            std::to_string(max_bytes) + " bytes");
+    invalid(std::string(what) + " " + shown(name) + " is longer than " + std::to_string(max_bytes) +
+            " bytes");
   }
   if (!is_valid_utf8(name)) invalid(std::string(what) + " is not valid UTF-8");
   if (has_control_character(name)) {
@@ -40,7 +40,9 @@ void validate_name(std::string_view what, std::string_view name, std::size_t max
   }
 }
 
-std::string event_label(std::size_t index) { return "event " + std::to_string(index); }
+std::string event_label(std::size_t index) {
+  return "event " + std::to_string(index);
+}
 
 }  // namespace
 
@@ -115,7 +117,9 @@ std::vector<PendingEvent> prepare_events(const std::vector<EventData>& events) {
       id = std::move(*canonical);
     }
     if (!ids.insert(id).second) invalid(event_label(i) + " id " + id + " repeats in the batch");
-    pending.push_back(PendingEvent{std::move(id), event.type, event.data, event.metadata, now});
+    pending.push_back(PendingEvent{
+        std::move(id), event.type, event.data,
+        event.metadata ? std::optional<std::string_view>(*event.metadata) : std::nullopt, now});
   }
   return pending;
 }

@@ -28,7 +28,9 @@ constexpr std::string_view kUndefinedTable = "42P01";
 constexpr std::string_view kUndefinedSchema = "3F000";
 
 // The stream lock's key: the stream's stable hash, as the signed bigint PostgreSQL takes.
-std::string lock_key(std::uint64_t hash) { return std::to_string(static_cast<std::int64_t>(hash)); }
+std::string lock_key(std::uint64_t hash) {
+  return std::to_string(static_cast<std::int64_t>(hash));
+}
 
 RecordedEvent read_event(const Result& rows, int row) {
   RecordedEvent event;
@@ -52,10 +54,14 @@ std::vector<RecordedEvent> read_events(const Result& rows) {
 
 int expectation_code(ExpectedVersion expected) {
   switch (expected.kind()) {
-    case ExpectedVersion::Kind::any: return 0;
-    case ExpectedVersion::Kind::no_stream: return 1;
-    case ExpectedVersion::Kind::stream_exists: return 2;
-    case ExpectedVersion::Kind::exact: return 3;
+    case ExpectedVersion::Kind::any:
+      return 0;
+    case ExpectedVersion::Kind::no_stream:
+      return 1;
+    case ExpectedVersion::Kind::stream_exists:
+      return 2;
+    case ExpectedVersion::Kind::exact:
+      return 3;
   }
   return 0;
 }
@@ -68,6 +74,22 @@ Params check_params(const AppendBatch& batch) {
       .add(batch.expected.version());
   return params;
 }
+
+// Formats timestamps, reusing the last text: a batch's events share one time.
+class TimestampText {
+ public:
+  const std::string& of(Timestamp micros) {
+    if (text_.empty() || micros != micros_) {
+      micros_ = micros;
+      text_ = format_timestamp(micros);
+    }
+    return text_;
+  }
+
+ private:
+  Timestamp micros_ = 0;
+  std::string text_;
+};
 
 // $4…$8: the one event, as values.
 Params append_one_params(const AppendBatch& batch) {
@@ -86,6 +108,7 @@ Params append_one_params(const AppendBatch& batch) {
 // $4…$8: the events as arrays, one element per event, for unnest().
 Params append_many_params(const AppendBatch& batch) {
   Params params = check_params(batch);
+  TimestampText created_at;
   std::array<std::string, 5> arrays;
   for (auto& array : arrays) array = "{";
   for (std::size_t i = 0; i < batch.events.size(); ++i) {
@@ -96,10 +119,8 @@ Params append_many_params(const AppendBatch& batch) {
     pq::append_array_element(arrays[0], event.id);
     pq::append_array_element(arrays[1], event.type);
     pq::append_array_element(arrays[2], event.data);
-    pq::append_array_element(arrays[3], event.metadata
-                                            ? std::optional<std::string_view>(*event.metadata)
-                                            : std::nullopt);
-    pq::append_array_element(arrays[4], format_timestamp(event.created_at));
+    pq::append_array_element(arrays[3], event.metadata);
+    pq::append_array_element(arrays[4], created_at.of(event.created_at));
   }
   for (auto& array : arrays) params.add(array += '}');
   return params;
@@ -112,6 +133,7 @@ std::string copy_rows(const AppendBatch& batch, std::int64_t first_version) {
     bytes += batch.stream.size() + event.data.size() + 128;
   }
   rows.reserve(bytes);
+  TimestampText created_at;
   std::int64_t version = first_version;
   for (const PendingEvent& event : batch.events) {
     pq::append_copy_field(rows, batch.stream);
@@ -130,7 +152,7 @@ std::string copy_rows(const AppendBatch& batch, std::int64_t first_version) {
       rows += "\\N";
     }
     rows += '\t';
-    rows += format_timestamp(event.created_at);
+    rows += created_at.of(event.created_at);
     rows += '\n';
   }
   return rows;
@@ -228,7 +250,8 @@ class PgSession final : public Session {
     if (in_transaction_) commands.push_back(Command{sql_.release_savepoint, none});
     const auto results = connection_.pipeline(commands);
     const Result& written = results[in_transaction_ ? 2 : 1];
-    if (written.rows() == 0) return refusal(connection_.query(sql_.check_stream, check_params(batch)));
+    if (written.rows() == 0)
+      return refusal(connection_.query(sql_.check_stream, check_params(batch)));
     AppendAttempt attempt;
     attempt.result.version = 0;
     for (int row = 0; row < written.rows(); ++row) {
@@ -245,8 +268,8 @@ class PgSession final : public Session {
   // After kAppendAttempts refusals that no longer held when checked: a stream this busy is a
   // conflict the caller may retry.
   [[noreturn]] static void give_up(const AppendBatch& batch) {
-    throw Error(ErrorCode::conflict, "stream '" + batch.stream +
-                                         "' kept changing under the append; retry");
+    throw Error(ErrorCode::conflict,
+                "stream '" + batch.stream + "' kept changing under the append; retry");
   }
 
   // Three round trips: lock the stream and check the expectation; COPY the events; read the last
@@ -273,9 +296,9 @@ class PgSession final : public Session {
       const auto ended = connection_.pipeline(end);
       AppendAttempt attempt;
       attempt.current_version = current;
-      attempt.result = AppendResult{
-          current + static_cast<std::int64_t>(batch.events.size()),
-          Position(ended[0].unsigned_integer(0, 0), ended[0].unsigned_integer(0, 1))};
+      attempt.result =
+          AppendResult{current + static_cast<std::int64_t>(batch.events.size()),
+                       Position(ended[0].unsigned_integer(0, 0), ended[0].unsigned_integer(0, 1))};
       return attempt;
     } catch (const PqError& error) {
       if (error.sqlstate() != kUniqueViolation) undo_append();
@@ -309,8 +332,9 @@ Error to_error(const PqError& error, bool wrote, const PostgresSettings& setting
   if (error.connection_lost() && state.empty()) {
     if (wrote) {
       return Error(ErrorCode::unknown_outcome,
-                   message + " (the connection was lost after a write was sent; it may or may "
-                             "not have been applied)");
+                   message +
+                       " (the connection was lost after a write was sent; it may or may "
+                       "not have been applied)");
     }
     return Error(ErrorCode::unavailable, message);
   }
@@ -333,9 +357,8 @@ std::string connection_options(const PostgresSettings& settings) {
     std::string message = error != nullptr ? error : "out of memory";
     PQfreemem(error);
     while (!message.empty() && message.back() == '\n') message.pop_back();
-    throw Error(ErrorCode::invalid_argument,
-                "invalid store URL '" + settings.redacted +
-                    "': " + scrub_password(message, settings.libpq_url));
+    throw Error(ErrorCode::invalid_argument, "invalid store URL '" + settings.redacted + "': " +
+                                                 scrub_password(message, settings.libpq_url));
   }
   std::string options;
   for (const PQconninfoOption* option = parsed; option->keyword != nullptr; ++option) {
@@ -357,9 +380,10 @@ class PgBackend final : public Backend {
       : settings_(settings),
         sql_(quote_identifier(settings.schema)),
         connect_options_(connection_options(settings)),
-        pool_(PoolSettings{settings.max_connections, settings.min_connections,
-                           settings.acquire_timeout, 3, std::chrono::milliseconds(50)},
-              [this] { return connect(); }, &reusable) {}
+        pool_(
+            PoolSettings{settings.max_connections, settings.min_connections,
+                         settings.acquire_timeout, 3, std::chrono::milliseconds(50)},
+            [this] { return connect(); }, &reusable) {}
 
   std::string_view name() const override { return "postgres"; }
 
@@ -451,8 +475,9 @@ class PgBackend final : public Backend {
   void apply(Connection& connection, const Migration& migration) {
     connection.exec("BEGIN");
     try {
-      connection.query(sql_.lock_migrations,
-                       Params().add(lock_key(stable_hash64("strata migrations " + settings_.schema))));
+      connection.query(
+          sql_.lock_migrations,
+          Params().add(lock_key(stable_hash64("strata migrations " + settings_.schema))));
       connection.exec(sql_.create_migrations_table);
       const Params version = Params().add(std::int64_t{migration.version});
       if (connection.query(sql_.migration_applied, version).rows() == 0) {
@@ -479,9 +504,8 @@ class PgBackend final : public Backend {
     try {
       return std::make_unique<Connection>(keywords, values);
     } catch (const PqError& error) {
-      throw Error(ErrorCode::unavailable,
-                  "cannot connect to " + settings_.redacted + ": " +
-                      scrub_password(error.what(), settings_.libpq_url));
+      throw Error(ErrorCode::unavailable, "cannot connect to " + settings_.redacted + ": " +
+                                              scrub_password(error.what(), settings_.libpq_url));
     }
   }
 

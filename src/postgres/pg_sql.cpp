@@ -29,8 +29,9 @@ constexpr std::string_view kOrderHolds =
 // Inserts `values` (which may use `last`) if the expectation and the order hold.
 std::string conditional_insert(std::string_view values, std::string_view from) {
   return "INSERT INTO {schema}.events (stream, version, id, type, data, metadata, created_at)\n"
-         "SELECT " + std::string(values) + std::string(kLastEvent) + std::string(from) +
-         "\nWHERE " + std::string(kVersionHolds) + " AND " + std::string(kOrderHolds) +
+         "SELECT " +
+         std::string(values) + std::string(kLastEvent) + std::string(from) + "\nWHERE " +
+         std::string(kVersionHolds) + " AND " + std::string(kOrderHolds) +
          "\nRETURNING version, position, tx_id::text";
 }
 
@@ -96,8 +97,8 @@ PgSql::PgSql(std::string quoted_schema) : schema(std::move(quoted_schema)) {
       ",\n  unnest($4::uuid[], $5::text[], $6::json[], $7::json[], $8::timestamptz[])\n"
       "    WITH ORDINALITY AS e (id, type, data, metadata, created_at, ordinal)"));
   // Columns: current version, whether the expectation holds, whether the order does.
-  check_stream = qualify("SELECT coalesce(last.version, 0), " + std::string(kVersionHolds) +
-                         ", " + std::string(kOrderHolds) + std::string(kLastEvent));
+  check_stream = qualify("SELECT coalesce(last.version, 0), " + std::string(kVersionHolds) + ", " +
+                         std::string(kOrderHolds) + std::string(kLastEvent));
   copy_events = qualify(
       "COPY {schema}.events (stream, version, id, type, data, metadata, created_at) FROM STDIN");
   last_position = qualify(
@@ -106,9 +107,9 @@ PgSql::PgSql(std::string quoted_schema) : schema(std::move(quoted_schema)) {
   events_by_id = qualify(select_events("WHERE e.id = ANY($1::uuid[])"));
   read_stream_forward = qualify(select_events(
       "WHERE e.stream = $1::text AND e.version >= $2::bigint ORDER BY e.version LIMIT $3::bigint"));
-  read_stream_backward = qualify(
-      select_events("WHERE e.stream = $1::text AND e.version <= $2::bigint "
-                    "ORDER BY e.version DESC LIMIT $3::bigint"));
+  read_stream_backward =
+      qualify(select_events("WHERE e.stream = $1::text AND e.version <= $2::bigint "
+                            "ORDER BY e.version DESC LIMIT $3::bigint"));
   for (int variant = 0; variant < 4; ++variant) {
     read_all_variants[variant] = qualify(read_all_sql(variant >= 2, variant % 2 == 1));
   }

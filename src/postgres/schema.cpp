@@ -24,6 +24,8 @@ CREATE UNIQUE INDEX events_order ON {schema}.events (tx_id, position);
 
 }  // namespace
 
-std::span<const Migration> postgres_migrations() { return kMigrations; }
+std::span<const Migration> postgres_migrations() {
+  return kMigrations;
+}
 
 }  // namespace strata::detail

@@ -31,8 +31,8 @@ Query& Query::bind(int index, std::int64_t value) {
   return *this;
 }
 
-Query& Query::bind_optional(int index, const std::optional<std::string>& text) {
-  return text ? bind(index, std::string_view(*text)) : bind_null(index);
+Query& Query::bind_optional(int index, const std::optional<std::string_view>& text) {
+  return text ? bind(index, *text) : bind_null(index);
 }
 
 Query& Query::bind_null(int index) {
@@ -52,13 +52,17 @@ void Query::run() {
   }
 }
 
-void Query::reset() { sqlite3_reset(statement_); }
+void Query::reset() {
+  sqlite3_reset(statement_);
+}
 
 bool Query::is_null(int column) const {
   return sqlite3_column_type(statement_, column) == SQLITE_NULL;
 }
 
-std::int64_t Query::integer(int column) const { return sqlite3_column_int64(statement_, column); }
+std::int64_t Query::integer(int column) const {
+  return sqlite3_column_int64(statement_, column);
+}
 
 std::string Query::text(int column) const {
   const auto* bytes = reinterpret_cast<const char*>(sqlite3_column_text(statement_, column));
@@ -104,8 +108,12 @@ Query Database::query(const std::string& sql) {
   return Query(found->second.get());
 }
 
-std::int64_t Database::last_insert_rowid() const { return sqlite3_last_insert_rowid(handle_); }
+std::int64_t Database::last_insert_rowid() const {
+  return sqlite3_last_insert_rowid(handle_);
+}
 
-bool Database::in_transaction() const { return sqlite3_get_autocommit(handle_) == 0; }
+bool Database::in_transaction() const {
+  return sqlite3_get_autocommit(handle_) == 0;
+}
 
 }  // namespace strata::sqlite

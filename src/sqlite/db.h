@@ -37,7 +37,7 @@ class Query {
   // Parameters are numbered from 1, as in SQLite. Text is copied (SQLITE_TRANSIENT).
   Query& bind(int index, std::string_view text);
   Query& bind(int index, std::int64_t value);
-  Query& bind_optional(int index, const std::optional<std::string>& text);
+  Query& bind_optional(int index, const std::optional<std::string_view>& text);
   Query& bind_null(int index);
 
   // Advances to the next row: true when there is one, false when done. Throws SqliteError.

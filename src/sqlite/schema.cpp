@@ -21,6 +21,8 @@ CREATE TABLE strata_events (
 
 }  // namespace
 
-std::span<const Migration> sqlite_migrations() { return kMigrations; }
+std::span<const Migration> sqlite_migrations() {
+  return kMigrations;
+}
 
 }  // namespace strata::detail

@@ -117,8 +117,8 @@ class SqliteSession final : public Session {
   std::vector<RecordedEvent> events_by_id(const std::vector<std::string>& ids) override {
     std::vector<RecordedEvent> events;
     for (const std::string& id : ids) {
-      Query query = db_.query(std::string("SELECT ") + kEventColumns +
-                              " FROM strata_events WHERE id = ?1");
+      Query query =
+          db_.query(std::string("SELECT ") + kEventColumns + " FROM strata_events WHERE id = ?1");
       query.bind(1, id);
       if (query.step()) events.push_back(read_event(query));
     }
@@ -137,9 +137,10 @@ class SqliteSession final : public Session {
   }
 
   std::vector<RecordedEvent> read_all(const AllReadOptions& options) override {
-    std::string sql = std::string("SELECT ") + kEventColumns +
-                      " FROM strata_events WHERE position > ?1";
-    if (options.category) sql += " AND (stream = ?3 OR substr(stream, 1, length(?3) + 1) = ?3 || '-')";
+    std::string sql =
+        std::string("SELECT ") + kEventColumns + " FROM strata_events WHERE position > ?1";
+    if (options.category)
+      sql += " AND (stream = ?3 OR substr(stream, 1, length(?3) + 1) = ?3 || '-')";
     if (options.event_type) sql += " AND type = ?4";
     sql += " ORDER BY position LIMIT ?2";
     Query query = db_.query(sql);
@@ -189,8 +190,9 @@ class SqliteBackend final : public Backend {
  public:
   explicit SqliteBackend(const SqliteSettings& settings)
       : settings_(settings),
-        pool_(PoolSettings{settings.max_connections, 1, settings.busy_timeout, 1, {}},
-              [this] { return connect(); }, &rolled_back) {}
+        pool_(
+            PoolSettings{settings.max_connections, 1, settings.busy_timeout, 1, {}},
+            [this] { return connect(); }, &rolled_back) {}
 
   std::string_view name() const override { return "sqlite"; }
 
@@ -201,7 +203,8 @@ class SqliteBackend final : public Backend {
         AtomicScope atomic(*db, false);
         db->exec(
             "CREATE TABLE IF NOT EXISTS strata_migrations (version INTEGER PRIMARY KEY, "
-            "name TEXT NOT NULL, applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ')))");
+            "name TEXT NOT NULL, applied_at TEXT NOT NULL DEFAULT "
+            "(strftime('%Y-%m-%dT%H:%M:%fZ')))");
         Query applied = db->query("SELECT 1 FROM strata_migrations WHERE version = ?1");
         applied.bind(1, std::int64_t{migration.version});
         if (applied.step()) continue;

@@ -14,8 +14,10 @@ class CliTest : public BackendTest {
   // Runs `strata --db URL ARGS`; returns stdout, with the exit status in `status`.
   std::string strata(const std::string& args, int* status, const std::string& input = "") {
     std::string command = cli_path() + " --db '" + url() + "' " + args + " 2>" + stderr_path_;
-    if (!input.empty()) command = "printf '%s' '" + input + "' | " + command;
-    else command += " </dev/null";
+    if (!input.empty())
+      command = "printf '%s' '" + input + "' | " + command;
+    else
+      command += " </dev/null";
     return run_command(command, status);
   }
   std::string last_stderr() { return run_command("cat " + stderr_path_); }
@@ -32,7 +34,10 @@ std::vector<nlohmann::json> json_lines(const std::string& output) {
 
 TEST_P(CliTest, AppendReadAndAll) {
   int status = -1;
-  auto out = json_lines(strata("events append order-1 Placed '{\"total\": 5}' --metadata '{\"by\":\"cli\"}' --expect no-stream", &status));
+  auto out =
+      json_lines(strata("events append order-1 Placed '{\"total\": 5}' --metadata "
+                        "'{\"by\":\"cli\"}' --expect no-stream",
+                        &status));
   ASSERT_EQ(status, 0);
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0]["stream"], "order-1");
@@ -55,7 +60,8 @@ TEST_P(CliTest, AppendReadAndAll) {
   for (const char* field : {"id", "stream", "version", "type", "created_at"}) {
     EXPECT_TRUE(out[0].contains(field)) << field;
   }
-  EXPECT_EQ(std::string(out[0]["created_at"]).size(), std::string("2026-11-22T00:44:56.123456Z").size());
+  EXPECT_EQ(std::string(out[0]["created_at"]).size(),
+            std::string("2026-11-22T00:44:56.123456Z").size());
 
   out = json_lines(strata("events read order-1 --backward --limit 1", &status));
   ASSERT_EQ(out.size(), 1u);

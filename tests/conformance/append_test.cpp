@@ -87,17 +87,18 @@ TEST_P(AppendTest, RetryOfAStreamsFirstAppendWithNoStream) {
 TEST_P(AppendTest, AReusedIdWithOtherContentOrPlaceIsAnError) {
   const std::string id = "0190f2a8-0000-7000-8000-0000000000bb";
   events().append("taken-1", event("A", R"({"x":1})", std::nullopt, id));
-  EXPECT_EQ(error_code_of([&] {
-              events().append("taken-1", event("A", R"({"x":2})", std::nullopt, id));
-            }),
+  EXPECT_EQ(error_code_of(
+                [&] { events().append("taken-1", event("A", R"({"x":2})", std::nullopt, id)); }),
             ErrorCode::already_exists);
-  EXPECT_EQ(error_code_of([&] { events().append("taken-2", event("A", R"({"x":1})", std::nullopt, id)); }),
+  EXPECT_EQ(error_code_of(
+                [&] { events().append("taken-2", event("A", R"({"x":1})", std::nullopt, id)); }),
             ErrorCode::already_exists);
   // Part of a batch already stored is not an idempotent retry either.
-  EXPECT_EQ(error_code_of([&] {
-              events().append("taken-1", {event("A", R"({"x":1})", std::nullopt, id), event("New")});
-            }),
-            ErrorCode::already_exists);
+  EXPECT_EQ(
+      error_code_of([&] {
+        events().append("taken-1", {event("A", R"({"x":1})", std::nullopt, id), event("New")});
+      }),
+      ErrorCode::already_exists);
   EXPECT_EQ(read_everything(events()).size(), 1u);
   EXPECT_FALSE(events().stream_info("taken-2").exists);
 }
@@ -122,8 +123,7 @@ TEST_P(AppendTest, InvalidInputIsRefusedAndNothingIsWritten) {
   const std::string id = "0190f2a8-0000-7000-8000-0000000000cc";
   refused("bad-1", {event("A", "{}", std::nullopt, id), event("B", "{}", std::nullopt, id)},
           "repeats in the batch");
-  refused("bad-1", {event("A", "\"" + std::string(kMaxEventBytes, 'x') + "\"")},
-          "over the limit");
+  refused("bad-1", {event("A", "\"" + std::string(kMaxEventBytes, 'x') + "\"")}, "over the limit");
   refused("", {event("A")}, "stream name must not be empty");
   refused("bad\n1", {event("A")}, "control character");
   refused("bad-\xc3", {event("A")}, "not valid UTF-8");
@@ -132,12 +132,17 @@ TEST_P(AppendTest, InvalidInputIsRefusedAndNothingIsWritten) {
 }
 
 TEST_P(AppendTest, EmptyBatchChecksTheExpectationAndWritesNothing) {
-  EXPECT_EQ(events().append("empty-1", std::vector<EventData>{}, ExpectedVersion::no_stream()).version, 0);
+  EXPECT_EQ(
+      events().append("empty-1", std::vector<EventData>{}, ExpectedVersion::no_stream()).version,
+      0);
   EXPECT_FALSE(events().stream_info("empty-1").exists);
   const auto written = events().append("empty-1", {event("A"), event("B")});
-  const auto nothing = events().append("empty-1", std::vector<EventData>{}, ExpectedVersion::exact(2));
+  const auto nothing =
+      events().append("empty-1", std::vector<EventData>{}, ExpectedVersion::exact(2));
   EXPECT_EQ(nothing, written);
-  EXPECT_EQ(error_code_of([&] { events().append("empty-1", std::vector<EventData>{}, ExpectedVersion::exact(1)); }),
+  EXPECT_EQ(error_code_of([&] {
+              events().append("empty-1", std::vector<EventData>{}, ExpectedVersion::exact(1));
+            }),
             ErrorCode::wrong_expected_version);
   EXPECT_EQ(events().read_stream("empty-1").size(), 2u);
 }
@@ -177,8 +182,8 @@ TEST_P(AppendTest, EveryFieldRoundTripsExactly) {
   const std::string data = "{ \"b\": 1,\n  \"a\": [1.50, 2e3, \"x\\u00e9\\n\"], \"b\": 2 }";
   const std::string metadata = R"({"correlation":"c-1","causation":null})";
   const Timestamp before = detail::now_micros();
-  const auto result = events().append(
-      "exact-1", event("Type.With:Odd/Chars", data, metadata, "A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11"));
+  const auto result = events().append("exact-1", event("Type.With:Odd/Chars", data, metadata,
+                                                       "A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11"));
   const Timestamp after = detail::now_micros();
 
   const auto by_stream = events().read_stream("exact-1");
@@ -204,10 +209,11 @@ TEST_P(AppendTest, EveryFieldRoundTripsExactly) {
 
 TEST_P(AppendTest, UnicodeAndSqlMetacharactersAreJustData) {
   const std::vector<std::string> streams = {
-      "ordre-é-1", "заказ-📦", "o'brien-1; DROP TABLE events; --", "quote\"d-1", "back\\slash-1",
-      "per%cent_-1"};
+      "ordre-é-1",  "заказ-📦",       "o'brien-1; DROP TABLE events; --",
+      "quote\"d-1", "back\\slash-1", "per%cent_-1"};
   for (const std::string& stream : streams) {
-    events().append(stream, event("Ünïcödé ' \" \\ %", R"({"text":"'; DELETE FROM streams; --","emoji":"🚀"})"));
+    events().append(
+        stream, event("Ünïcödé ' \" \\ %", R"({"text":"'; DELETE FROM streams; --","emoji":"🚀"})"));
   }
   for (const std::string& stream : streams) {
     const auto stored = events().read_stream(stream);
@@ -224,9 +230,12 @@ TEST_P(AppendTest, UnicodeAndSqlMetacharactersAreJustData) {
 
 // Whatever the validator accepts, every backend stores and returns unchanged.
 TEST_P(AppendTest, EdgeCaseJsonIsAcceptedByEveryBackend) {
-  const std::vector<std::string> documents = {
-      "-0.0e+5", R"("\u0000 and \ud83d\ude80")", std::string(512, '[') + std::string(512, ']'),
-      R"({"dup":1,"dup":2})", "\"caf\xc3\xa9\"", " \t{ }\n"};
+  const std::vector<std::string> documents = {"-0.0e+5",
+                                              R"("\u0000 and \ud83d\ude80")",
+                                              std::string(512, '[') + std::string(512, ']'),
+                                              R"({"dup":1,"dup":2})",
+                                              "\"caf\xc3\xa9\"",
+                                              " \t{ }\n"};
   std::vector<EventData> batch;
   for (const std::string& document : documents) batch.push_back(event("Edge", document, document));
   events().append("edge-1", batch);

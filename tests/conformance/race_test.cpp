@@ -48,7 +48,8 @@ TEST_P(ThreadRaceTest, ExactlyOneWriterWinsEachVersion) {
       for (int wins = 0; wins < kWinsEach;) {
         try {
           const std::string data = "{\"t\":" + std::to_string(t) + "}";
-          const auto result = events.append("race-1", event("Raced", data), ExpectedVersion::exact(seen));
+          const auto result =
+              events.append("race-1", event("Raced", data), ExpectedVersion::exact(seen));
           EXPECT_EQ(result.version, seen + 1);
           seen = result.version;
           ++wins;
@@ -126,8 +127,8 @@ TEST_P(ProcessRaceTest, ProcessesRacingForOneStream) {
   const std::string start = std::to_string(milliseconds_from_now(300));
   std::vector<FILE*> workers;
   for (int i = 0; i < kProcesses; ++i) {
-    const std::string command = worker_path() + " '" + url() + "' " + start + " append-race proc-1 " +
-                                std::to_string(kWinsEach) + " 2>&1";
+    const std::string command = worker_path() + " '" + url() + "' " + start +
+                                " append-race proc-1 " + std::to_string(kWinsEach) + " 2>&1";
     workers.push_back(popen(command.c_str(), "r"));
   }
   int total_conflicts = 0;

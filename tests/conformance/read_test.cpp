@@ -83,7 +83,8 @@ TEST_P(ReadTest, ReadAllIsInAppendOrderWithFilters) {
 
 TEST_P(ReadTest, PagingByPositionNeitherSkipsNorRepeats) {
   for (int i = 0; i < 25; ++i) {
-    events().append("page-" + std::to_string(i % 4), event("E", "{\"i\":" + std::to_string(i) + "}"));
+    events().append("page-" + std::to_string(i % 4),
+                    event("E", "{\"i\":" + std::to_string(i) + "}"));
   }
   const auto all = read_everything(events(), 1000);
   ASSERT_EQ(all.size(), 25u);

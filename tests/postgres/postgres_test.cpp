@@ -24,9 +24,10 @@ class PostgresTest : public ::testing::Test {
   }
   // Terminates every server connection this test's stores pool.
   int terminate_store_connections() {
-    return std::stoi(run_admin_sql(
-        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-        "WHERE application_name = '" + application_ + "'")[0]);
+    return std::stoi(
+        run_admin_sql("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                      "WHERE application_name = '" +
+                      application_ + "'")[0]);
   }
 
   std::string schema_url_;
@@ -47,7 +48,8 @@ TEST_F(PostgresTest, AcquireTimesOutWhenThePoolIsExhausted) {
   Store store = open("&max_connections=1&acquire_timeout=200ms");
   std::promise<void> started;
   std::promise<void> release;
-  std::thread holder([&] { hold_transaction(store, started, release.get_future().share(), "held-1"); });
+  std::thread holder(
+      [&] { hold_transaction(store, started, release.get_future().share(), "held-1"); });
   started.get_future().wait();
   const auto before = std::chrono::steady_clock::now();
   try {
@@ -77,7 +79,8 @@ TEST_F(PostgresTest, StatementTimeoutIsReportedAsTimeout) {
   Store store = open("&statement_timeout=300ms");
   std::promise<void> started;
   std::promise<void> release;
-  std::thread holder([&] { hold_transaction(store, started, release.get_future().share(), "locked-1"); });
+  std::thread holder(
+      [&] { hold_transaction(store, started, release.get_future().share(), "locked-1"); });
   started.get_future().wait();
   // The stream is locked by the open transaction: this append waits, then times out.
   EXPECT_EQ(error_code_of([&] { store.events().append("locked-1", event("Blocked")); }),
@@ -109,7 +112,8 @@ TEST_F(PostgresTest, AnOpenTransactionHoldsBackLaterEventsInsteadOfSkippingIt) {
   store.events().append("early-1", event("Early"));
   std::promise<void> started;
   std::promise<void> release;
-  std::thread holder([&] { hold_transaction(store, started, release.get_future().share(), "slow-1"); });
+  std::thread holder(
+      [&] { hold_transaction(store, started, release.get_future().share(), "slow-1"); });
   started.get_future().wait();
   store.events().append("fast-1", event("Fast"));
 
@@ -160,7 +164,8 @@ TEST_F(PostgresTest, AppendingBehindALaterTransactionIsAConflict) {
 TEST_F(PostgresTest, TheAllEventsOrderComparesCommitIdsAsNumbers) {
   Store store = open();
   const std::string schema = application_;
-  run_admin_sql("INSERT INTO " + schema + ".events (tx_id, stream, version, id, type, data, created_at) VALUES "
+  run_admin_sql("INSERT INTO " + schema +
+                ".events (tx_id, stream, version, id, type, data, created_at) VALUES "
                 "('100', 'planted-1', 2, gen_random_uuid(), 'Later', '{}', now()), "
                 "('99', 'planted-1', 1, gen_random_uuid(), 'Earlier', '{}', now())");
   const auto all = read_everything(store.events(), 1);

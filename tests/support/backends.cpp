@@ -27,14 +27,19 @@ std::string schema_of(const std::string& url) {
 
 std::string to_string(BackendKind kind) {
   switch (kind) {
-    case BackendKind::sqlite_file: return "sqlite_file";
-    case BackendKind::sqlite_memory: return "sqlite_memory";
-    case BackendKind::postgres: return "postgres";
+    case BackendKind::sqlite_file:
+      return "sqlite_file";
+    case BackendKind::sqlite_memory:
+      return "sqlite_memory";
+    case BackendKind::postgres:
+      return "postgres";
   }
   return "unknown";
 }
 
-void PrintTo(BackendKind kind, std::ostream* out) { *out << to_string(kind); }
+void PrintTo(BackendKind kind, std::ostream* out) {
+  *out << to_string(kind);
+}
 
 std::string backend_name(const ::testing::TestParamInfo<BackendKind>& info) {
   return to_string(info.param);
@@ -53,11 +58,12 @@ std::string postgres_base_url() {
 std::string fresh_database_url(BackendKind kind) {
   switch (kind) {
     case BackendKind::sqlite_file: {
-      const auto path = std::filesystem::temp_directory_path() /
-                        ("strata-test-" + unique_suffix() + ".db");
+      const auto path =
+          std::filesystem::temp_directory_path() / ("strata-test-" + unique_suffix() + ".db");
       return "sqlite:" + path.string();
     }
-    case BackendKind::sqlite_memory: return "sqlite::memory:";
+    case BackendKind::sqlite_memory:
+      return "sqlite::memory:";
     case BackendKind::postgres:
       return postgres_base_url() + "&schema=test_" + unique_suffix();
   }
@@ -74,15 +80,15 @@ void drop_database(BackendKind kind, const std::string& url) {
 }
 
 std::vector<std::string> run_admin_sql(const std::string& sql) {
-  std::unique_ptr<PGconn, decltype(&PQfinish)> connection(
-      PQconnectdb(postgres_base_url().c_str()), &PQfinish);
+  std::unique_ptr<PGconn, decltype(&PQfinish)> connection(PQconnectdb(postgres_base_url().c_str()),
+                                                          &PQfinish);
   if (PQstatus(connection.get()) != CONNECTION_OK) {
-    throw std::runtime_error(std::string("admin connection: ") +
-                             PQerrorMessage(connection.get()));
+    throw std::runtime_error(std::string("admin connection: ") + PQerrorMessage(connection.get()));
   }
-  PQsetNoticeProcessor(connection.get(), [](void*, const char*) {}, nullptr);
+  PQsetNoticeProcessor(
+      connection.get(), [](void*, const char*) {}, nullptr);
   std::unique_ptr<PGresult, decltype(&PQclear)> result(PQexec(connection.get(), sql.c_str()),
-                                                        &PQclear);
+                                                       &PQclear);
   const auto status = PQresultStatus(result.get());
   if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
     throw std::runtime_error("admin sql failed: " + sql + ": " +
@@ -134,7 +140,11 @@ std::string run_command(const std::string& command, int* status) {
   return output;
 }
 
-std::string worker_path() { return STRATA_TEST_WORKER; }
-std::string cli_path() { return STRATA_CLI; }
+std::string worker_path() {
+  return STRATA_TEST_WORKER;
+}
+std::string cli_path() {
+  return STRATA_CLI;
+}
 
 }  // namespace strata::testing

@@ -51,19 +51,17 @@ class BackendTest : public ::testing::TestWithParam<BackendKind> {
 std::string backend_name(const ::testing::TestParamInfo<BackendKind>& info);
 
 // Instantiates a BackendTest suite for every backend, or for those shared between processes.
-#define STRATA_ALL_BACKENDS(suite)                                                       \
-  INSTANTIATE_TEST_SUITE_P(                                                             \
-      Backends, suite,                                                                  \
-      ::testing::Values(::strata::testing::BackendKind::sqlite_file,                    \
-                        ::strata::testing::BackendKind::sqlite_memory,                  \
-                        ::strata::testing::BackendKind::postgres),                      \
-      ::strata::testing::backend_name)
-#define STRATA_SHARED_BACKENDS(suite)                                                    \
-  INSTANTIATE_TEST_SUITE_P(                                                             \
-      Backends, suite,                                                                  \
-      ::testing::Values(::strata::testing::BackendKind::sqlite_file,                    \
-                        ::strata::testing::BackendKind::postgres),                      \
-      ::strata::testing::backend_name)
+#define STRATA_ALL_BACKENDS(suite)                                                          \
+  INSTANTIATE_TEST_SUITE_P(Backends, suite,                                                 \
+                           ::testing::Values(::strata::testing::BackendKind::sqlite_file,   \
+                                             ::strata::testing::BackendKind::sqlite_memory, \
+                                             ::strata::testing::BackendKind::postgres),     \
+                           ::strata::testing::backend_name)
+#define STRATA_SHARED_BACKENDS(suite)                                                     \
+  INSTANTIATE_TEST_SUITE_P(Backends, suite,                                               \
+                           ::testing::Values(::strata::testing::BackendKind::sqlite_file, \
+                                             ::strata::testing::BackendKind::postgres),   \
+                           ::strata::testing::backend_name)
 
 // Shorthand for one event.
 EventData event(std::string type, std::string data = "{}",

@@ -5,11 +5,11 @@
 // Each waits until START_MS (ms since the epoch) so that all start together (append-race opens
 // its store first, so that the race is in the appends), then prints one line:
 // "schema_version V" or "wins W conflicts C".
+#include <unistd.h>
 #include <chrono>
 #include <iostream>
 #include <string>
 #include <thread>
-#include <unistd.h>
 
 #include "strata/strata.h"
 
@@ -26,8 +26,8 @@ int append_race(strata::Store& store, const std::string& stream, int wanted) {
   int conflicts = 0;
   std::int64_t seen = events.stream_info(stream).version;
   while (wins < wanted) {
-    const std::string data = "{\"pid\":" + std::to_string(getpid()) + ",\"n\":" +
-                             std::to_string(wins) + "}";
+    const std::string data =
+        "{\"pid\":" + std::to_string(getpid()) + ",\"n\":" + std::to_string(wins) + "}";
     try {
       seen = events.append(stream, {{"Raced", data, {}, {}}}, strata::ExpectedVersion::exact(seen))
                  .version;

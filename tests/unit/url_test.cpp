@@ -35,10 +35,10 @@ TEST(StoreUrl, SqliteFileAndMemory) {
 }
 
 TEST(StoreUrl, PostgresParametersAreConsumedBeforeLibpq) {
-  const auto settings = std::get<PostgresSettings>(parse_store_url(
-      "postgresql://app:s3cret@db1,db2/orders?max_connections=4&min_connections=1&"
-      "acquire_timeout=250ms&statement_timeout=3s&schema=events_v2&"
-      "target_session_attrs=read-write&sslmode=disable"));
+  const auto settings = std::get<PostgresSettings>(
+      parse_store_url("postgresql://app:s3cret@db1,db2/orders?max_connections=4&min_connections=1&"
+                      "acquire_timeout=250ms&statement_timeout=3s&schema=events_v2&"
+                      "target_session_attrs=read-write&sslmode=disable"));
   EXPECT_EQ(settings.max_connections, 4);
   EXPECT_EQ(settings.min_connections, 1);
   EXPECT_EQ(settings.acquire_timeout, std::chrono::milliseconds(250));
@@ -62,9 +62,9 @@ TEST(StoreUrl, ErrorsNameWhatIsWrong) {
   EXPECT_NE(error_message("postgres://h/db?acquire_timeout=soon").find("acquire_timeout"),
             std::string::npos);
   EXPECT_NE(error_message("postgres://h/db?schema=a;drop").find("schema"), std::string::npos);
-  EXPECT_NE(error_message("postgres://h/db?min_connections=5&max_connections=2")
-                .find("min_connections"),
-            std::string::npos);
+  EXPECT_NE(
+      error_message("postgres://h/db?min_connections=5&max_connections=2").find("min_connections"),
+      std::string::npos);
 }
 
 TEST(StoreUrl, PasswordsNeverAppearInMessages) {

@@ -97,16 +97,53 @@ TEST(Validation, Utf8) {
 }
 
 TEST(Validation, JsonGrammar) {
-  const std::vector<std::string> valid = {
-      R"({"a":[1,2.5,"x",null,true,false]})", " 42 ", "\t\n[]\r\n", "{}", "\"\"", "0", "-0",
-      "-0.0e+5", "1E-7", "123.456e10", R"("esc \" \\ \/ \b \f \n \r \t \u00e9 \u0000")",
-      R"("pair \ud83d\ude80")", "\"caf\xc3\xa9 \xf0\x9f\x9a\x80\"", R"({"a":{"b":{"c":[[[]]]}}})",
-      R"({"dup":1,"dup":2})"};
-  const std::vector<std::string> invalid = {
-      "", " ", "{a:1}", R"({"a":1} trailing)", "\"\xc3\"", "01", "1.", ".5", "+1", "1e", "-",
-      "[1,]", "{\"a\":1,}", "[1 2]", "{\"a\" 1}", "tru", "nul", "True", "'x'", "\"tab\there\"",
-      R"("\x")", R"("\u12")", R"("\ud800")", R"("\udc00")", R"("\ud800\u0041")", "\"\xed\xa0\x80\"",
-      "[", "{", "\"open", "[1]]", "NaN", "Infinity"};
+  const std::vector<std::string> valid = {R"({"a":[1,2.5,"x",null,true,false]})",
+                                          " 42 ",
+                                          "\t\n[]\r\n",
+                                          "{}",
+                                          "\"\"",
+                                          "0",
+                                          "-0",
+                                          "-0.0e+5",
+                                          "1E-7",
+                                          "123.456e10",
+                                          R"("esc \" \\ \/ \b \f \n \r \t \u00e9 \u0000")",
+                                          R"("pair \ud83d\ude80")",
+                                          "\"caf\xc3\xa9 \xf0\x9f\x9a\x80\"",
+                                          R"({"a":{"b":{"c":[[[]]]}}})",
+                                          R"({"dup":1,"dup":2})"};
+  const std::vector<std::string> invalid = {"",
+                                            " ",
+                                            "{a:1}",
+                                            R"({"a":1} trailing)",
+                                            "\"\xc3\"",
+                                            "01",
+                                            "1.",
+                                            ".5",
+                                            "+1",
+                                            "1e",
+                                            "-",
+                                            "[1,]",
+                                            "{\"a\":1,}",
+                                            "[1 2]",
+                                            "{\"a\" 1}",
+                                            "tru",
+                                            "nul",
+                                            "True",
+                                            "'x'",
+                                            "\"tab\there\"",
+                                            R"("\x")",
+                                            R"("\u12")",
+                                            R"("\ud800")",
+                                            R"("\udc00")",
+                                            R"("\ud800\u0041")",
+                                            "\"\xed\xa0\x80\"",
+                                            "[",
+                                            "{",
+                                            "\"open",
+                                            "[1]]",
+                                            "NaN",
+                                            "Infinity"};
   for (const auto& text : valid) EXPECT_TRUE(detail::is_valid_json(text)) << text;
   for (const auto& text : invalid) EXPECT_FALSE(detail::is_valid_json(text)) << text;
 }
@@ -135,9 +172,15 @@ TEST(Validation, JsonAgreesWithAReferenceParser) {
       const std::size_t at = random() % (text.size() + 1);
       const char c = alphabet[random() % alphabet.size()];
       switch (random() % 3) {
-        case 0: text.insert(at, 1, c); break;
-        case 1: if (at < text.size()) text.erase(at, 1); break;
-        default: if (at < text.size()) text[at] = c; break;
+        case 0:
+          text.insert(at, 1, c);
+          break;
+        case 1:
+          if (at < text.size()) text.erase(at, 1);
+          break;
+        default:
+          if (at < text.size()) text[at] = c;
+          break;
       }
     }
     if (text.find("\\u") != std::string::npos) continue;  // nlohmann accepts lone surrogates.

@@ -84,11 +84,20 @@ void append_array_element(std::string& out, const std::optional<std::string_view
 void append_copy_field(std::string& out, std::string_view text) {
   for (const char c : text) {
     switch (c) {
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default: out += c;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        out += c;
     }
   }
 }
@@ -103,10 +112,13 @@ Connection::Connection(const std::vector<const char*>& keywords,
     throw PqError(std::move(message), "", true);
   }
   // A library must not write to stderr: NOTICEs (e.g. "already exists, skipping") are dropped.
-  PQsetNoticeProcessor(connection_, [](void*, const char*) {}, nullptr);
+  PQsetNoticeProcessor(
+      connection_, [](void*, const char*) {}, nullptr);
 }
 
-Connection::~Connection() { PQfinish(connection_); }
+Connection::~Connection() {
+  PQfinish(connection_);
+}
 
 void Connection::fail(const PGresult* result) const {
   const char* state = result != nullptr ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
