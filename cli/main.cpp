@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   using namespace strata::cli;
   CLI::App app{"strata: durable event streams on SQLite or PostgreSQL"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", "strata 0.1.0");
   app.failure_message([](const CLI::App*, const CLI::Error& error) {
     return std::string("strata: ") + error.what() + " (see --help)\n";
   });

@@ -1,5 +1,8 @@
 #include "sqlite/sqlite_backend.h"
 
+#include <algorithm>
+#include <thread>
+
 #include "core/pool.h"
 #include "sqlite/db.h"
 #include "sqlite/schema.h"
@@ -254,10 +257,30 @@ class SqliteBackend final : public Backend {
   std::unique_ptr<Database> connect() {
     auto db = std::make_unique<Database>(settings_.path);
     db->exec("PRAGMA busy_timeout = " + std::to_string(settings_.busy_timeout.count()));
-    if (!settings_.in_memory) db->exec("PRAGMA journal_mode = WAL");
+    if (!settings_.in_memory) enter_wal_mode(*db);
     db->exec(settings_.synchronous_full ? "PRAGMA synchronous = FULL"
                                         : "PRAGMA synchronous = NORMAL");
     return db;
+  }
+
+  // Switching a new file to WAL needs it to itself, and SQLite reports SQLITE_BUSY at once, without
+  // calling the busy handler, while another process opens it at the same moment: retry until
+  // busy_timeout.
+  void enter_wal_mode(Database& db) {
+    const auto deadline = std::chrono::steady_clock::now() + settings_.busy_timeout;
+    auto pause = std::chrono::milliseconds(1);
+    while (true) {
+      try {
+        db.exec("PRAGMA journal_mode = WAL");
+        return;
+      } catch (const SqliteError& error) {
+        if (error.primary_code() != SQLITE_BUSY || std::chrono::steady_clock::now() > deadline) {
+          throw;
+        }
+      }
+      std::this_thread::sleep_for(pause);
+      pause = std::min(pause * 2, std::chrono::milliseconds(50));
+    }
   }
 
   // A connection goes back to the pool only outside a transaction. It is kept (an in-memory

@@ -63,14 +63,23 @@ TEST_P(CliTest, AppendReadAndAll) {
   EXPECT_EQ(std::string(out[0]["created_at"]).size(),
             std::string("2026-11-22T00:44:56.123456Z").size());
 
+  strata("events append order-1 Noted '{}' --id 0190F2A8-0000-7000-8000-0000000000EE", &status);
+  ASSERT_EQ(status, 0);
+  // The same id again is the same append: the first result, nothing written.
+  out = json_lines(strata(
+      "events append order-1 Noted '{}' --id 0190f2a8-0000-7000-8000-0000000000ee", &status));
+  ASSERT_EQ(status, 0);
+  EXPECT_EQ(out[0]["version"], 3);
+
   out = json_lines(strata("events read order-1 --backward --limit 1", &status));
   ASSERT_EQ(out.size(), 1u);
-  EXPECT_EQ(out[0]["version"], 2);
+  EXPECT_EQ(out[0]["version"], 3);
+  EXPECT_EQ(out[0]["id"], "0190f2a8-0000-7000-8000-0000000000ee");
 
   strata("events append invoice-1 Issued '{}'", &status);
   out = json_lines(strata("events all --after " + position, &status));
   ASSERT_EQ(status, 0);
-  ASSERT_EQ(out.size(), 2u);
+  ASSERT_EQ(out.size(), 3u);
   EXPECT_EQ(out[0]["type"], "Paid");
   out = json_lines(strata("events all --category invoice", &status));
   ASSERT_EQ(out.size(), 1u);

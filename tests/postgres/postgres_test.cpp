@@ -176,6 +176,17 @@ TEST_F(PostgresTest, TheAllEventsOrderComparesCommitIdsAsNumbers) {
   EXPECT_LT(all[0].position, all[1].position);
 }
 
+// Every name Strata sends is schema-qualified, so a session whose search_path leads elsewhere
+// (another role's default, say) works the same (PITFALLS 14).
+TEST_F(PostgresTest, NamesDoNotDependOnTheSearchPath) {
+  Store store = open("&options=-c%20search_path%3Dnowhere");
+  store.events().append("qualified-1", {event("A"), event("B")});
+  std::vector<EventData> large(100, event("Bulk"));
+  store.events().append("qualified-1", large);
+  EXPECT_EQ(store.events().stream_info("qualified-1").version, 102);
+  EXPECT_EQ(read_everything(store.events()).size(), 102u);
+}
+
 TEST_F(PostgresTest, SchemasIsolateStores) {
   Store first = open();
   const std::string other_url = fresh_database_url(BackendKind::postgres);
