@@ -51,7 +51,9 @@ class Store {
 
   // Runs `fn(Transaction&)` atomically on one connection: commits when it returns, rolls back
   // and rethrows when it throws. Returns what `fn` returns. A commit whose outcome is unknown
-  // (connection lost) throws unknown_outcome; it is never retried.
+  // (connection lost) throws unknown_outcome; it is never retried. Inside `fn`, work through the
+  // Transaction's handles (valid only until `fn` returns): the Store's own handles take another
+  // connection, outside the transaction (on sqlite::memory:, which has one, they time out).
   template <class Fn>
   std::invoke_result_t<Fn&, Transaction&> transaction(Fn&& fn) const {
     using Result = std::invoke_result_t<Fn&, Transaction&>;
