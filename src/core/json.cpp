@@ -2,6 +2,8 @@
 
 #include <cstdint>
 
+#include "core/utf8.h"
+
 namespace strata::detail {
 namespace {
 
@@ -135,34 +137,11 @@ class Validator {
     return true;
   }
 
-  // One multi-byte UTF-8 character: no overlong forms, no surrogates, nothing past U+10FFFF.
   bool utf8_sequence() {
-    const auto lead = static_cast<unsigned char>(*at_);
-    int length = 0;
-    std::uint32_t code = 0;
-    if ((lead & 0xE0) == 0xC0) {
-      length = 2;
-      code = lead & 0x1F;
-    } else if ((lead & 0xF0) == 0xE0) {
-      length = 3;
-      code = lead & 0x0F;
-    } else if ((lead & 0xF8) == 0xF0) {
-      length = 4;
-      code = lead & 0x07;
-    } else {
-      return false;
-    }
-    if (end_ - at_ < length) return false;
-    for (int k = 1; k < length; ++k) {
-      const auto next = static_cast<unsigned char>(at_[k]);
-      if ((next & 0xC0) != 0x80) return false;
-      code = (code << 6) | (next & 0x3F);
-    }
-    const bool overlong = (length == 2 && code < 0x80) || (length == 3 && code < 0x800) ||
-                          (length == 4 && code < 0x10000);
-    if (overlong || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) return false;
+    const std::size_t length =
+        utf8_character_length(std::string_view(at_, static_cast<std::size_t>(end_ - at_)));
     at_ += length;
-    return true;
+    return length != 0;
   }
 
   bool number() {

@@ -10,8 +10,6 @@
 
 namespace strata::detail {
 
-bool is_valid_utf8(std::string_view text) noexcept;
-
 // 1..kMaxStreamNameBytes of UTF-8 without control characters.
 void validate_stream_name(std::string_view stream);
 // A category is a stream-name prefix without '-'.

@@ -8,6 +8,7 @@
 
 #include "core/ids.h"
 #include "core/json.h"
+#include "core/utf8.h"
 #include "core/validate.h"
 #include "strata/error.h"
 #include "strata/event.h"
