@@ -8,6 +8,7 @@
 #include <type_traits>
 
 #include "strata/events.h"
+#include "strata/kv.h"
 #include "strata/scope.h"
 
 namespace strata {
@@ -23,6 +24,8 @@ struct OpenOptions {
 class Transaction {
  public:
   Events events() const { return Events(scope_); }
+  // The key-value namespace `name`. Throws invalid_argument for a bad name.
+  KeyValue kv(std::string_view name) const { return KeyValue(scope_, std::string(name)); }
 
  private:
   friend class Store;
@@ -48,6 +51,12 @@ class Store {
 
   // The event streams; each call runs as its own atomic unit of work.
   Events events() const { return Events(detail::Scope{backend_}); }
+
+  // The key-value namespace `name`: each call runs as its own atomic unit of work. Throws
+  // invalid_argument for a bad name.
+  KeyValue kv(std::string_view name) const {
+    return KeyValue(detail::Scope{backend_}, std::string(name));
+  }
 
   // Runs `fn(Transaction&)` atomically on one connection: commits when it returns, rolls back
   // and rethrows when it throws. Returns what `fn` returns. A commit whose outcome is unknown

@@ -4,5 +4,6 @@
 #include "strata/error.h"
 #include "strata/event.h"
 #include "strata/events.h"
+#include "strata/kv.h"
 #include "strata/position.h"
 #include "strata/store.h"

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "strata/event.h"
+#include "strata/kv.h"
 
 namespace strata::detail {
 
@@ -42,6 +43,30 @@ struct AppendAttempt {
   std::int64_t current_version = 0;  // The stream's version before the attempt.
 };
 
+// A validated write of one key. Text is viewed from the caller's KvPut.
+struct KvWrite {
+  enum class Condition { none, absent, version };
+  std::string_view key;
+  std::string_view value;
+  std::optional<std::int64_t> ttl_micros;
+  std::optional<std::string_view> metadata;
+  Condition condition = Condition::none;
+  std::int64_t if_version = 0;
+};
+
+// What a conditional write or delete did: `done` with the key's new version (0 after a delete),
+// or refused with its current version (0 when absent or expired).
+struct KvOutcome {
+  bool done = false;
+  std::int64_t version = 0;
+};
+
+// Live keys from `from` (inclusive) up to `to` (exclusive; unbounded when absent).
+struct KeyRange {
+  std::string from;
+  std::optional<std::string> to;
+};
+
 // One connection, inside or outside a transaction. Used by one thread at a time.
 class Session {
  public:
@@ -57,6 +82,26 @@ class Session {
                                                  Direction direction, std::size_t limit) = 0;
   virtual std::vector<RecordedEvent> read_all(const AllReadOptions& options) = 0;
   virtual StreamInfo stream_info(std::string_view stream) = 0;
+
+  // Key-value state. Every call sees only live keys; writes are atomic (a savepoint inside a
+  // transaction); "now" for expiry is the database's clock (PostgreSQL) or the process's (SQLite).
+  virtual std::optional<KvEntry> kv_get(std::string_view ns, std::string_view key) = 0;
+  virtual KvOutcome kv_put(std::string_view ns, const KvWrite& write) = 0;
+  // Unconditional writes of distinct keys, in one round trip; the new versions in order.
+  virtual std::vector<std::int64_t> kv_put_many(std::string_view ns,
+                                                const std::vector<KvWrite>& writes) = 0;
+  // Deletes the key (only at `if_version` when given, and only if live then). Returns done when
+  // a live key was deleted.
+  virtual KvOutcome kv_erase(std::string_view ns, std::string_view key,
+                             std::optional<std::int64_t> if_version) = 0;
+  // Deletes these keys; returns how many of them were live.
+  virtual std::size_t kv_erase_many(std::string_view ns, const std::vector<std::string>& keys) = 0;
+  virtual std::size_t kv_count(std::string_view ns, const KeyRange& range) = 0;
+  virtual std::vector<KvEntry> kv_scan(std::string_view ns, const KeyRange& range,
+                                       std::size_t limit) = 0;
+  virtual void kv_clear(std::string_view ns) = 0;
+  // Deletes at most `limit` expired keys; returns how many.
+  virtual std::size_t kv_purge_expired(std::string_view ns, std::size_t limit) = 0;
 };
 
 using SessionFn = std::function<void(Session&)>;

@@ -14,18 +14,24 @@ namespace strata::detail {
 
 inline constexpr int kCallAttempts = 3;
 
+// Whether running a call twice has the effect of running it once. Every read is idempotent, and
+// so is an append (its event ids are fixed before the first attempt); a key-value write is not
+// (each write raises the key's version).
+enum class Idempotence { idempotent, not_idempotent };
+
 // Whether a call that failed this way may safely run again: nothing was applied (unavailable),
 // or it may have been and running it again is harmless because the call is idempotent.
-inline bool is_retryable(const Error& error) {
-  return error.code() == ErrorCode::unavailable || error.code() == ErrorCode::unknown_outcome;
+inline bool is_retryable(const Error& error, Idempotence idempotence) {
+  return error.code() == ErrorCode::unavailable ||
+         (error.code() == ErrorCode::unknown_outcome && idempotence == Idempotence::idempotent);
 }
 
 // Runs `fn(Session&)` and returns its result. Inside a transaction, on the transaction's session,
-// once. Outside, on a pooled session; `fn` must then be idempotent (every read is, and so is an
-// append, whose event ids are fixed before the first attempt), since a call that lost its
-// connection is retried on a fresh one.
+// once. Outside, on a pooled session, and again on a fresh one when the connection failed and
+// is_retryable allows it.
 template <class Fn>
-std::invoke_result_t<Fn&, Session&> run_on_session(const Scope& scope, Fn&& fn) {
+std::invoke_result_t<Fn&, Session&> run_on_session(
+    const Scope& scope, Fn&& fn, Idempotence idempotence = Idempotence::idempotent) {
   if (scope.session != nullptr) return fn(*scope.session);
   using Result = std::invoke_result_t<Fn&, Session&>;
   auto backoff = std::chrono::milliseconds(20);
@@ -35,7 +41,7 @@ std::invoke_result_t<Fn&, Session&> run_on_session(const Scope& scope, Fn&& fn) 
       scope.backend->run([&](Session& session) { result.emplace(fn(session)); });
       return std::move(*result);
     } catch (const Error& error) {
-      if (!is_retryable(error) || attempt == kCallAttempts) throw;
+      if (!is_retryable(error, idempotence) || attempt == kCallAttempts) throw;
     }
     std::this_thread::sleep_for(backoff);
     backoff *= 2;

@@ -58,6 +58,51 @@ void validate_category(std::string_view category) {
   }
 }
 
+void validate_namespace(std::string_view name) {
+  validate_name("namespace", name, kMaxNamespaceBytes);
+}
+
+void validate_key(std::string_view key) {
+  if (key.empty()) invalid("key must not be empty");
+  if (key.size() > kMaxKeyBytes) {
+    invalid("key of " + std::to_string(key.size()) + " bytes is longer than " +
+            std::to_string(kMaxKeyBytes) + " bytes");
+  }
+}
+
+KvWrite prepare_write(const KvPut& put) {
+  validate_key(put.key);
+  if (put.value.size() > kMaxValueBytes) {
+    invalid("value of " + std::to_string(put.value.size()) + " bytes is over the limit of " +
+            std::to_string(kMaxValueBytes) + " bytes");
+  }
+  KvWrite write;
+  write.key = put.key;
+  write.value = put.value;
+  if (put.metadata) {
+    if (!is_valid_json(*put.metadata)) invalid("metadata is not valid JSON");
+    if (put.metadata->find("\\u0000") != std::string::npos) {
+      invalid("metadata must not contain \\u0000");
+    }
+    write.metadata = *put.metadata;
+  }
+  if (put.ttl) {
+    if (put.ttl->count() <= 0) invalid("ttl must be positive");
+    write.ttl_micros = std::chrono::duration_cast<std::chrono::microseconds>(*put.ttl).count();
+  }
+  if (put.if_absent && put.if_version) invalid("a write takes if_absent or if_version, not both");
+  if (put.if_version && *put.if_version < 1) {
+    invalid("if_version " + std::to_string(*put.if_version) +
+            " must be 1 or more (use if_absent for a key that must not exist)");
+  }
+  if (put.if_absent) write.condition = KvWrite::Condition::absent;
+  if (put.if_version) {
+    write.condition = KvWrite::Condition::version;
+    write.if_version = *put.if_version;
+  }
+  return write;
+}
+
 std::vector<PendingEvent> prepare_events(const std::vector<EventData>& events) {
   std::vector<PendingEvent> pending;
   pending.reserve(events.size());

@@ -15,6 +15,13 @@ void validate_stream_name(std::string_view stream);
 // A category is a stream-name prefix without '-'.
 void validate_category(std::string_view category);
 
+// 1..kMaxNamespaceBytes of UTF-8 without control characters.
+void validate_namespace(std::string_view name);
+// Validates a key-value write: sizes, metadata JSON (without \u0000, which PostgreSQL's jsonb
+// cannot hold), TTL and conditions.
+KvWrite prepare_write(const KvPut& put);
+void validate_key(std::string_view key);
+
 // Validates every event and fixes its id (canonical, or a new UUIDv7) and creation time.
 // Throws invalid_argument naming the event's index and the fault; also for ids repeated in
 // the batch.

@@ -1,6 +1,7 @@
 #include "postgres/pg_backend.h"
 
 #include <array>
+#include <unordered_map>
 
 #include "core/ids.h"
 #include "core/pool.h"
@@ -50,6 +51,16 @@ std::vector<RecordedEvent> read_events(const Result& rows) {
   events.reserve(static_cast<std::size_t>(rows.rows()));
   for (int row = 0; row < rows.rows(); ++row) events.push_back(read_event(rows, row));
   return events;
+}
+
+KvEntry read_entry(const Result& rows, int row) {
+  KvEntry entry;
+  entry.key = pq::from_hex(rows.text(row, 0));
+  entry.value = pq::from_hex(rows.text(row, 1));
+  entry.version = rows.integer(row, 2);
+  entry.metadata = rows.optional_string(row, 3);
+  if (!rows.is_null(row, 4)) entry.expires_at = rows.integer(row, 4);
+  return entry;
 }
 
 int expectation_code(ExpectedVersion expected) {
@@ -229,6 +240,111 @@ class PgSession final : public Session {
         sql_.read_all(options.category.has_value(), options.event_type.has_value()), params));
   }
 
+  std::optional<KvEntry> kv_get(std::string_view ns, std::string_view key) override {
+    const Result rows =
+        connection_.query(sql_.kv_get, Params().add(ns).add(pq::bytea_literal(key)));
+    if (rows.rows() == 0) return std::nullopt;
+    return read_entry(rows, 0);
+  }
+
+  KvOutcome kv_put(std::string_view ns, const KvWrite& write) override {
+    wrote_ = true;
+    Params params = write_params(ns, write);
+    const std::string* sql = &sql_.kv_upsert;
+    if (write.condition == KvWrite::Condition::absent) sql = &sql_.kv_insert_if_absent;
+    if (write.condition == KvWrite::Condition::version) {
+      sql = &sql_.kv_update_at_version;
+      params.add(write.if_version);
+    }
+    const Result written = connection_.query(*sql, params);
+    if (written.rows() == 1) return KvOutcome{true, written.integer(0, 0)};
+    return KvOutcome{false, live_version(ns, write.key)};
+  }
+
+  std::vector<std::int64_t> kv_put_many(std::string_view ns,
+                                        const std::vector<KvWrite>& writes) override {
+    wrote_ = true;
+    std::array<std::string, 4> arrays;
+    for (auto& array : arrays) array = "{";
+    for (std::size_t i = 0; i < writes.size(); ++i) {
+      if (i > 0) {
+        for (auto& array : arrays) array += ',';
+      }
+      const KvWrite& write = writes[i];
+      pq::append_array_element(arrays[0], pq::bytea_literal(write.key));
+      pq::append_array_element(arrays[1], pq::bytea_literal(write.value));
+      pq::append_array_element(arrays[2], write.metadata);
+      const std::string ttl = write.ttl_micros ? std::to_string(*write.ttl_micros) : "";
+      pq::append_array_element(
+          arrays[3], write.ttl_micros ? std::optional<std::string_view>(ttl) : std::nullopt);
+    }
+    Params params;
+    params.add(ns);
+    for (auto& array : arrays) params.add(array += '}');
+    const Result written = connection_.query(sql_.kv_upsert_many, params);
+    std::unordered_map<std::string, std::int64_t> version_of;
+    for (int row = 0; row < written.rows(); ++row) {
+      version_of.emplace(pq::from_hex(written.text(row, 0)), written.integer(row, 1));
+    }
+    std::vector<std::int64_t> versions;
+    versions.reserve(writes.size());
+    for (const KvWrite& write : writes) versions.push_back(version_of.at(std::string(write.key)));
+    return versions;
+  }
+
+  KvOutcome kv_erase(std::string_view ns, std::string_view key,
+                     std::optional<std::int64_t> if_version) override {
+    wrote_ = true;
+    Params params;
+    params.add(ns).add(pq::bytea_literal(key));
+    if (if_version) params.add(*if_version);
+    const Result erased =
+        connection_.query(if_version ? sql_.kv_erase_at_version : sql_.kv_erase, params);
+    if (erased.rows() == 1) return KvOutcome{erased.text(0, 0) == "t", 0};
+    return KvOutcome{false, if_version ? live_version(ns, key) : 0};
+  }
+
+  std::size_t kv_erase_many(std::string_view ns, const std::vector<std::string>& keys) override {
+    wrote_ = true;
+    std::string array = "{";
+    for (const std::string& key : keys) {
+      if (array.size() > 1) array += ',';
+      pq::append_array_element(array, pq::bytea_literal(key));
+    }
+    const Result erased = connection_.query(sql_.kv_erase_many, Params().add(ns).add(array + "}"));
+    std::size_t live = 0;
+    for (int row = 0; row < erased.rows(); ++row) live += erased.text(row, 0) == "t" ? 1 : 0;
+    return live;
+  }
+
+  std::size_t kv_count(std::string_view ns, const KeyRange& range) override {
+    const Result counted = connection_.query(sql_.kv_count, range_params(ns, range));
+    return static_cast<std::size_t>(counted.integer(0, 0));
+  }
+
+  std::vector<KvEntry> kv_scan(std::string_view ns, const KeyRange& range,
+                               std::size_t limit) override {
+    Params params = range_params(ns, range);
+    params.add(static_cast<std::int64_t>(limit));
+    const Result rows = connection_.query(sql_.kv_scan, params);
+    std::vector<KvEntry> entries;
+    entries.reserve(static_cast<std::size_t>(rows.rows()));
+    for (int row = 0; row < rows.rows(); ++row) entries.push_back(read_entry(rows, row));
+    return entries;
+  }
+
+  void kv_clear(std::string_view ns) override {
+    wrote_ = true;
+    connection_.query(sql_.kv_clear, Params().add(ns));
+  }
+
+  std::size_t kv_purge_expired(std::string_view ns, std::size_t limit) override {
+    wrote_ = true;
+    const Result purged = connection_.query(sql_.kv_purge_expired,
+                                            Params().add(ns).add(static_cast<std::int64_t>(limit)));
+    return static_cast<std::size_t>(purged.rows());
+  }
+
   StreamInfo stream_info(std::string_view stream) override {
     const Result result = connection_.query(sql_.stream_version, Params().add(stream));
     if (result.rows() == 0) return StreamInfo{};
@@ -304,6 +420,40 @@ class PgSession final : public Session {
       if (error.sqlstate() != kUniqueViolation) undo_append();
       throw;
     }
+  }
+
+  std::int64_t live_version(std::string_view ns, std::string_view key) {
+    const Result rows =
+        connection_.query(sql_.kv_live_version, Params().add(ns).add(pq::bytea_literal(key)));
+    return rows.rows() == 0 ? 0 : rows.integer(0, 0);
+  }
+
+  // $1 namespace, $2 key, $3 value, $4 metadata, $5 TTL in microseconds.
+  static Params write_params(std::string_view ns, const KvWrite& write) {
+    Params params;
+    params.add(ns).add(pq::bytea_literal(write.key)).add(pq::bytea_literal(write.value));
+    if (write.metadata) {
+      params.add(*write.metadata);
+    } else {
+      params.add_null();
+    }
+    if (write.ttl_micros) {
+      params.add(*write.ttl_micros);
+    } else {
+      params.add_null();
+    }
+    return params;
+  }
+
+  static Params range_params(std::string_view ns, const KeyRange& range) {
+    Params params;
+    params.add(ns).add(pq::bytea_literal(range.from));
+    if (range.to) {
+      params.add(pq::bytea_literal(*range.to));
+    } else {
+      params.add_null();
+    }
+    return params;
   }
 
   // Leaves no trace of a failed append: rolls back its savepoint or its own transaction.

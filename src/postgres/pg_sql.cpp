@@ -59,6 +59,22 @@ std::string read_all_sql(bool by_category, bool by_type) {
   return select_events(where + " ORDER BY e.tx_id, e.position LIMIT $3::bigint");
 }
 
+// Key-value SQL. "Live" is the one definition of an unexpired key, on the server's clock.
+constexpr std::string_view kLive = "(expires_at IS NULL OR expires_at > statement_timestamp())";
+constexpr std::string_view kKvColumns =
+    "encode(key, 'hex'), encode(value, 'hex'), version, metadata, "
+    "(extract(epoch FROM expires_at) * 1000000)::bigint";
+// $1 namespace, $2 key, $3 value, $4 metadata, $5 TTL in microseconds (NULL: none).
+constexpr std::string_view kInsertOne =
+    "INSERT INTO {schema}.kv AS t (namespace, key, value, version, metadata, expires_at) "
+    "VALUES ($1::text, $2::bytea, $3::bytea, 1, $4::json, "
+    "statement_timestamp() + $5::bigint * interval '1 microsecond') "
+    "ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value, "
+    "metadata = excluded.metadata, expires_at = excluded.expires_at, ";
+// $2 from (inclusive), $3 to (exclusive; NULL: unbounded).
+constexpr std::string_view kInRange =
+    "namespace = $1::text AND key >= $2::bytea AND ($3::bytea IS NULL OR key < $3::bytea) AND ";
+
 }  // namespace
 
 std::string quote_identifier(std::string_view name) {
@@ -115,6 +131,57 @@ PgSql::PgSql(std::string quoted_schema) : schema(std::move(quoted_schema)) {
   }
   stream_version = qualify(
       "SELECT version FROM {schema}.events WHERE stream = $1::text ORDER BY version DESC LIMIT 1");
+  const std::string live(kLive);
+  const std::string columns(kKvColumns);
+  kv_get = qualify("SELECT " + columns +
+                   " FROM {schema}.kv WHERE namespace = $1::text AND key = $2::bytea AND " + live);
+  // An expired key is absent: writing it starts again at version 1.
+  kv_upsert = qualify(std::string(kInsertOne) +
+                      "version = CASE WHEN t.expires_at <= statement_timestamp() THEN 1 "
+                      "ELSE t.version + 1 END RETURNING version");
+  kv_insert_if_absent = qualify(std::string(kInsertOne) +
+                                "version = 1 WHERE t.expires_at <= statement_timestamp() "
+                                "RETURNING version");
+  kv_update_at_version = qualify(
+      "UPDATE {schema}.kv AS t SET value = $3::bytea, metadata = $4::json, "
+      "expires_at = statement_timestamp() + $5::bigint * interval '1 microsecond', "
+      "version = t.version + 1 WHERE namespace = $1::text AND key = $2::bytea AND "
+      "version = $6::bigint AND " +
+      live + " RETURNING version");
+  kv_live_version = qualify(
+      "SELECT version FROM {schema}.kv WHERE namespace = $1::text AND key = $2::bytea AND " + live);
+  // $2… arrays of keys, values, metadata and TTLs. Returns each key (hex) with its version.
+  kv_upsert_many = qualify(
+      "INSERT INTO {schema}.kv AS t (namespace, key, value, version, metadata, expires_at) "
+      "SELECT $1::text, w.key, w.value, 1, w.metadata, "
+      "statement_timestamp() + w.ttl * interval '1 microsecond' "
+      "FROM unnest($2::bytea[], $3::bytea[], $4::json[], $5::bigint[]) "
+      "AS w (key, value, metadata, ttl) "
+      "ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value, "
+      "metadata = excluded.metadata, expires_at = excluded.expires_at, "
+      "version = CASE WHEN t.expires_at <= statement_timestamp() THEN 1 "
+      "ELSE t.version + 1 END RETURNING encode(key, 'hex'), version");
+  kv_erase = qualify(
+      "DELETE FROM {schema}.kv WHERE namespace = $1::text AND key = $2::bytea "
+      "RETURNING " +
+      live);
+  kv_erase_at_version = qualify(
+      "DELETE FROM {schema}.kv WHERE namespace = $1::text AND key = $2::bytea AND "
+      "version = $3::bigint AND " +
+      live + " RETURNING true");
+  kv_erase_many = qualify(
+      "DELETE FROM {schema}.kv WHERE namespace = $1::text AND "
+      "key = ANY($2::bytea[]) RETURNING " +
+      live);
+  kv_count = qualify("SELECT count(*) FROM {schema}.kv WHERE " + std::string(kInRange) + live);
+  kv_scan = qualify("SELECT " + columns + " FROM {schema}.kv WHERE " + std::string(kInRange) +
+                    live + " ORDER BY key LIMIT $4::bigint");
+  kv_clear = qualify("DELETE FROM {schema}.kv WHERE namespace = $1::text");
+  // Bounded and never waiting: rows another transaction holds are left for the next batch.
+  kv_purge_expired = qualify(
+      "DELETE FROM {schema}.kv WHERE (namespace, key) IN (SELECT namespace, key FROM "
+      "{schema}.kv WHERE namespace = $1::text AND expires_at <= statement_timestamp() "
+      "LIMIT $2::bigint FOR UPDATE SKIP LOCKED) RETURNING true");
   applied_version = qualify("SELECT coalesce(max(version), 0) FROM {schema}.strata_migrations");
   create_migrations_table = qualify(
       "CREATE SCHEMA IF NOT EXISTS {schema}; "

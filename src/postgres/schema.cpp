@@ -20,6 +20,18 @@ CREATE TABLE {schema}.events (
 CREATE UNIQUE INDEX events_id ON {schema}.events (id);
 CREATE UNIQUE INDEX events_order ON {schema}.events (tx_id, position);
 )sql"},
+    {2, "key-value state", R"sql(
+CREATE TABLE {schema}.kv (
+  namespace  text NOT NULL,
+  key        bytea NOT NULL,
+  value      bytea NOT NULL,
+  version    bigint NOT NULL,
+  metadata   json,          -- json, not jsonb: returned byte for byte as written
+  expires_at timestamptz,   -- NULL: never
+  PRIMARY KEY (namespace, key)
+);
+CREATE INDEX kv_expiry ON {schema}.kv (namespace, expires_at) WHERE expires_at IS NOT NULL;
+)sql"},
 };
 
 }  // namespace

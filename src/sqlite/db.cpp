@@ -35,6 +35,14 @@ Query& Query::bind_optional(int index, const std::optional<std::string_view>& te
   return text ? bind(index, *text) : bind_null(index);
 }
 
+Query& Query::bind_blob(int index, std::string_view bytes) {
+  // A zero-length blob needs a non-null pointer, or SQLite binds NULL.
+  static const char kEmpty = 0;
+  check(sqlite3_bind_blob64(statement_, index, bytes.empty() ? &kEmpty : bytes.data(), bytes.size(),
+                            SQLITE_TRANSIENT));
+  return *this;
+}
+
 Query& Query::bind_null(int index) {
   check(sqlite3_bind_null(statement_, index));
   return *this;
@@ -66,6 +74,12 @@ std::int64_t Query::integer(int column) const {
 
 std::string Query::text(int column) const {
   const auto* bytes = reinterpret_cast<const char*>(sqlite3_column_text(statement_, column));
+  const int size = sqlite3_column_bytes(statement_, column);
+  return bytes == nullptr ? std::string() : std::string(bytes, static_cast<std::size_t>(size));
+}
+
+std::string Query::blob(int column) const {
+  const auto* bytes = static_cast<const char*>(sqlite3_column_blob(statement_, column));
   const int size = sqlite3_column_bytes(statement_, column);
   return bytes == nullptr ? std::string() : std::string(bytes, static_cast<std::size_t>(size));
 }
@@ -110,6 +124,10 @@ Query Database::query(const std::string& sql) {
 
 std::int64_t Database::last_insert_rowid() const {
   return sqlite3_last_insert_rowid(handle_);
+}
+
+std::int64_t Database::changes() const {
+  return sqlite3_changes64(handle_);
 }
 
 bool Database::in_transaction() const {

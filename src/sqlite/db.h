@@ -39,6 +39,8 @@ class Query {
   Query& bind(int index, std::int64_t value);
   Query& bind_optional(int index, const std::optional<std::string_view>& text);
   Query& bind_null(int index);
+  // Binds bytes as a BLOB: compared bytewise, unlike TEXT.
+  Query& bind_blob(int index, std::string_view bytes);
 
   // Advances to the next row: true when there is one, false when done. Throws SqliteError.
   bool step();
@@ -51,6 +53,7 @@ class Query {
   std::int64_t integer(int column) const;
   std::string text(int column) const;
   std::optional<std::string> optional_text(int column) const;
+  std::string blob(int column) const;
 
  private:
   void check(int result) const;
@@ -71,6 +74,8 @@ class Database {
   // A use of the statement `sql`, prepared once per connection and reused.
   Query query(const std::string& sql);
   std::int64_t last_insert_rowid() const;
+  // Rows changed by the last INSERT, UPDATE or DELETE.
+  std::int64_t changes() const;
   bool in_transaction() const;
 
  private:

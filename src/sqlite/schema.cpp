@@ -17,6 +17,18 @@ CREATE TABLE strata_events (
   UNIQUE (stream, version)                        -- also gives a stream's current version
 );
 )sql"},
+    {2, "key-value state", R"sql(
+CREATE TABLE strata_kv (
+  namespace  TEXT NOT NULL,
+  key        BLOB NOT NULL,     -- bytes, compared bytewise
+  value      BLOB NOT NULL,
+  version    INTEGER NOT NULL,
+  metadata   TEXT,
+  expires_at INTEGER,           -- microseconds since 1970, UTC; NULL: never
+  PRIMARY KEY (namespace, key)
+) WITHOUT ROWID;
+CREATE INDEX strata_kv_expiry ON strata_kv (namespace, expires_at) WHERE expires_at IS NOT NULL;
+)sql"},
 };
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <thread>
 
+#include "core/ids.h"
 #include "core/pool.h"
 #include "sqlite/db.h"
 #include "sqlite/schema.h"
@@ -17,6 +18,43 @@ using sqlite::SqliteError;
 
 constexpr const char* kEventColumns =
     "position, stream, version, id, type, data, metadata, created_at";
+
+// Key-value SQL. "Live" is the one definition of an unexpired key: ?3 is now.
+constexpr const char* kLive = "(expires_at IS NULL OR expires_at > ?3)";
+// Whether the deleted row was live. SQLite 3.40 evaluates `expires_at IS NULL OR …` wrongly in
+// a DELETE's RETURNING clause (it yields no value), so the test is written without IS NULL.
+constexpr const char* kReturningLive = "coalesce(expires_at > ?3, 1)";
+constexpr const char* kKvColumns = "key, value, version, metadata, expires_at";
+constexpr const char* kInRange =
+    "namespace = ?1 AND key >= ?2 AND (?4 IS NULL OR key < ?4) AND "
+    "(expires_at IS NULL OR expires_at > ?3)";
+// An expired key is absent: writing it starts again at version 1.
+constexpr const char* kUpsert =
+    "INSERT INTO strata_kv (namespace, key, value, version, metadata, expires_at) "
+    "VALUES (?1, ?2, ?3, 1, ?4, ?5) ON CONFLICT (namespace, key) DO UPDATE SET "
+    "value = excluded.value, metadata = excluded.metadata, expires_at = excluded.expires_at, "
+    "version = CASE WHEN expires_at IS NOT NULL AND expires_at <= ?6 THEN 1 ELSE version + 1 END "
+    "RETURNING version";
+constexpr const char* kInsertIfAbsent =
+    "INSERT INTO strata_kv (namespace, key, value, version, metadata, expires_at) "
+    "VALUES (?1, ?2, ?3, 1, ?4, ?5) ON CONFLICT (namespace, key) DO UPDATE SET "
+    "value = excluded.value, metadata = excluded.metadata, expires_at = excluded.expires_at, "
+    "version = 1 WHERE expires_at IS NOT NULL AND expires_at <= ?6 "
+    "RETURNING version";
+constexpr const char* kUpdateAtVersion =
+    "UPDATE strata_kv SET value = ?3, metadata = ?4, expires_at = ?5, version = version + 1 "
+    "WHERE namespace = ?1 AND key = ?2 AND version = ?7 "
+    "AND (expires_at IS NULL OR expires_at > ?6) RETURNING version";
+
+KvEntry read_entry(const Query& row) {
+  KvEntry entry;
+  entry.key = row.blob(0);
+  entry.value = row.blob(1);
+  entry.version = row.integer(2);
+  entry.metadata = row.optional_text(3);
+  if (!row.is_null(4)) entry.expires_at = row.integer(4);
+  return entry;
+}
 
 RecordedEvent read_event(const Query& row) {
   RecordedEvent event;
@@ -154,12 +192,145 @@ class SqliteSession final : public Session {
     return collect_events(query);
   }
 
+  std::optional<KvEntry> kv_get(std::string_view ns, std::string_view key) override {
+    Query query = db_.query(std::string("SELECT ") + kKvColumns +
+                            " FROM strata_kv WHERE namespace = ?1 AND key = ?2 AND " + kLive);
+    query.bind(1, ns).bind_blob(2, key).bind(3, now_micros());
+    if (!query.step()) return std::nullopt;
+    return read_entry(query);
+  }
+
+  KvOutcome kv_put(std::string_view ns, const KvWrite& write) override {
+    const std::int64_t now = now_micros();
+    const char* sql = kUpsert;
+    if (write.condition == KvWrite::Condition::absent) sql = kInsertIfAbsent;
+    if (write.condition == KvWrite::Condition::version) sql = kUpdateAtVersion;
+    Query query = db_.query(sql);
+    bind_write(query, ns, write, now);
+    if (write.condition == KvWrite::Condition::version) query.bind(7, write.if_version);
+    if (query.step()) return KvOutcome{true, query.integer(0)};
+    query.reset();
+    return KvOutcome{false, live_version(ns, write.key)};
+  }
+
+  std::vector<std::int64_t> kv_put_many(std::string_view ns,
+                                        const std::vector<KvWrite>& writes) override {
+    AtomicScope atomic(db_, in_transaction_);
+    const std::int64_t now = now_micros();
+    std::vector<std::int64_t> versions;
+    versions.reserve(writes.size());
+    Query query = db_.query(kUpsert);
+    for (const KvWrite& write : writes) {
+      bind_write(query, ns, write, now);
+      query.step();
+      versions.push_back(query.integer(0));
+      query.reset();
+    }
+    atomic.commit();
+    return versions;
+  }
+
+  KvOutcome kv_erase(std::string_view ns, std::string_view key,
+                     std::optional<std::int64_t> if_version) override {
+    Query query = db_.query(
+        if_version ? std::string("DELETE FROM strata_kv WHERE namespace = ?1 AND key = ?2 AND "
+                                 "version = ?4 AND (expires_at IS NULL OR expires_at > ?3) "
+                                 "RETURNING 1")
+                   : std::string("DELETE FROM strata_kv WHERE namespace = ?1 AND key = ?2 "
+                                 "RETURNING ") +
+                         kReturningLive);
+    query.bind(1, ns).bind_blob(2, key).bind(3, now_micros());
+    if (if_version) query.bind(4, *if_version);
+    if (query.step()) return KvOutcome{query.integer(0) != 0, 0};
+    query.reset();
+    return KvOutcome{false, if_version ? live_version(ns, key) : 0};
+  }
+
+  std::size_t kv_erase_many(std::string_view ns, const std::vector<std::string>& keys) override {
+    AtomicScope atomic(db_, in_transaction_);
+    const std::int64_t now = now_micros();
+    std::size_t erased = 0;
+    Query query = db_.query(
+        std::string("DELETE FROM strata_kv WHERE namespace = ?1 AND key = ?2 RETURNING ") +
+        kReturningLive);
+    for (const std::string& key : keys) {
+      query.bind(1, ns).bind_blob(2, key).bind(3, now);
+      if (query.step() && query.integer(0) != 0) ++erased;
+      query.reset();
+    }
+    atomic.commit();
+    return erased;
+  }
+
+  std::size_t kv_count(std::string_view ns, const KeyRange& range) override {
+    Query query = db_.query(std::string("SELECT count(*) FROM strata_kv WHERE ") + kInRange);
+    bind_range(query, ns, range);
+    query.step();
+    return static_cast<std::size_t>(query.integer(0));
+  }
+
+  std::vector<KvEntry> kv_scan(std::string_view ns, const KeyRange& range,
+                               std::size_t limit) override {
+    Query query = db_.query(std::string("SELECT ") + kKvColumns + " FROM strata_kv WHERE " +
+                            kInRange + " ORDER BY key LIMIT ?5");
+    bind_range(query, ns, range);
+    query.bind(5, static_cast<std::int64_t>(limit));
+    std::vector<KvEntry> entries;
+    while (query.step()) entries.push_back(read_entry(query));
+    return entries;
+  }
+
+  void kv_clear(std::string_view ns) override {
+    db_.query("DELETE FROM strata_kv WHERE namespace = ?1").bind(1, ns).run();
+  }
+
+  std::size_t kv_purge_expired(std::string_view ns, std::size_t limit) override {
+    Query query = db_.query(
+        "DELETE FROM strata_kv WHERE namespace = ?1 AND key IN (SELECT key FROM strata_kv "
+        "WHERE namespace = ?1 AND expires_at <= ?2 LIMIT ?3)");
+    query.bind(1, ns).bind(2, now_micros()).bind(3, static_cast<std::int64_t>(limit)).run();
+    return static_cast<std::size_t>(db_.changes());
+  }
+
   StreamInfo stream_info(std::string_view stream) override {
     const std::int64_t version = current_version(stream);
     return StreamInfo{version > 0, version};
   }
 
  private:
+  std::int64_t live_version(std::string_view ns, std::string_view key) {
+    Query query = db_.query(
+        std::string("SELECT version FROM strata_kv WHERE namespace = ?1 AND key = ?2 AND ") +
+        kLive);
+    query.bind(1, ns).bind_blob(2, key).bind(3, now_micros());
+    return query.step() ? query.integer(0) : 0;
+  }
+
+  // ?1 namespace, ?2 key, ?3 value, ?4 metadata, ?5 expires_at, ?6 now.
+  static void bind_write(Query& query, std::string_view ns, const KvWrite& write,
+                         std::int64_t now) {
+    query.bind(1, ns)
+        .bind_blob(2, write.key)
+        .bind_blob(3, write.value)
+        .bind_optional(4, write.metadata);
+    if (write.ttl_micros) {
+      query.bind(5, now + *write.ttl_micros);
+    } else {
+      query.bind_null(5);
+    }
+    query.bind(6, now);
+  }
+
+  // ?1 namespace, ?2 from, ?3 now, ?4 to (NULL: unbounded).
+  static void bind_range(Query& query, std::string_view ns, const KeyRange& range) {
+    query.bind(1, ns).bind_blob(2, range.from).bind(3, now_micros());
+    if (range.to) {
+      query.bind_blob(4, *range.to);
+    } else {
+      query.bind_null(4);
+    }
+  }
+
   std::int64_t current_version(std::string_view stream) {
     Query query = db_.query(
         "SELECT version FROM strata_events WHERE stream = ?1 ORDER BY version DESC LIMIT 1");

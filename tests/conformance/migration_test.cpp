@@ -9,7 +9,7 @@
 namespace strata::testing {
 namespace {
 
-constexpr int kLatestSchema = 1;
+constexpr int kLatestSchema = 2;
 
 using MigrationTest = BackendTest;
 using MigrationRaceTest = BackendTest;

@@ -2,9 +2,10 @@
 //   strata_test_worker URL START_MS open                 opens (and so migrates) the store
 //   strata_test_worker URL START_MS append-race STREAM N appends N events to STREAM, each with
 //                                                        the exact expected version it last saw
+//   strata_test_worker URL START_MS kv-claim NS N        claims keys 0..N-1 of NS if absent
 // Each waits until START_MS (ms since the epoch) so that all start together (append-race opens
 // its store first, so that the race is in the appends), then prints one line:
-// "schema_version V" or "wins W conflicts C".
+// "schema_version V", "wins W conflicts C" or "won W".
 #include <unistd.h>
 #include <chrono>
 #include <iostream>
@@ -41,6 +42,25 @@ int append_race(strata::Store& store, const std::string& stream, int wanted) {
   return 0;
 }
 
+// Tries to claim keys 0..n-1 of `ns` with insert-if-absent; prints how many it won.
+int kv_claim(strata::Store& store, const std::string& ns, int keys) {
+  auto kv = store.kv(ns);
+  int won = 0;
+  for (int i = 0; i < keys; ++i) {
+    strata::KvPut claim;
+    claim.key = "key-" + std::to_string(i);
+    claim.value = std::to_string(getpid());
+    claim.if_absent = true;
+    try {
+      kv.put(claim);
+      ++won;
+    } catch (const strata::KeyVersionConflict&) {
+    }
+  }
+  std::cout << "won " << won << std::endl;
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -62,6 +82,11 @@ int main(int argc, char** argv) {
       strata::Store store = strata::Store::open(url);
       wait_until(start_ms);
       return append_race(store, argv[4], std::stoi(argv[5]));
+    }
+    if (command == "kv-claim" && argc == 6) {
+      strata::Store store = strata::Store::open(url);
+      wait_until(start_ms);
+      return kv_claim(store, argv[4], std::stoi(argv[5]));
     }
     std::cerr << "unknown command " << command << "\n";
     return 2;

@@ -81,6 +81,27 @@ void append_array_element(std::string& out, const std::optional<std::string_view
   out += '"';
 }
 
+std::string bytea_literal(std::string_view bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string literal = "\\x";
+  literal.reserve(2 + bytes.size() * 2);
+  for (const char c : bytes) {
+    literal += kHex[static_cast<unsigned char>(c) >> 4];
+    literal += kHex[static_cast<unsigned char>(c) & 0xF];
+  }
+  return literal;
+}
+
+std::string from_hex(std::string_view hex) {
+  auto nibble = [](char c) { return c <= '9' ? c - '0' : c - 'a' + 10; };
+  std::string bytes;
+  bytes.reserve(hex.size() / 2);
+  for (std::size_t i = 0; i + 1 < hex.size(); i += 2) {
+    bytes += static_cast<char>(nibble(hex[i]) * 16 + nibble(hex[i + 1]));
+  }
+  return bytes;
+}
+
 void append_copy_field(std::string& out, std::string_view text) {
   for (const char c : text) {
     switch (c) {

@@ -77,6 +77,11 @@ struct Command {
 
 // Quotes `text` as an element of a text-format array literal.
 void append_array_element(std::string& out, const std::optional<std::string_view>& text);
+// `bytes` as a bytea literal in hex form ("\\x6162").
+std::string bytea_literal(std::string_view bytes);
+// The bytes written in hex by encode(…, 'hex').
+std::string from_hex(std::string_view hex);
+
 // Appends `text` escaped for COPY's text format.
 void append_copy_field(std::string& out, std::string_view text);
 

@@ -1,0 +1,111 @@
+// KeyValue: namespaced state, bytes keyed by bytes, with versions, TTLs and metadata.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "strata/error.h"
+#include "strata/event.h"
+#include "strata/scope.h"
+
+namespace strata {
+
+// Limits, checked before anything is written (Error(invalid_argument) when exceeded).
+inline constexpr std::size_t kMaxNamespaceBytes = 128;
+inline constexpr std::size_t kMaxKeyBytes = 1024;
+inline constexpr std::size_t kMaxValueBytes = 16 * 1024 * 1024;
+
+// A live key as stored.
+struct KvEntry {
+  std::string key;           // Bytes.
+  std::string value;         // Bytes; may be JSON.
+  std::int64_t version = 0;  // 1 when created, +1 on every write; a re-created key starts at 1.
+  std::optional<std::string> metadata;  // JSON text.
+  std::optional<Timestamp> expires_at;  // Absent: never expires.
+
+  friend bool operator==(const KvEntry&, const KvEntry&) = default;
+};
+
+// How to write one key.
+struct KvPut {
+  std::string key;
+  std::string value;
+  std::optional<std::chrono::milliseconds> ttl;  // Expire this long after the write.
+  std::optional<std::string> metadata;           // JSON text, replaced on every write.
+  // Conditions (at most one): write only if the key is absent (or expired), or only if its
+  // current version is this one.
+  bool if_absent = false;
+  std::optional<std::int64_t> if_version;
+};
+
+// One page of a scan, in key order (bytewise). Pass `next_cursor` back to get the next page;
+// it is absent on the last page.
+struct KvPage {
+  std::vector<KvEntry> entries;
+  std::optional<std::string> next_cursor;
+};
+
+// Thrown when a conditional write's condition does not hold; carries the key's current version
+// (0 when absent or expired). Code: wrong_expected_version.
+class KeyVersionConflict : public Error {
+ public:
+  KeyVersionConflict(std::string key_for_message, std::string expected, std::int64_t current);
+  std::int64_t current_version() const noexcept { return current_; }
+
+ private:
+  std::int64_t current_;
+};
+
+// A handle on one namespace of key-value state, from Store::kv() or Transaction::kv(). From the
+// Store each call is its own atomic unit of work; from a Transaction calls join it.
+// Thread-safety: as for Events. An expired key is invisible to every call, exactly as if absent.
+class KeyValue {
+ public:
+  const std::string& name() const noexcept { return namespace_; }
+
+  // The live entry at `key`, or nullopt.
+  std::optional<KvEntry> get(std::string_view key) const;
+  bool contains(std::string_view key) const;
+
+  // Writes one key; returns its new version. Throws KeyVersionConflict when a condition fails,
+  // invalid_argument for bad sizes, metadata or conditions.
+  std::int64_t put(const KvPut& write) const;
+  std::int64_t put(std::string_view key, std::string_view value) const;
+
+  // Writes every key in one round trip, atomically. Conditions are not allowed here; a key may
+  // appear once. Returns the new versions in order.
+  std::vector<std::int64_t> put_many(const std::vector<KvPut>& writes) const;
+
+  // Deletes `key` (at `if_version` only, when given). Returns whether a live key was deleted;
+  // a missing key is no error, unless `if_version` is given (KeyVersionConflict).
+  bool erase(std::string_view key, std::optional<std::int64_t> if_version = std::nullopt) const;
+  // Deletes these keys in one round trip; returns how many live keys were deleted.
+  std::size_t erase_many(const std::vector<std::string>& keys) const;
+
+  // Live keys starting with `prefix` (all when empty).
+  std::size_t count(std::string_view prefix = {}) const;
+  // Up to `limit` live entries whose keys start with `prefix`, after `cursor` (from a previous
+  // page), in key order.
+  KvPage scan(std::string_view prefix = {}, std::optional<std::string> cursor = std::nullopt,
+              std::size_t limit = 1000) const;
+  // Deletes every key of the namespace.
+  void clear() const;
+
+  // Deletes expired keys in batches of at most `batch` rows, each in its own short transaction,
+  // until none is left; returns how many. Reads never need it: expired keys are invisible.
+  std::size_t purge_expired(std::size_t batch = 1000) const;
+
+ private:
+  friend class Store;
+  friend class Transaction;
+  KeyValue(detail::Scope scope, std::string name);
+
+  detail::Scope scope_;
+  std::string namespace_;
+};
+
+}  // namespace strata

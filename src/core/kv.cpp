@@ -1,0 +1,201 @@
+#include "strata/kv.h"
+
+#include <unordered_set>
+
+#include "core/backend.h"
+#include "core/session_runner.h"
+#include "core/validate.h"
+
+namespace strata {
+namespace detail {
+namespace {
+
+constexpr char kHex[] = "0123456789abcdef";
+
+std::string to_hex(std::string_view bytes) {
+  std::string hex;
+  hex.reserve(bytes.size() * 2);
+  for (const char c : bytes) {
+    hex += kHex[static_cast<unsigned char>(c) >> 4];
+    hex += kHex[static_cast<unsigned char>(c) & 0xF];
+  }
+  return hex;
+}
+
+// The key a cursor names. Throws invalid_argument for text that is not a cursor.
+std::string key_of_cursor(const std::string& cursor) {
+  auto nibble = [&](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    throw Error(ErrorCode::invalid_argument, "invalid scan cursor '" + cursor + "'");
+  };
+  if (cursor.empty() || cursor.size() % 2 != 0) {
+    throw Error(ErrorCode::invalid_argument, "invalid scan cursor '" + cursor + "'");
+  }
+  std::string key;
+  for (std::size_t i = 0; i < cursor.size(); i += 2) {
+    key += static_cast<char>(nibble(cursor[i]) * 16 + nibble(cursor[i + 1]));
+  }
+  return key;
+}
+
+// The keys starting with `prefix`: from the prefix itself up to, not including, the first key
+// past every extension of it (drop trailing 0xFF bytes, then add one to the last byte). An
+// empty prefix, or one of 0xFF bytes only, has no upper bound (PITFALLS 8).
+KeyRange prefix_range(std::string_view prefix) {
+  KeyRange range{std::string(prefix), std::nullopt};
+  std::string upper(prefix);
+  while (!upper.empty() && static_cast<unsigned char>(upper.back()) == 0xFF) upper.pop_back();
+  if (!upper.empty()) {
+    upper.back() = static_cast<char>(static_cast<unsigned char>(upper.back()) + 1);
+    range.to = std::move(upper);
+  }
+  return range;
+}
+
+[[noreturn]] void throw_conflict(std::string_view key, const std::string& expected,
+                                 std::int64_t current) {
+  throw KeyVersionConflict(std::string(key), expected, current);
+}
+
+std::string expected_text(const KvWrite& write) {
+  return write.condition == KvWrite::Condition::absent ? "absent"
+                                                       : std::to_string(write.if_version);
+}
+
+}  // namespace
+}  // namespace detail
+
+namespace {
+
+// Shows a key in messages: as text when printable, else as hex.
+std::string shown_key(std::string_view key) {
+  for (const char c : key) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte >= 0x7F) return "0x" + detail::to_hex(key.substr(0, 64));
+  }
+  return "'" + std::string(key.substr(0, 128)) + "'";
+}
+
+}  // namespace
+
+KeyVersionConflict::KeyVersionConflict(std::string key, std::string expected, std::int64_t current)
+    : Error(ErrorCode::wrong_expected_version, "version conflict on key " + shown_key(key) +
+                                                   ": expected " + expected + ", current version " +
+                                                   std::to_string(current)),
+      current_(current) {}
+
+KeyValue::KeyValue(detail::Scope scope, std::string name)
+    : scope_(std::move(scope)), namespace_(std::move(name)) {
+  detail::validate_namespace(namespace_);
+}
+
+std::optional<KvEntry> KeyValue::get(std::string_view key) const {
+  detail::validate_key(key);
+  return detail::run_on_session(
+      scope_, [&](detail::Session& session) { return session.kv_get(namespace_, key); });
+}
+
+bool KeyValue::contains(std::string_view key) const {
+  return get(key).has_value();
+}
+
+std::int64_t KeyValue::put(const KvPut& put) const {
+  const detail::KvWrite write = detail::prepare_write(put);
+  const detail::KvOutcome outcome = detail::run_on_session(
+      scope_, [&](detail::Session& session) { return session.kv_put(namespace_, write); },
+      detail::Idempotence::not_idempotent);
+  if (!outcome.done) detail::throw_conflict(put.key, detail::expected_text(write), outcome.version);
+  return outcome.version;
+}
+
+std::int64_t KeyValue::put(std::string_view key, std::string_view value) const {
+  KvPut write;
+  write.key = std::string(key);
+  write.value = std::string(value);
+  return put(write);
+}
+
+std::vector<std::int64_t> KeyValue::put_many(const std::vector<KvPut>& puts) const {
+  std::vector<detail::KvWrite> writes;
+  writes.reserve(puts.size());
+  std::unordered_set<std::string_view> keys;
+  for (const KvPut& put : puts) {
+    writes.push_back(detail::prepare_write(put));
+    if (writes.back().condition != detail::KvWrite::Condition::none) {
+      throw Error(ErrorCode::invalid_argument,
+                  "put_many takes no conditions (key " + shown_key(put.key) + ")");
+    }
+    if (!keys.insert(put.key).second) {
+      throw Error(ErrorCode::invalid_argument,
+                  "key " + shown_key(put.key) + " appears twice in put_many");
+    }
+  }
+  if (writes.empty()) return {};
+  return detail::run_on_session(
+      scope_, [&](detail::Session& session) { return session.kv_put_many(namespace_, writes); },
+      detail::Idempotence::not_idempotent);
+}
+
+bool KeyValue::erase(std::string_view key, std::optional<std::int64_t> if_version) const {
+  detail::validate_key(key);
+  const detail::KvOutcome outcome = detail::run_on_session(
+      scope_,
+      [&](detail::Session& session) { return session.kv_erase(namespace_, key, if_version); },
+      detail::Idempotence::not_idempotent);
+  if (if_version && !outcome.done) {
+    detail::throw_conflict(key, std::to_string(*if_version), outcome.version);
+  }
+  return outcome.done;
+}
+
+std::size_t KeyValue::erase_many(const std::vector<std::string>& keys) const {
+  for (const std::string& key : keys) detail::validate_key(key);
+  if (keys.empty()) return 0;
+  return detail::run_on_session(
+      scope_, [&](detail::Session& session) { return session.kv_erase_many(namespace_, keys); },
+      detail::Idempotence::not_idempotent);
+}
+
+std::size_t KeyValue::count(std::string_view prefix) const {
+  const detail::KeyRange range = detail::prefix_range(prefix);
+  return detail::run_on_session(
+      scope_, [&](detail::Session& session) { return session.kv_count(namespace_, range); });
+}
+
+KvPage KeyValue::scan(std::string_view prefix, std::optional<std::string> cursor,
+                      std::size_t limit) const {
+  detail::KeyRange range = detail::prefix_range(prefix);
+  if (cursor) {
+    // The first key after the cursor's is the cursor's key followed by a zero byte.
+    std::string after = detail::key_of_cursor(*cursor) + '\0';
+    if (after > range.from) range.from = std::move(after);
+  }
+  KvPage page;
+  if (limit == 0) return page;
+  page.entries = detail::run_on_session(
+      scope_, [&](detail::Session& session) { return session.kv_scan(namespace_, range, limit); });
+  if (page.entries.size() == limit) page.next_cursor = detail::to_hex(page.entries.back().key);
+  return page;
+}
+
+void KeyValue::clear() const {
+  detail::run_on_session(scope_, [&](detail::Session& session) {
+    session.kv_clear(namespace_);
+    return true;
+  });
+}
+
+std::size_t KeyValue::purge_expired(std::size_t batch) const {
+  if (batch == 0) throw Error(ErrorCode::invalid_argument, "purge batch must be positive");
+  std::size_t purged = 0;
+  while (true) {
+    const std::size_t deleted = detail::run_on_session(scope_, [&](detail::Session& session) {
+      return session.kv_purge_expired(namespace_, batch);
+    });
+    purged += deleted;
+    if (deleted < batch) return purged;
+  }
+}
+
+}  // namespace strata

@@ -1,0 +1,325 @@
+// Key-value state: versions, conditions, TTLs, prefix scans and batches on every backend.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+#include "core/ids.h"
+#include "support/backends.h"
+
+namespace strata::testing {
+namespace {
+
+using KvTest = BackendTest;
+using KvProcessTest = BackendTest;
+using namespace std::chrono_literals;
+
+KvPut write(std::string key, std::string value) {
+  KvPut put;
+  put.key = std::move(key);
+  put.value = std::move(value);
+  return put;
+}
+
+std::int64_t conflict_version(const std::function<void()>& fn) {
+  try {
+    fn();
+  } catch (const KeyVersionConflict& conflict) {
+    EXPECT_EQ(conflict.code(), ErrorCode::wrong_expected_version);
+    return conflict.current_version();
+  }
+  ADD_FAILURE() << "the condition held";
+  return -1;
+}
+
+std::vector<std::string> keys_of(const std::vector<KvEntry>& entries) {
+  std::vector<std::string> keys;
+  for (const auto& entry : entries) keys.push_back(entry.key);
+  return keys;
+}
+
+TEST_P(KvTest, PutGetEraseAndVersions) {
+  auto kv = store().kv("sessions");
+  EXPECT_FALSE(kv.get("s-1"));
+  EXPECT_EQ(kv.put("s-1", R"({"user":"ada"})"), 1);
+  EXPECT_EQ(kv.put("s-1", R"({"user":"ada","step":2})"), 2);
+  const auto entry = kv.get("s-1");
+  ASSERT_TRUE(entry);
+  EXPECT_EQ(entry->value, R"({"user":"ada","step":2})");
+  EXPECT_EQ(entry->version, 2);
+  EXPECT_TRUE(kv.contains("s-1"));
+  EXPECT_TRUE(kv.erase("s-1"));
+  EXPECT_FALSE(kv.erase("s-1"));  // Missing: no error.
+  EXPECT_FALSE(kv.contains("s-1"));
+  EXPECT_EQ(kv.put("s-1", "again"), 1);  // A re-created key starts again.
+}
+
+TEST_P(KvTest, EveryFieldRoundTripsExactlyWithBinaryKeysAndValues) {
+  auto kv = store().kv("bytes");
+  const std::string key("k\0\xff\x01", 4);
+  std::string value;
+  for (int i = 0; i < 256; ++i) value += static_cast<char>(i);
+  KvPut put = write(key, value);
+  put.metadata = R"({ "b": 1,  "a": [true] })";
+  put.ttl = 1h;
+  const Timestamp before = detail::now_micros();
+  kv.put(put);
+  const auto entry = kv.get(key);
+  ASSERT_TRUE(entry);
+  EXPECT_EQ(entry->key, key);
+  EXPECT_EQ(entry->value, value);
+  EXPECT_EQ(entry->metadata, put.metadata);
+  ASSERT_TRUE(entry->expires_at);
+  EXPECT_NEAR(static_cast<double>(*entry->expires_at - before), 3600e6, 5e6);
+  EXPECT_EQ(kv.scan().entries, std::vector<KvEntry>{*entry});
+  kv.put(key, "");
+  EXPECT_EQ(kv.get(key)->value, "");
+  EXPECT_EQ(kv.get(key)->metadata, std::nullopt);  // Metadata is replaced on every write.
+  EXPECT_EQ(kv.get(key)->expires_at, std::nullopt);
+}
+
+TEST_P(KvTest, ConditionalWrites) {
+  auto kv = store().kv("cond");
+  KvPut absent = write("k", "first");
+  absent.if_absent = true;
+  EXPECT_EQ(kv.put(absent), 1);
+  EXPECT_EQ(conflict_version([&] { kv.put(absent); }), 1);
+
+  KvPut at = write("k", "second");
+  at.if_version = 1;
+  EXPECT_EQ(kv.put(at), 2);
+  EXPECT_EQ(conflict_version([&] { kv.put(at); }), 2);  // Stale.
+  EXPECT_EQ(kv.get("k")->value, "second");
+
+  EXPECT_EQ(conflict_version([&] { kv.erase("k", 1); }), 2);
+  EXPECT_TRUE(kv.erase("k", 2));
+  EXPECT_EQ(conflict_version([&] { kv.erase("k", 2); }), 0);
+  KvPut missing = write("missing", "x");
+  missing.if_version = 1;
+  EXPECT_EQ(conflict_version([&] { kv.put(missing); }), 0);
+  EXPECT_FALSE(kv.contains("missing"));
+}
+
+TEST_P(KvTest, ExpiredKeysAreInvisibleEverywhere) {
+  auto kv = store().kv("ttl");
+  KvPut short_lived = write("gone", "soon");
+  short_lived.ttl = 300ms;
+  kv.put(short_lived);
+  kv.put("kept", "forever");
+  EXPECT_TRUE(kv.contains("gone"));
+  EXPECT_EQ(kv.count(), 2u);
+  std::this_thread::sleep_for(450ms);
+
+  EXPECT_FALSE(kv.get("gone"));
+  EXPECT_FALSE(kv.contains("gone"));
+  EXPECT_EQ(kv.count(), 1u);
+  EXPECT_EQ(kv.count("go"), 0u);
+  EXPECT_EQ(keys_of(kv.scan().entries), std::vector<std::string>{"kept"});
+  KvPut at = write("gone", "x");
+  at.if_version = 1;
+  EXPECT_EQ(conflict_version([&] { kv.put(at); }), 0);
+  EXPECT_EQ(conflict_version([&] { kv.erase("gone", 1); }), 0);
+  KvPut absent = write("gone", "back");
+  absent.if_absent = true;
+  EXPECT_EQ(kv.put(absent), 1);  // Expired counts as absent, and starts again at version 1.
+  EXPECT_EQ(kv.get("gone")->value, "back");
+}
+
+TEST_P(KvTest, PurgeExpiredWorksInBatches) {
+  auto kv = store().kv("purge");
+  for (int i = 0; i < 7; ++i) {
+    KvPut put = write("old-" + std::to_string(i), "x");
+    put.ttl = 1ms;
+    kv.put(put);
+  }
+  kv.put("live", "y");
+  std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(kv.purge_expired(2), 7u);
+  EXPECT_EQ(kv.purge_expired(), 0u);
+  EXPECT_EQ(kv.count(), 1u);
+  EXPECT_EQ(error_code_of([&] { kv.purge_expired(0); }), ErrorCode::invalid_argument);
+}
+
+TEST_P(KvTest, PrefixScansAndCountsIncludingFFBytes) {
+  auto kv = store().kv("prefix");
+  const std::vector<std::string> keys = {
+      "a", "ab",   "ab\xff",   "ab\xff\xff", "ac", std::string("ab\0", 3),
+      "b", "\xff", "\xff\xff", "\xff\x01"};
+  for (const auto& key : keys) kv.put(key, "v");
+  auto expect_prefix = [&](const std::string& prefix, std::vector<std::string> expected) {
+    std::sort(expected.begin(), expected.end());
+    EXPECT_EQ(keys_of(kv.scan(prefix).entries), expected) << "prefix of " << prefix.size();
+    EXPECT_EQ(kv.count(prefix), expected.size());
+  };
+  expect_prefix("ab", {"ab", std::string("ab\0", 3), "ab\xff", "ab\xff\xff"});
+  expect_prefix("ab\xff", {"ab\xff", "ab\xff\xff"});
+  expect_prefix("\xff", {"\xff", "\xff\x01", "\xff\xff"});
+  expect_prefix("\xff\xff", {"\xff\xff"});
+  expect_prefix("", keys);
+  expect_prefix("zz", {});
+}
+
+TEST_P(KvTest, ScanPagesWithACursor) {
+  auto kv = store().kv("pages");
+  for (int i = 0; i < 25; ++i) kv.put("k" + std::to_string(100 + i), std::to_string(i));
+  kv.put("other", "x");
+  std::vector<std::string> paged;
+  std::optional<std::string> cursor;
+  int pages = 0;
+  do {
+    const KvPage page = kv.scan("k", cursor, 4);
+    for (const auto& entry : page.entries) paged.push_back(entry.key);
+    cursor = page.next_cursor;
+    ++pages;
+  } while (cursor);
+  EXPECT_EQ(paged, keys_of(kv.scan("k").entries));
+  EXPECT_EQ(paged.size(), 25u);
+  EXPECT_EQ(pages, 7);
+  EXPECT_EQ(error_code_of([&] { kv.scan("k", std::string("zz")); }), ErrorCode::invalid_argument);
+}
+
+TEST_P(KvTest, NamespacesAreIsolatedAndClearable) {
+  auto a = store().kv("a");
+  auto b = store().kv("b");
+  a.put("k", "in a");
+  b.put("k", "in b");
+  a.clear();
+  EXPECT_FALSE(a.contains("k"));
+  EXPECT_EQ(b.get("k")->value, "in b");
+  EXPECT_EQ(error_code_of([&] { store().kv(""); }), ErrorCode::invalid_argument);
+  EXPECT_EQ(error_code_of([&] { store().kv("bad\tname"); }), ErrorCode::invalid_argument);
+}
+
+TEST_P(KvTest, InvalidWritesAreRefusedAndNothingIsWritten) {
+  auto kv = store().kv("invalid");
+  auto code = [&](KvPut put) { return error_code_of([&] { kv.put(put); }); };
+  EXPECT_EQ(code(write("", "x")), ErrorCode::invalid_argument);
+  EXPECT_EQ(code(write(std::string(kMaxKeyBytes + 1, 'k'), "x")), ErrorCode::invalid_argument);
+  KvPut bad = write("k", "x");
+  bad.metadata = "{nope";
+  EXPECT_EQ(code(bad), ErrorCode::invalid_argument);
+  bad.metadata = R"({"nul":"\u0000"})";
+  EXPECT_EQ(code(bad), ErrorCode::invalid_argument);
+  bad = write("k", "x");
+  bad.ttl = 0ms;
+  EXPECT_EQ(code(bad), ErrorCode::invalid_argument);
+  bad = write("k", "x");
+  bad.if_absent = true;
+  bad.if_version = 3;
+  EXPECT_EQ(code(bad), ErrorCode::invalid_argument);
+  EXPECT_EQ(error_code_of([&] {
+              kv.put_many({write("a", "1"), write("a", "2")});
+            }),
+            ErrorCode::invalid_argument);
+  KvPut conditional = write("c", "1");
+  conditional.if_absent = true;
+  EXPECT_EQ(error_code_of([&] {
+              kv.put_many({write("b", "1"), conditional});
+            }),
+            ErrorCode::invalid_argument);
+  EXPECT_EQ(kv.count(), 0u);
+}
+
+TEST_P(KvTest, BatchesInOneCallAndInATransactionWithEvents) {
+  auto kv = store().kv("batch");
+  kv.put("a", "old");
+  KvPut with_ttl = write("c", "3");
+  with_ttl.ttl = 1h;
+  with_ttl.metadata = R"({"m":1})";
+  EXPECT_EQ(kv.put_many({write("a", "1"), write("b", "2"), with_ttl}),
+            (std::vector<std::int64_t>{2, 1, 1}));
+  EXPECT_EQ(kv.get("c")->metadata, R"({"m":1})");
+  EXPECT_EQ(kv.erase_many({"a", "b", "missing"}), 2u);
+  EXPECT_EQ(kv.count(), 1u);
+
+  store().transaction([](Transaction& tx) {
+    tx.events().append("order-1", event("Placed"));
+    tx.kv("batch").put_many({write("order-1", "placed"), write("order-2", "pending")});
+  });
+  EXPECT_EQ(kv.get("order-1")->value, "placed");
+  EXPECT_THROW(store().transaction([](Transaction& tx) {
+    tx.kv("batch").put("order-1", "shipped");
+    tx.kv("batch").erase_many({"order-2"});
+    tx.events().append("order-1", event("Shipped"));
+    throw std::runtime_error("rollback");
+  }),
+               std::runtime_error);
+  EXPECT_EQ(kv.get("order-1")->value, "placed");
+  EXPECT_TRUE(kv.contains("order-2"));
+  EXPECT_EQ(events().stream_info("order-1").version, 1);
+}
+
+TEST_P(KvTest, ConditionalWritesRacingFromThreads) {
+  auto kv = store().kv("race");
+  kv.put("counter", "0");
+  constexpr int kThreads = 8;
+  constexpr int kIncrementsEach = 10;
+  std::atomic<bool> go{false};
+  std::atomic<int> conflicts{0};
+  std::atomic<int> first_claims{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      while (!go) std::this_thread::yield();
+      auto mine = store().kv("race");
+      KvPut claim = write("claim", "mine");
+      claim.if_absent = true;
+      try {
+        mine.put(claim);
+        ++first_claims;
+      } catch (const KeyVersionConflict&) {
+      }
+      for (int done = 0; done < kIncrementsEach;) {
+        const auto current = mine.get("counter");
+        KvPut next = write("counter", std::to_string(std::stoi(current->value) + 1));
+        next.if_version = current->version;
+        try {
+          mine.put(next);
+          ++done;
+        } catch (const KeyVersionConflict&) {
+          ++conflicts;
+        }
+      }
+    });
+  }
+  go = true;
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(first_claims.load(), 1);
+  const auto counter = kv.get("counter");
+  EXPECT_EQ(counter->value, std::to_string(kThreads * kIncrementsEach));
+  EXPECT_EQ(counter->version, kThreads * kIncrementsEach + 1);
+}
+
+TEST_P(KvProcessTest, InsertIfAbsentRacingFromProcesses) {
+  constexpr int kProcesses = 4;
+  constexpr int kKeys = 20;
+  const auto start = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count() +
+                     300;
+  std::vector<FILE*> workers;
+  for (int i = 0; i < kProcesses; ++i) {
+    const std::string command = worker_path() + " '" + url() + "' " + std::to_string(start) +
+                                " kv-claim claims " + std::to_string(kKeys) + " 2>&1";
+    workers.push_back(popen(command.c_str(), "r"));
+  }
+  int total_won = 0;
+  for (FILE* worker : workers) {
+    char buffer[256] = {};
+    const bool read = std::fgets(buffer, sizeof buffer, worker) != nullptr;
+    EXPECT_EQ(pclose(worker), 0) << buffer;
+    ASSERT_TRUE(read);
+    total_won += std::atoi(buffer + std::string("won ").size());
+  }
+  EXPECT_EQ(total_won, kKeys);  // Each key claimed by exactly one process.
+  auto kv = store().kv("claims");
+  EXPECT_EQ(kv.count(), static_cast<std::size_t>(kKeys));
+  for (const auto& entry : kv.scan().entries) EXPECT_EQ(entry.version, 1);
+}
+
+STRATA_ALL_BACKENDS(KvTest);
+STRATA_SHARED_BACKENDS(KvProcessTest);
+
+}  // namespace
+}  // namespace strata::testing
