@@ -11,8 +11,9 @@ namespace strata::cli {
 // Exit codes, one meaning each, the same for every command.
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;
-inline constexpr int kExitUsage = 2;  // Usage errors and invalid arguments.
-inline constexpr int kExitWrongExpectedVersion = 3;
+inline constexpr int kExitUsage = 2;                 // Usage errors and invalid arguments.
+inline constexpr int kExitWrongExpectedVersion = 3;  // Also a failed key-value condition.
+inline constexpr int kExitNotFound = 4;
 
 class Context {
  public:

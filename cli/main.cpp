@@ -12,6 +12,8 @@ int exit_code_for(strata::ErrorCode code) {
       return strata::cli::kExitUsage;
     case strata::ErrorCode::wrong_expected_version:
       return strata::cli::kExitWrongExpectedVersion;
+    case strata::ErrorCode::not_found:
+      return strata::cli::kExitNotFound;
     default:
       return strata::cli::kExitFailure;
   }
@@ -32,6 +34,7 @@ int main(int argc, char** argv) {
   app.add_option("--db", context.url, "Store URL (default: $STRATA_DB, else sqlite:strata.db)");
   add_migrate_command(app, context);
   add_events_commands(app, context);
+  add_kv_commands(app, context);
   add_bench_commands(app, context);
   try {
     app.parse(argc, argv);

@@ -10,6 +10,29 @@ std::string json_string(std::string_view text) {
   return nlohmann::json(text).dump();
 }
 
+std::string base64(std::string_view bytes) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  std::size_t i = 0;
+  for (; i + 2 < bytes.size(); i += 3) {
+    const unsigned n = (static_cast<unsigned char>(bytes[i]) << 16) |
+                       (static_cast<unsigned char>(bytes[i + 1]) << 8) |
+                       static_cast<unsigned char>(bytes[i + 2]);
+    for (int shift : {18, 12, 6, 0}) out += kAlphabet[(n >> shift) & 63];
+  }
+  const std::size_t rest = bytes.size() - i;
+  if (rest > 0) {
+    unsigned n = static_cast<unsigned char>(bytes[i]) << 16;
+    if (rest == 2) n |= static_cast<unsigned char>(bytes[i + 1]) << 8;
+    out += kAlphabet[(n >> 18) & 63];
+    out += kAlphabet[(n >> 12) & 63];
+    out += rest == 2 ? kAlphabet[(n >> 6) & 63] : '=';
+    out += '=';
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string one_line(std::string json) {
@@ -28,6 +51,34 @@ std::string event_line(const RecordedEvent& event) {
   line += ",\"position\":" + json_string(event.position.to_string());
   line += ",\"created_at\":" + json_string(format_timestamp(event.created_at));
   return line + "}";
+}
+
+void add_bytes(nlohmann::ordered_json& line, const std::string& name, const std::string& bytes) {
+  try {
+    // Dumping checks UTF-8 strictly.
+    static_cast<void>(nlohmann::json(bytes).dump());
+    line[name] = bytes;
+  } catch (const nlohmann::json::type_error&) {
+    line[name + "_base64"] = base64(bytes);
+  }
+}
+
+std::string entry_line(const KvEntry& entry) {
+  nlohmann::ordered_json line;
+  add_bytes(line, "key", entry.key);
+  add_bytes(line, "value", entry.value);
+  line["version"] = entry.version;
+  line["metadata"] = nullptr;
+  line["expires_at"] = nullptr;
+  if (entry.expires_at) line["expires_at"] = format_timestamp(*entry.expires_at);
+  std::string text = line.dump();
+  if (entry.metadata) {
+    // Embedded as the JSON it is, not re-serialised.
+    const std::string null_field = "\"metadata\":null";
+    text.replace(text.find(null_field), null_field.size(),
+                 "\"metadata\":" + one_line(*entry.metadata));
+  }
+  return text;
 }
 
 std::string append_line(std::string_view stream, const AppendResult& result) {

@@ -3,7 +3,10 @@
 
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "strata/event.h"
+#include "strata/kv.h"
 
 namespace strata::cli {
 
@@ -14,6 +17,13 @@ std::string one_line(std::string json);
 // {"id","stream","version","type","data","metadata","position","created_at"}; data and metadata
 // are embedded as the JSON they are.
 std::string event_line(const RecordedEvent& event);
+
+// {"key","value","version","metadata","expires_at"}: a key or value that is not UTF-8 comes as
+// "key_base64" or "value_base64" instead.
+std::string entry_line(const KvEntry& entry);
+
+// Adds `bytes` to `line` as `name`, or as `name`_base64 when they are not UTF-8.
+void add_bytes(nlohmann::ordered_json& line, const std::string& name, const std::string& bytes);
 
 // {"stream","version","position"}.
 std::string append_line(std::string_view stream, const AppendResult& result);

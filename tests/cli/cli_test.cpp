@@ -116,6 +116,57 @@ TEST_P(CliTest, ExitCodesAndErrors) {
   EXPECT_EQ(read_everything(events()).size(), 1u);
 }
 
+TEST_P(CliTest, KeyValueCommands) {
+  int status = -1;
+  auto out = json_lines(strata(
+      "kv put sessions s-1 '{\"user\":\"ada\"}' --metadata '{\"tag\": 1}' --ttl 60", &status));
+  ASSERT_EQ(status, 0);
+  EXPECT_EQ(out[0]["key"], "s-1");
+  EXPECT_EQ(out[0]["version"], 1);
+  out = json_lines(strata("kv put sessions s-2", &status, "from stdin"));
+  ASSERT_EQ(status, 0);
+
+  out = json_lines(strata("kv get sessions s-1", &status));
+  ASSERT_EQ(status, 0);
+  EXPECT_EQ(out[0]["value"], "{\"user\":\"ada\"}");
+  EXPECT_EQ(out[0]["metadata"]["tag"], 1);
+  EXPECT_EQ(out[0]["version"], 1);
+  EXPECT_TRUE(out[0]["expires_at"].is_string());
+  EXPECT_EQ(json_lines(strata("kv get sessions s-2", &status))[0]["value"], "from stdin");
+
+  strata("kv get sessions missing", &status);
+  EXPECT_EQ(status, 4);
+  strata("kv put sessions s-1 x --if-absent", &status);
+  EXPECT_EQ(status, 3);
+  strata("kv put sessions s-1 x --if-version 7", &status);
+  EXPECT_EQ(status, 3);
+  EXPECT_NE(last_stderr().find("current version 1"), std::string::npos) << last_stderr();
+  strata("kv put sessions s-1 x --if-version 1 --if-absent", &status);
+  EXPECT_EQ(status, 2);
+
+  out = json_lines(strata("kv ls sessions --limit 1", &status));
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0]["key"], "s-1");
+  out = json_lines(strata("kv ls sessions --after " + std::string(out[1]["next_cursor"]), &status));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0]["key"], "s-2");
+  EXPECT_EQ(json_lines(strata("kv count sessions --prefix s-", &status))[0]["count"], 2);
+
+  strata("kv del sessions s-2 --if-version 5", &status);
+  EXPECT_EQ(status, 3);
+  EXPECT_EQ(json_lines(strata("kv del sessions s-2", &status))[0]["deleted"], true);
+  EXPECT_EQ(json_lines(strata("kv del sessions s-2", &status))[0]["deleted"], false);
+  EXPECT_EQ(json_lines(strata("kv purge-expired sessions", &status))[0]["purged"], 0);
+
+  // A value that is not UTF-8 comes back as base64.
+  run_command("printf '\\377\\000ab' | " + cli_path() + " --db '" + url() + "' kv put sessions raw",
+              &status);
+  ASSERT_EQ(status, 0);
+  out = json_lines(strata("kv get sessions raw", &status));
+  EXPECT_EQ(out[0]["value_base64"], "/wBhYg==");
+  EXPECT_FALSE(out[0].contains("value"));
+}
+
 TEST_P(CliTest, MigrateReportsTheSchemaVersion) {
   int status = -1;
   const auto out = json_lines(strata("migrate", &status));
