@@ -49,6 +49,16 @@ struct KvPage {
   std::optional<std::string> next_cursor;
 };
 
+// A saved copy of a namespace's live keys.
+struct KvCheckpoint {
+  std::int64_t id = 0;
+  Timestamp created_at = 0;
+  std::int64_t entries = 0;  // Keys saved.
+  std::int64_t bytes = 0;    // Their keys' and values' bytes.
+
+  friend bool operator==(const KvCheckpoint&, const KvCheckpoint&) = default;
+};
+
 // Thrown when a conditional write's condition does not hold; carries the key's current version
 // (0 when absent or expired). Code: wrong_expected_version.
 class KeyVersionConflict : public Error {
@@ -98,6 +108,17 @@ class KeyValue {
   // Deletes expired keys in batches of at most `batch` rows, each in its own short transaction,
   // until none is left; returns how many. Reads never need it: expired keys are invisible.
   std::size_t purge_expired(std::size_t batch = 1000) const;
+
+  // Saves every live key with its value, version, metadata and expiry time, as one consistent
+  // snapshot even while others write.
+  KvCheckpoint create_checkpoint() const;
+  // This namespace's checkpoints, oldest first.
+  std::vector<KvCheckpoint> checkpoints() const;
+  // Atomically replaces the namespace's keys with the checkpoint's, exactly as saved (a key whose
+  // expiry time has passed since is expired). Throws not_found for an unknown id.
+  void restore_checkpoint(std::int64_t id) const;
+  // Deletes a checkpoint; returns whether it existed.
+  bool delete_checkpoint(std::int64_t id) const;
 
  private:
   friend class Store;

@@ -10,6 +10,7 @@
 #include "strata/events.h"
 #include "strata/kv.h"
 #include "strata/scope.h"
+#include "strata/workflow.h"
 
 namespace strata {
 
@@ -26,6 +27,7 @@ class Transaction {
   Events events() const { return Events(scope_); }
   // The key-value namespace `name`. Throws invalid_argument for a bad name.
   KeyValue kv(std::string_view name) const { return KeyValue(scope_, std::string(name)); }
+  Workflows workflows() const { return Workflows(scope_); }
 
  private:
   friend class Store;
@@ -57,6 +59,9 @@ class Store {
   KeyValue kv(std::string_view name) const {
     return KeyValue(detail::Scope{backend_}, std::string(name));
   }
+
+  // Workflow checkpoints; each call runs as its own atomic unit of work.
+  Workflows workflows() const { return Workflows(detail::Scope{backend_}); }
 
   // Runs `fn(Transaction&)` atomically on one connection: commits when it returns, rolls back
   // and rethrows when it throws. Returns what `fn` returns. A commit whose outcome is unknown

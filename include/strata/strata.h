@@ -7,3 +7,4 @@
 #include "strata/kv.h"
 #include "strata/position.h"
 #include "strata/store.h"
+#include "strata/workflow.h"

@@ -10,6 +10,7 @@
 
 #include "strata/event.h"
 #include "strata/kv.h"
+#include "strata/workflow.h"
 
 namespace strata::detail {
 
@@ -102,6 +103,23 @@ class Session {
   virtual void kv_clear(std::string_view ns) = 0;
   // Deletes at most `limit` expired keys; returns how many.
   virtual std::size_t kv_purge_expired(std::string_view ns, std::size_t limit) = 0;
+  virtual KvCheckpoint kv_checkpoint_create(std::string_view ns) = 0;
+  virtual std::vector<KvCheckpoint> kv_checkpoint_list(std::string_view ns) = 0;
+  // False when the namespace has no checkpoint `id`.
+  virtual bool kv_checkpoint_restore(std::string_view ns, std::int64_t id) = 0;
+  virtual bool kv_checkpoint_delete(std::string_view ns, std::int64_t id) = 0;
+
+  // Workflow checkpoints: numbered states of one workflow.
+  virtual WorkflowCheckpoint workflow_save(std::string_view workflow, std::string_view state) = 0;
+  // The checkpoint at `version`, or the latest when absent.
+  virtual std::optional<WorkflowCheckpoint> workflow_get(std::string_view workflow,
+                                                         std::optional<std::int64_t> version) = 0;
+  virtual std::vector<WorkflowCheckpoint> workflow_list(std::string_view workflow) = 0;
+  // Deletes one version, or every version when absent; returns how many.
+  virtual std::size_t workflow_delete(std::string_view workflow,
+                                      std::optional<std::int64_t> version) = 0;
+  // Deletes all but the newest `keep` versions; returns how many.
+  virtual std::size_t workflow_prune(std::string_view workflow, std::size_t keep) = 0;
 };
 
 using SessionFn = std::function<void(Session&)>;

@@ -198,4 +198,32 @@ std::size_t KeyValue::purge_expired(std::size_t batch) const {
   }
 }
 
+KvCheckpoint KeyValue::create_checkpoint() const {
+  return detail::run_on_session(
+      scope_, [&](detail::Session& session) { return session.kv_checkpoint_create(namespace_); },
+      detail::Idempotence::not_idempotent);
+}
+
+std::vector<KvCheckpoint> KeyValue::checkpoints() const {
+  return detail::run_on_session(
+      scope_, [&](detail::Session& session) { return session.kv_checkpoint_list(namespace_); });
+}
+
+void KeyValue::restore_checkpoint(std::int64_t id) const {
+  // Restoring twice leaves what restoring once does.
+  const bool restored = detail::run_on_session(scope_, [&](detail::Session& session) {
+    return session.kv_checkpoint_restore(namespace_, id);
+  });
+  if (!restored) {
+    throw Error(ErrorCode::not_found,
+                "namespace '" + namespace_ + "' has no checkpoint " + std::to_string(id));
+  }
+}
+
+bool KeyValue::delete_checkpoint(std::int64_t id) const {
+  return detail::run_on_session(scope_, [&](detail::Session& session) {
+    return session.kv_checkpoint_delete(namespace_, id);
+  });
+}
+
 }  // namespace strata

@@ -62,6 +62,10 @@ void validate_namespace(std::string_view name) {
   validate_name("namespace", name, kMaxNamespaceBytes);
 }
 
+void validate_workflow_name(std::string_view name) {
+  validate_name("workflow name", name, kMaxWorkflowNameBytes);
+}
+
 void validate_key(std::string_view key) {
   if (key.empty()) invalid("key must not be empty");
   if (key.size() > kMaxKeyBytes) {

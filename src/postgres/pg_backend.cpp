@@ -63,6 +63,11 @@ KvEntry read_entry(const Result& rows, int row) {
   return entry;
 }
 
+WorkflowCheckpoint read_workflow(const Result& rows, int row) {
+  return WorkflowCheckpoint{rows.string(row, 0), rows.integer(row, 1), rows.string(row, 2),
+                            rows.integer(row, 3)};
+}
+
 int expectation_code(ExpectedVersion expected) {
   switch (expected.kind()) {
     case ExpectedVersion::Kind::any:
@@ -345,6 +350,92 @@ class PgSession final : public Session {
     return static_cast<std::size_t>(purged.rows());
   }
 
+  KvCheckpoint kv_checkpoint_create(std::string_view ns) override {
+    wrote_ = true;
+    return atomically([&] {
+      const Result header = connection_.query(sql_.kv_checkpoint_header, Params().add(ns));
+      const std::int64_t id = header.integer(0, 0);
+      connection_.query(sql_.kv_checkpoint_copy, Params().add(id).add(ns));
+      const Result totals = connection_.query(sql_.kv_checkpoint_totals, Params().add(id));
+      return KvCheckpoint{id, header.integer(0, 1), totals.integer(0, 0), totals.integer(0, 1)};
+    });
+  }
+
+  std::vector<KvCheckpoint> kv_checkpoint_list(std::string_view ns) override {
+    const Result rows = connection_.query(sql_.kv_checkpoint_list, Params().add(ns));
+    std::vector<KvCheckpoint> checkpoints;
+    for (int row = 0; row < rows.rows(); ++row) {
+      checkpoints.push_back(KvCheckpoint{rows.integer(row, 0), rows.integer(row, 1),
+                                         rows.integer(row, 2), rows.integer(row, 3)});
+    }
+    return checkpoints;
+  }
+
+  bool kv_checkpoint_restore(std::string_view ns, std::int64_t id) override {
+    wrote_ = true;
+    return atomically([&] {
+      if (connection_.query(sql_.kv_checkpoint_exists, Params().add(id).add(ns)).rows() == 0) {
+        return false;
+      }
+      connection_.query(sql_.kv_clear, Params().add(ns));
+      connection_.query(sql_.kv_checkpoint_restore, Params().add(ns).add(id));
+      return true;
+    });
+  }
+
+  bool kv_checkpoint_delete(std::string_view ns, std::int64_t id) override {
+    wrote_ = true;
+    return connection_.query(sql_.kv_checkpoint_delete, Params().add(id).add(ns)).rows() > 0;
+  }
+
+  WorkflowCheckpoint workflow_save(std::string_view workflow, std::string_view state) override {
+    wrote_ = true;
+    const Params lock = Params().add(lock_key(stable_hash64("workflow " + std::string(workflow))));
+    const Params save = Params().add(workflow).add(state);
+    const std::array<Command, 2> commands = {Command{sql_.lock_stream, lock},
+                                             Command{sql_.workflow_save, save}};
+    const auto results = connection_.pipeline(commands);
+    return WorkflowCheckpoint{std::string(workflow), results[1].integer(0, 0), std::string(state),
+                              results[1].integer(0, 1)};
+  }
+
+  std::optional<WorkflowCheckpoint> workflow_get(std::string_view workflow,
+                                                 std::optional<std::int64_t> version) override {
+    Params params;
+    params.add(workflow);
+    if (version) params.add(*version);
+    const Result rows =
+        connection_.query(version ? sql_.workflow_at_version : sql_.workflow_latest, params);
+    if (rows.rows() == 0) return std::nullopt;
+    return read_workflow(rows, 0);
+  }
+
+  std::vector<WorkflowCheckpoint> workflow_list(std::string_view workflow) override {
+    const Result rows = connection_.query(sql_.workflow_list, Params().add(workflow));
+    std::vector<WorkflowCheckpoint> checkpoints;
+    for (int row = 0; row < rows.rows(); ++row) checkpoints.push_back(read_workflow(rows, row));
+    return checkpoints;
+  }
+
+  std::size_t workflow_delete(std::string_view workflow,
+                              std::optional<std::int64_t> version) override {
+    wrote_ = true;
+    Params params;
+    params.add(workflow);
+    if (version) {
+      params.add(*version);
+    } else {
+      params.add_null();
+    }
+    return static_cast<std::size_t>(connection_.query(sql_.workflow_delete, params).rows());
+  }
+
+  std::size_t workflow_prune(std::string_view workflow, std::size_t keep) override {
+    wrote_ = true;
+    const Params params = Params().add(workflow).add(static_cast<std::int64_t>(keep));
+    return static_cast<std::size_t>(connection_.query(sql_.workflow_prune, params).rows());
+  }
+
   StreamInfo stream_info(std::string_view stream) override {
     const Result result = connection_.query(sql_.stream_version, Params().add(stream));
     if (result.rows() == 0) return StreamInfo{};
@@ -418,6 +509,26 @@ class PgSession final : public Session {
       return attempt;
     } catch (const PqError& error) {
       if (error.sqlstate() != kUniqueViolation) undo_append();
+      throw;
+    }
+  }
+
+  // Runs `body` atomically: in a transaction of its own, or under a savepoint inside the caller's.
+  template <class Fn>
+  std::invoke_result_t<Fn&> atomically(Fn&& body) {
+    connection_.exec(in_transaction_ ? sql_.atomic_savepoint : sql_.begin);
+    try {
+      auto result = body();
+      connection_.exec(in_transaction_ ? sql_.atomic_release : sql_.commit);
+      return result;
+    } catch (...) {
+      if (!connection_.is_broken()) {
+        try {
+          connection_.exec(in_transaction_ ? sql_.atomic_rollback : "ROLLBACK");
+        } catch (const PqError&) {
+          // Broken now; the pool drops it.
+        }
+      }
       throw;
     }
   }

@@ -182,6 +182,53 @@ PgSql::PgSql(std::string quoted_schema) : schema(std::move(quoted_schema)) {
       "DELETE FROM {schema}.kv WHERE (namespace, key) IN (SELECT namespace, key FROM "
       "{schema}.kv WHERE namespace = $1::text AND expires_at <= statement_timestamp() "
       "LIMIT $2::bigint FOR UPDATE SKIP LOCKED) RETURNING true");
+  kv_checkpoint_header = qualify(
+      "INSERT INTO {schema}.kv_checkpoints (namespace, created_at, entries, bytes) "
+      "VALUES ($1::text, statement_timestamp(), 0, 0) "
+      "RETURNING id, (extract(epoch FROM created_at) * 1000000)::bigint");
+  // One statement, so one snapshot: a consistent copy even while others write.
+  kv_checkpoint_copy = qualify(
+      "INSERT INTO {schema}.kv_checkpoint_entries "
+      "SELECT $1::bigint, key, value, version, metadata, expires_at FROM {schema}.kv "
+      "WHERE namespace = $2::text AND " +
+      live);
+  kv_checkpoint_totals = qualify(
+      "UPDATE {schema}.kv_checkpoints SET "
+      "entries = (SELECT count(*) FROM {schema}.kv_checkpoint_entries WHERE checkpoint_id = $1), "
+      "bytes = (SELECT coalesce(sum(octet_length(key) + octet_length(value)), 0) "
+      "FROM {schema}.kv_checkpoint_entries WHERE checkpoint_id = $1) "
+      "WHERE id = $1::bigint RETURNING entries, bytes");
+  kv_checkpoint_list = qualify(
+      "SELECT id, (extract(epoch FROM created_at) * 1000000)::bigint, entries, bytes "
+      "FROM {schema}.kv_checkpoints WHERE namespace = $1::text ORDER BY id");
+  kv_checkpoint_exists = qualify(
+      "SELECT 1 FROM {schema}.kv_checkpoints WHERE id = $1::bigint AND namespace = $2::text");
+  kv_checkpoint_restore = qualify(
+      "INSERT INTO {schema}.kv (namespace, key, value, version, metadata, expires_at) "
+      "SELECT $1::text, key, value, version, metadata, expires_at "
+      "FROM {schema}.kv_checkpoint_entries WHERE checkpoint_id = $2::bigint");
+  kv_checkpoint_delete = qualify(
+      "DELETE FROM {schema}.kv_checkpoints WHERE id = $1::bigint AND namespace = $2::text "
+      "RETURNING true");
+  const std::string workflow_columns =
+      "SELECT workflow, version, state, (extract(epoch FROM created_at) * 1000000)::bigint "
+      "FROM {schema}.workflow_checkpoints WHERE workflow = $1::text ";
+  // The caller holds the workflow's advisory lock, so the next version is its own.
+  workflow_save = qualify(
+      "INSERT INTO {schema}.workflow_checkpoints (workflow, version, state, created_at) "
+      "SELECT $1::text, coalesce(max(version), 0) + 1, $2::json, statement_timestamp() "
+      "FROM {schema}.workflow_checkpoints WHERE workflow = $1::text "
+      "RETURNING version, (extract(epoch FROM created_at) * 1000000)::bigint");
+  workflow_latest = qualify(workflow_columns + "ORDER BY version DESC LIMIT 1");
+  workflow_at_version = qualify(workflow_columns + "AND version = $2::bigint");
+  workflow_list = qualify(workflow_columns + "ORDER BY version");
+  workflow_delete = qualify(
+      "DELETE FROM {schema}.workflow_checkpoints WHERE workflow = $1::text "
+      "AND ($2::bigint IS NULL OR version = $2::bigint) RETURNING true");
+  workflow_prune = qualify(
+      "DELETE FROM {schema}.workflow_checkpoints WHERE workflow = $1::text AND version <= "
+      "(SELECT version FROM {schema}.workflow_checkpoints WHERE workflow = $1::text "
+      "ORDER BY version DESC LIMIT 1 OFFSET $2::bigint) RETURNING true");
   applied_version = qualify("SELECT coalesce(max(version), 0) FROM {schema}.strata_migrations");
   create_migrations_table = qualify(
       "CREATE SCHEMA IF NOT EXISTS {schema}; "

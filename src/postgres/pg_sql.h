@@ -24,6 +24,10 @@ struct PgSql {
   std::string begin = "BEGIN ISOLATION LEVEL READ COMMITTED";
   std::string commit = "COMMIT";
   std::string savepoint = "SAVEPOINT strata_append";
+  std::string atomic_savepoint = "SAVEPOINT strata_atomic";
+  std::string atomic_release = "RELEASE SAVEPOINT strata_atomic";
+  std::string atomic_rollback =
+      "ROLLBACK TO SAVEPOINT strata_atomic; RELEASE SAVEPOINT strata_atomic";
   std::string release_savepoint = "RELEASE SAVEPOINT strata_append";
   std::string rollback_savepoint =
       "ROLLBACK TO SAVEPOINT strata_append; RELEASE SAVEPOINT strata_append";
@@ -51,6 +55,19 @@ struct PgSql {
   std::string kv_scan;
   std::string kv_clear;
   std::string kv_purge_expired;
+  std::string kv_checkpoint_header;
+  std::string kv_checkpoint_copy;
+  std::string kv_checkpoint_totals;
+  std::string kv_checkpoint_list;
+  std::string kv_checkpoint_exists;
+  std::string kv_checkpoint_restore;
+  std::string kv_checkpoint_delete;
+  std::string workflow_save;
+  std::string workflow_latest;
+  std::string workflow_at_version;
+  std::string workflow_list;
+  std::string workflow_delete;
+  std::string workflow_prune;
   std::string applied_version;
   std::string lock_migrations = "SELECT pg_advisory_xact_lock($1::bigint)";
   std::string create_migrations_table;

@@ -31,6 +31,32 @@ CREATE TABLE {schema}.kv (
   PRIMARY KEY (namespace, key)
 );
 CREATE INDEX kv_expiry ON {schema}.kv (namespace, expires_at) WHERE expires_at IS NOT NULL;
+
+CREATE TABLE {schema}.kv_checkpoints (
+  id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  namespace  text NOT NULL,
+  created_at timestamptz NOT NULL,
+  entries    bigint NOT NULL,
+  bytes      bigint NOT NULL
+);
+CREATE INDEX kv_checkpoints_namespace ON {schema}.kv_checkpoints (namespace, id);
+CREATE TABLE {schema}.kv_checkpoint_entries (
+  checkpoint_id bigint NOT NULL REFERENCES {schema}.kv_checkpoints ON DELETE CASCADE,
+  key           bytea NOT NULL,
+  value         bytea NOT NULL,
+  version       bigint NOT NULL,
+  metadata      json,
+  expires_at    timestamptz,
+  PRIMARY KEY (checkpoint_id, key)
+);
+
+CREATE TABLE {schema}.workflow_checkpoints (
+  workflow   text NOT NULL,
+  version    bigint NOT NULL,
+  state      json NOT NULL,
+  created_at timestamptz NOT NULL,
+  PRIMARY KEY (workflow, version)
+);
 )sql"},
 };
 

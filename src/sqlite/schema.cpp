@@ -28,6 +28,32 @@ CREATE TABLE strata_kv (
   PRIMARY KEY (namespace, key)
 ) WITHOUT ROWID;
 CREATE INDEX strata_kv_expiry ON strata_kv (namespace, expires_at) WHERE expires_at IS NOT NULL;
+
+CREATE TABLE strata_kv_checkpoints (
+  id         INTEGER PRIMARY KEY AUTOINCREMENT,
+  namespace  TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  entries    INTEGER NOT NULL,
+  bytes      INTEGER NOT NULL
+);
+CREATE INDEX strata_kv_checkpoints_namespace ON strata_kv_checkpoints (namespace, id);
+CREATE TABLE strata_kv_checkpoint_entries (
+  checkpoint_id INTEGER NOT NULL,
+  key           BLOB NOT NULL,
+  value         BLOB NOT NULL,
+  version       INTEGER NOT NULL,
+  metadata      TEXT,
+  expires_at    INTEGER,
+  PRIMARY KEY (checkpoint_id, key)
+) WITHOUT ROWID;
+
+CREATE TABLE strata_workflow_checkpoints (
+  workflow   TEXT NOT NULL,
+  version    INTEGER NOT NULL,
+  state      TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (workflow, version)
+) WITHOUT ROWID;
 )sql"},
 };
 

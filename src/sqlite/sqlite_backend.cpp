@@ -1,6 +1,7 @@
 #include "sqlite/sqlite_backend.h"
 
 #include <algorithm>
+#include <mutex>
 #include <thread>
 
 #include "core/ids.h"
@@ -45,6 +46,14 @@ constexpr const char* kUpdateAtVersion =
     "UPDATE strata_kv SET value = ?3, metadata = ?4, expires_at = ?5, version = version + 1 "
     "WHERE namespace = ?1 AND key = ?2 AND version = ?7 "
     "AND (expires_at IS NULL OR expires_at > ?6) RETURNING version";
+
+constexpr const char* kWorkflowSelect =
+    "SELECT workflow, version, state, created_at FROM strata_workflow_checkpoints "
+    "WHERE workflow = ?1 ";
+
+WorkflowCheckpoint read_workflow(const Query& row) {
+  return WorkflowCheckpoint{row.text(0), row.integer(1), row.text(2), row.integer(3)};
+}
 
 KvEntry read_entry(const Query& row) {
   KvEntry entry;
@@ -99,6 +108,23 @@ Error to_error(const SqliteError& error, const SqliteSettings& settings) {
   }
 }
 
+// The Store's writer lock: waits up to busy_timeout, as SQLite itself would.
+struct WriterLock {
+  std::timed_mutex mutex;
+  std::chrono::milliseconds timeout;
+
+  std::unique_lock<std::timed_mutex> take() {
+    std::unique_lock lock(mutex, std::defer_lock);
+    if (!lock.try_lock_for(timeout)) {
+      throw Error(ErrorCode::timeout,
+                  "another writer of this store held the sqlite database for "
+                  "longer than busy_timeout (" +
+                      std::to_string(timeout.count()) + " ms)");
+    }
+    return lock;
+  }
+};
+
 // A transaction of its own, or a savepoint inside the caller's. Rolls back unless committed.
 class AtomicScope {
  public:
@@ -131,9 +157,13 @@ class AtomicScope {
 
 class SqliteSession final : public Session {
  public:
-  SqliteSession(Database& db, bool in_transaction) : db_(db), in_transaction_(in_transaction) {}
+  // `writer` is the Store's writer lock, taken around each write; null inside a transaction,
+  // which holds it throughout.
+  SqliteSession(Database& db, WriterLock* writer)
+      : db_(db), in_transaction_(writer == nullptr), writer_(writer) {}
 
   AppendAttempt try_append(const AppendBatch& batch) override {
+    const auto writing = writer_turn();
     AtomicScope atomic(db_, in_transaction_);
     AppendAttempt attempt;
     attempt.current_version = current_version(batch.stream);
@@ -201,6 +231,7 @@ class SqliteSession final : public Session {
   }
 
   KvOutcome kv_put(std::string_view ns, const KvWrite& write) override {
+    const auto writing = writer_turn();
     const std::int64_t now = now_micros();
     const char* sql = kUpsert;
     if (write.condition == KvWrite::Condition::absent) sql = kInsertIfAbsent;
@@ -215,6 +246,7 @@ class SqliteSession final : public Session {
 
   std::vector<std::int64_t> kv_put_many(std::string_view ns,
                                         const std::vector<KvWrite>& writes) override {
+    const auto writing = writer_turn();
     AtomicScope atomic(db_, in_transaction_);
     const std::int64_t now = now_micros();
     std::vector<std::int64_t> versions;
@@ -232,6 +264,7 @@ class SqliteSession final : public Session {
 
   KvOutcome kv_erase(std::string_view ns, std::string_view key,
                      std::optional<std::int64_t> if_version) override {
+    const auto writing = writer_turn();
     Query query = db_.query(
         if_version ? std::string("DELETE FROM strata_kv WHERE namespace = ?1 AND key = ?2 AND "
                                  "version = ?4 AND (expires_at IS NULL OR expires_at > ?3) "
@@ -247,6 +280,7 @@ class SqliteSession final : public Session {
   }
 
   std::size_t kv_erase_many(std::string_view ns, const std::vector<std::string>& keys) override {
+    const auto writing = writer_turn();
     AtomicScope atomic(db_, in_transaction_);
     const std::int64_t now = now_micros();
     std::size_t erased = 0;
@@ -281,14 +315,149 @@ class SqliteSession final : public Session {
   }
 
   void kv_clear(std::string_view ns) override {
+    const auto writing = writer_turn();
     db_.query("DELETE FROM strata_kv WHERE namespace = ?1").bind(1, ns).run();
   }
 
   std::size_t kv_purge_expired(std::string_view ns, std::size_t limit) override {
+    const auto writing = writer_turn();
     Query query = db_.query(
         "DELETE FROM strata_kv WHERE namespace = ?1 AND key IN (SELECT key FROM strata_kv "
         "WHERE namespace = ?1 AND expires_at <= ?2 LIMIT ?3)");
     query.bind(1, ns).bind(2, now_micros()).bind(3, static_cast<std::int64_t>(limit)).run();
+    return static_cast<std::size_t>(db_.changes());
+  }
+
+  KvCheckpoint kv_checkpoint_create(std::string_view ns) override {
+    const auto writing = writer_turn();
+    AtomicScope atomic(db_, in_transaction_);
+    const std::int64_t now = now_micros();
+    db_.query(
+           "INSERT INTO strata_kv_checkpoints (namespace, created_at, entries, bytes) "
+           "VALUES (?1, ?2, 0, 0)")
+        .bind(1, ns)
+        .bind(2, now)
+        .run();
+    const std::int64_t id = db_.last_insert_rowid();
+    db_.query(
+           "INSERT INTO strata_kv_checkpoint_entries "
+           "SELECT ?1, key, value, version, metadata, expires_at FROM strata_kv "
+           "WHERE namespace = ?2 AND (expires_at IS NULL OR expires_at > ?3)")
+        .bind(1, id)
+        .bind(2, ns)
+        .bind(3, now)
+        .run();
+    Query totals = db_.query(
+        "UPDATE strata_kv_checkpoints SET "
+        "entries = (SELECT count(*) FROM strata_kv_checkpoint_entries WHERE checkpoint_id = ?1), "
+        "bytes = (SELECT coalesce(sum(length(key) + length(value)), 0) "
+        "FROM strata_kv_checkpoint_entries WHERE checkpoint_id = ?1) "
+        "WHERE id = ?1 RETURNING entries, bytes");
+    totals.bind(1, id);
+    totals.step();
+    const KvCheckpoint checkpoint{id, now, totals.integer(0), totals.integer(1)};
+    totals.reset();
+    atomic.commit();
+    return checkpoint;
+  }
+
+  std::vector<KvCheckpoint> kv_checkpoint_list(std::string_view ns) override {
+    Query query = db_.query(
+        "SELECT id, created_at, entries, bytes FROM strata_kv_checkpoints WHERE namespace = ?1 "
+        "ORDER BY id");
+    query.bind(1, ns);
+    std::vector<KvCheckpoint> checkpoints;
+    while (query.step()) {
+      checkpoints.push_back(
+          KvCheckpoint{query.integer(0), query.integer(1), query.integer(2), query.integer(3)});
+    }
+    return checkpoints;
+  }
+
+  bool kv_checkpoint_restore(std::string_view ns, std::int64_t id) override {
+    const auto writing = writer_turn();
+    AtomicScope atomic(db_, in_transaction_);
+    if (!checkpoint_exists(ns, id)) return false;
+    db_.query("DELETE FROM strata_kv WHERE namespace = ?1").bind(1, ns).run();
+    db_.query(
+           "INSERT INTO strata_kv (namespace, key, value, version, metadata, expires_at) "
+           "SELECT ?1, key, value, version, metadata, expires_at "
+           "FROM strata_kv_checkpoint_entries WHERE checkpoint_id = ?2")
+        .bind(1, ns)
+        .bind(2, id)
+        .run();
+    atomic.commit();
+    return true;
+  }
+
+  bool kv_checkpoint_delete(std::string_view ns, std::int64_t id) override {
+    const auto writing = writer_turn();
+    AtomicScope atomic(db_, in_transaction_);
+    if (!checkpoint_exists(ns, id)) return false;
+    db_.query("DELETE FROM strata_kv_checkpoint_entries WHERE checkpoint_id = ?1")
+        .bind(1, id)
+        .run();
+    db_.query("DELETE FROM strata_kv_checkpoints WHERE id = ?1").bind(1, id).run();
+    atomic.commit();
+    return true;
+  }
+
+  WorkflowCheckpoint workflow_save(std::string_view workflow, std::string_view state) override {
+    const auto writing = writer_turn();
+    const std::int64_t now = now_micros();
+    Query query = db_.query(
+        "INSERT INTO strata_workflow_checkpoints (workflow, version, state, created_at) "
+        "SELECT ?1, coalesce(max(version), 0) + 1, ?2, ?3 FROM strata_workflow_checkpoints "
+        "WHERE workflow = ?1 RETURNING version");
+    query.bind(1, workflow).bind(2, state).bind(3, now);
+    query.step();
+    return WorkflowCheckpoint{std::string(workflow), query.integer(0), std::string(state), now};
+  }
+
+  std::optional<WorkflowCheckpoint> workflow_get(std::string_view workflow,
+                                                 std::optional<std::int64_t> version) override {
+    Query query =
+        db_.query(version ? std::string(kWorkflowSelect) + "AND version = ?2"
+                          : std::string(kWorkflowSelect) + "ORDER BY version DESC LIMIT 1");
+    query.bind(1, workflow);
+    if (version) query.bind(2, *version);
+    if (!query.step()) return std::nullopt;
+    return read_workflow(query);
+  }
+
+  std::vector<WorkflowCheckpoint> workflow_list(std::string_view workflow) override {
+    Query query = db_.query(std::string(kWorkflowSelect) + "ORDER BY version");
+    query.bind(1, workflow);
+    std::vector<WorkflowCheckpoint> checkpoints;
+    while (query.step()) checkpoints.push_back(read_workflow(query));
+    return checkpoints;
+  }
+
+  std::size_t workflow_delete(std::string_view workflow,
+                              std::optional<std::int64_t> version) override {
+    const auto writing = writer_turn();
+    Query query = db_.query(
+        "DELETE FROM strata_workflow_checkpoints WHERE workflow = ?1 "
+        "AND (?2 IS NULL OR version = ?2)");
+    query.bind(1, workflow);
+    if (version) {
+      query.bind(2, *version);
+    } else {
+      query.bind_null(2);
+    }
+    query.run();
+    return static_cast<std::size_t>(db_.changes());
+  }
+
+  std::size_t workflow_prune(std::string_view workflow, std::size_t keep) override {
+    const auto writing = writer_turn();
+    db_.query(
+           "DELETE FROM strata_workflow_checkpoints WHERE workflow = ?1 AND version <= "
+           "(SELECT version FROM strata_workflow_checkpoints WHERE workflow = ?1 "
+           "ORDER BY version DESC LIMIT 1 OFFSET ?2)")
+        .bind(1, workflow)
+        .bind(2, static_cast<std::int64_t>(keep))
+        .run();
     return static_cast<std::size_t>(db_.changes());
   }
 
@@ -298,6 +467,12 @@ class SqliteSession final : public Session {
   }
 
  private:
+  bool checkpoint_exists(std::string_view ns, std::int64_t id) {
+    Query query = db_.query("SELECT 1 FROM strata_kv_checkpoints WHERE id = ?1 AND namespace = ?2");
+    query.bind(1, id).bind(2, ns);
+    return query.step();
+  }
+
   std::int64_t live_version(std::string_view ns, std::string_view key) {
     Query query = db_.query(
         std::string("SELECT version FROM strata_kv WHERE namespace = ?1 AND key = ?2 AND ") +
@@ -356,14 +531,23 @@ class SqliteSession final : public Session {
     }
   }
 
+  // One writer at a time in this process, in the order they come: SQLite's own busy handler
+  // polls with sleeps, so a writer that loops can starve the others until busy_timeout. Other
+  // processes still wait through busy_timeout.
+  std::unique_lock<std::timed_mutex> writer_turn() {
+    return writer_ != nullptr ? writer_->take() : std::unique_lock<std::timed_mutex>();
+  }
+
   Database& db_;
   bool in_transaction_;
+  WriterLock* writer_;
 };
 
 class SqliteBackend final : public Backend {
  public:
   explicit SqliteBackend(const SqliteSettings& settings)
       : settings_(settings),
+        writer_{{}, settings.busy_timeout},
         pool_(
             PoolSettings{settings.max_connections, 1, settings.busy_timeout, 1, {}},
             [this] { return connect(); }, &rolled_back) {}
@@ -409,7 +593,7 @@ class SqliteBackend final : public Backend {
   void run(const SessionFn& fn) override {
     guarded([&] {
       auto db = pool_.acquire();
-      SqliteSession session(*db, false);
+      SqliteSession session(*db, &writer_);
       fn(session);
     });
   }
@@ -417,8 +601,9 @@ class SqliteBackend final : public Backend {
   void run_transaction(const SessionFn& fn) override {
     guarded([&] {
       auto db = pool_.acquire();
+      const auto writing = writer_.take();
       AtomicScope atomic(*db, false);
-      SqliteSession session(*db, true);
+      SqliteSession session(*db, nullptr);
       fn(session);
       atomic.commit();
     });
@@ -476,6 +661,7 @@ class SqliteBackend final : public Backend {
   }
 
   const SqliteSettings settings_;
+  WriterLock writer_;  // See SqliteSession::writer_turn.
   Pool<Database> pool_;
 };
 
