@@ -10,6 +10,7 @@ namespace strata::cli {
 void add_migrate_command(CLI::App& app, Context& context);
 void add_events_commands(CLI::App& app, Context& context);
 void add_kv_commands(CLI::App& app, Context& context);
+void add_workflow_commands(CLI::App& app, Context& context);
 void add_bench_commands(CLI::App& app, Context& context);
 
 }  // namespace strata::cli

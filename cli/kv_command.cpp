@@ -123,6 +123,50 @@ void add_purge(CLI::App& kv, Context& context) {
   });
 }
 
+std::string checkpoint_line(const KvCheckpoint& checkpoint) {
+  return nlohmann::ordered_json{{"id", checkpoint.id},
+                                {"created_at", format_timestamp(checkpoint.created_at)},
+                                {"entries", checkpoint.entries},
+                                {"bytes", checkpoint.bytes}}
+      .dump();
+}
+
+void add_checkpoint(CLI::App& kv, Context& context) {
+  auto* checkpoint = kv.add_subcommand("checkpoint", "Save, list, restore and delete snapshots");
+  checkpoint->require_subcommand(1);
+  struct Options {
+    std::string ns;
+    std::int64_t id = 0;
+  };
+  auto options = std::make_shared<Options>();
+  auto* create = checkpoint->add_subcommand("create", "Save the namespace's live keys");
+  create->add_option("NS", options->ns, "Namespace")->required();
+  create->callback([options, &context] {
+    std::cout << checkpoint_line(context.store().kv(options->ns).create_checkpoint()) << "\n";
+  });
+  auto* list = checkpoint->add_subcommand("list", "The namespace's checkpoints, oldest first");
+  list->add_option("NS", options->ns, "Namespace")->required();
+  list->callback([options, &context] {
+    for (const auto& saved : context.store().kv(options->ns).checkpoints()) {
+      std::cout << checkpoint_line(saved) << "\n";
+    }
+  });
+  auto* restore = checkpoint->add_subcommand("restore", "Replace the namespace by a checkpoint");
+  restore->add_option("NS", options->ns, "Namespace")->required();
+  restore->add_option("ID", options->id, "Checkpoint id")->required();
+  restore->callback([options, &context] {
+    context.store().kv(options->ns).restore_checkpoint(options->id);
+    std::cout << nlohmann::ordered_json{{"restored", options->id}}.dump() << "\n";
+  });
+  auto* erase = checkpoint->add_subcommand("delete", "Delete a checkpoint");
+  erase->add_option("NS", options->ns, "Namespace")->required();
+  erase->add_option("ID", options->id, "Checkpoint id")->required();
+  erase->callback([options, &context] {
+    const bool deleted = context.store().kv(options->ns).delete_checkpoint(options->id);
+    std::cout << nlohmann::ordered_json{{"deleted", deleted}}.dump() << "\n";
+  });
+}
+
 }  // namespace
 
 void add_kv_commands(CLI::App& app, Context& context) {
@@ -134,6 +178,7 @@ void add_kv_commands(CLI::App& app, Context& context) {
   add_ls(*kv, context);
   add_count(*kv, context);
   add_purge(*kv, context);
+  add_checkpoint(*kv, context);
 }
 
 }  // namespace strata::cli

@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
   add_migrate_command(app, context);
   add_events_commands(app, context);
   add_kv_commands(app, context);
+  add_workflow_commands(app, context);
   add_bench_commands(app, context);
   try {
     app.parse(argc, argv);

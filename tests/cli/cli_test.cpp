@@ -167,6 +167,41 @@ TEST_P(CliTest, KeyValueCommands) {
   EXPECT_FALSE(out[0].contains("value"));
 }
 
+TEST_P(CliTest, CheckpointAndWorkflowCommands) {
+  int status = -1;
+  strata("kv put ns a 1", &status);
+  auto out = json_lines(strata("kv checkpoint create ns", &status));
+  ASSERT_EQ(status, 0);
+  EXPECT_EQ(out[0]["entries"], 1);
+  EXPECT_EQ(out[0]["bytes"], 2);
+  const std::string id = std::to_string(static_cast<int>(out[0]["id"]));
+  strata("kv put ns a 2", &status);
+  EXPECT_EQ(json_lines(strata("kv checkpoint list ns", &status)).size(), 1u);
+  strata("kv checkpoint restore ns " + id, &status);
+  ASSERT_EQ(status, 0);
+  EXPECT_EQ(json_lines(strata("kv get ns a", &status))[0]["value"], "1");
+  strata("kv checkpoint restore ns 999", &status);
+  EXPECT_EQ(status, 4);
+  EXPECT_EQ(json_lines(strata("kv checkpoint delete ns " + id, &status))[0]["deleted"], true);
+
+  out = json_lines(strata("workflow save onboard '{\"step\":1}'", &status));
+  ASSERT_EQ(status, 0);
+  EXPECT_EQ(out[0]["version"], 1);
+  EXPECT_EQ(json_lines(strata("workflow save onboard", &status, "{\"step\":2}"))[0]["version"], 2);
+  out = json_lines(strata("workflow latest onboard", &status));
+  EXPECT_EQ(out[0]["state"]["step"], 2);
+  EXPECT_EQ(json_lines(strata("workflow get onboard 1", &status))[0]["state"]["step"], 1);
+  strata("workflow get onboard 7", &status);
+  EXPECT_EQ(status, 4);
+  EXPECT_EQ(json_lines(strata("workflow list onboard", &status)).size(), 2u);
+  EXPECT_EQ(json_lines(strata("workflow prune onboard --keep 1", &status))[0]["deleted"], 1);
+  EXPECT_EQ(json_lines(strata("workflow delete onboard", &status))[0]["deleted"], 1);
+  strata("workflow latest onboard", &status);
+  EXPECT_EQ(status, 4);
+  strata("workflow save onboard '{nope'", &status);
+  EXPECT_EQ(status, 2);
+}
+
 TEST_P(CliTest, MigrateReportsTheSchemaVersion) {
   int status = -1;
   const auto out = json_lines(strata("migrate", &status));
