@@ -49,6 +49,9 @@ struct KvPage {
   std::optional<std::string> next_cursor;
 };
 
+// Which part of an entry a JSON query looks at.
+enum class JsonField { value, metadata };
+
 // A saved copy of a namespace's live keys.
 struct KvCheckpoint {
   std::int64_t id = 0;
@@ -104,6 +107,20 @@ class KeyValue {
               std::size_t limit = 1000) const;
   // Deletes every key of the namespace.
   void clear() const;
+
+  // Up to `limit` live entries, after `cursor`, in key order, whose `field` is JSON containing
+  // `pattern` by PostgreSQL's jsonb `@>` rules (objects by their keys, arrays by their elements in
+  // any order, numbers by value). Throws invalid_argument when `pattern` is not JSON. Indexed on
+  // PostgreSQL (GIN); a scan of the namespace on SQLite.
+  KvPage find(JsonField field, std::string_view pattern,
+              std::optional<std::string> cursor = std::nullopt, std::size_t limit = 1000) const;
+
+  // Up to `limit` live entries, after `cursor`, in key order, whose value is JSON whose string
+  // values hold every word of `words` (case-insensitive, whole words, no stemming). Words are runs
+  // of letters and digits. Throws invalid_argument when `words` has none. Indexed on both
+  // backends (PostgreSQL tsvector, SQLite FTS5).
+  KvPage search(std::string_view words, std::optional<std::string> cursor = std::nullopt,
+                std::size_t limit = 1000) const;
 
   // Deletes expired keys in batches of at most `batch` rows, each in its own short transaction,
   // until none is left; returns how many. Reads never need it: expired keys are invisible.

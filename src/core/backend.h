@@ -53,6 +53,7 @@ struct KvWrite {
   std::optional<std::string_view> metadata;
   Condition condition = Condition::none;
   std::int64_t if_version = 0;
+  bool value_is_json = false;  // Valid JSON that PostgreSQL's jsonb can hold: queries see it.
 };
 
 // What a conditional write or delete did: `done` with the key's new version (0 after a delete),
@@ -101,6 +102,12 @@ class Session {
   virtual std::vector<KvEntry> kv_scan(std::string_view ns, const KeyRange& range,
                                        std::size_t limit) = 0;
   virtual void kv_clear(std::string_view ns) = 0;
+  virtual std::vector<KvEntry> kv_find(std::string_view ns, JsonField field,
+                                       std::string_view pattern, const KeyRange& range,
+                                       std::size_t limit) = 0;
+  // Entries whose JSON value's strings hold every one of `words` (non-empty, lower-case).
+  virtual std::vector<KvEntry> kv_search(std::string_view ns, const std::vector<std::string>& words,
+                                         const KeyRange& range, std::size_t limit) = 0;
   // Deletes at most `limit` expired keys; returns how many.
   virtual std::size_t kv_purge_expired(std::string_view ns, std::size_t limit) = 0;
   virtual KvCheckpoint kv_checkpoint_create(std::string_view ns) = 0;

@@ -1,9 +1,12 @@
 #include "strata/kv.h"
 
+#include <cctype>
 #include <unordered_set>
 
 #include "core/backend.h"
+#include "core/json.h"
 #include "core/session_runner.h"
+#include "core/utf8.h"
 #include "core/validate.h"
 
 namespace strata {
@@ -163,8 +166,12 @@ std::size_t KeyValue::count(std::string_view prefix) const {
       scope_, [&](detail::Session& session) { return session.kv_count(namespace_, range); });
 }
 
-KvPage KeyValue::scan(std::string_view prefix, std::optional<std::string> cursor,
-                      std::size_t limit) const {
+namespace {
+
+// Runs `query(session, range)` for the keys with `prefix` after `cursor`, as one page.
+template <class Query>
+KvPage page_of(const detail::Scope& scope, std::string_view prefix,
+               const std::optional<std::string>& cursor, std::size_t limit, Query&& query) {
   detail::KeyRange range = detail::prefix_range(prefix);
   if (cursor) {
     // The first key after the cursor's is the cursor's key followed by a zero byte.
@@ -174,9 +181,60 @@ KvPage KeyValue::scan(std::string_view prefix, std::optional<std::string> cursor
   KvPage page;
   if (limit == 0) return page;
   page.entries = detail::run_on_session(
-      scope_, [&](detail::Session& session) { return session.kv_scan(namespace_, range, limit); });
+      scope, [&](detail::Session& session) { return query(session, range); });
   if (page.entries.size() == limit) page.next_cursor = detail::to_hex(page.entries.back().key);
   return page;
+}
+
+// Lower-cased runs of ASCII letters and digits and of non-ASCII bytes (whole UTF-8 characters).
+std::vector<std::string> words_of(std::string_view text) {
+  std::vector<std::string> words;
+  std::string word;
+  for (const char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (std::isalnum(byte) || byte >= 0x80) {
+      word += static_cast<char>(std::tolower(byte));
+    } else if (!word.empty()) {
+      words.push_back(std::move(word));
+      word.clear();
+    }
+  }
+  if (!word.empty()) words.push_back(std::move(word));
+  return words;
+}
+
+}  // namespace
+
+KvPage KeyValue::scan(std::string_view prefix, std::optional<std::string> cursor,
+                      std::size_t limit) const {
+  return page_of(scope_, prefix, cursor, limit,
+                 [&](detail::Session& session, const detail::KeyRange& range) {
+                   return session.kv_scan(namespace_, range, limit);
+                 });
+}
+
+KvPage KeyValue::find(JsonField field, std::string_view pattern, std::optional<std::string> cursor,
+                      std::size_t limit) const {
+  if (!detail::is_valid_json(pattern)) {
+    throw Error(ErrorCode::invalid_argument, "find pattern is not valid JSON");
+  }
+  return page_of(scope_, {}, cursor, limit,
+                 [&](detail::Session& session, const detail::KeyRange& range) {
+                   return session.kv_find(namespace_, field, pattern, range, limit);
+                 });
+}
+
+KvPage KeyValue::search(std::string_view words, std::optional<std::string> cursor,
+                        std::size_t limit) const {
+  if (!detail::is_valid_utf8(words)) {
+    throw Error(ErrorCode::invalid_argument, "search words are not valid UTF-8");
+  }
+  const std::vector<std::string> terms = words_of(words);
+  if (terms.empty()) throw Error(ErrorCode::invalid_argument, "search needs at least one word");
+  return page_of(scope_, {}, cursor, limit,
+                 [&](detail::Session& session, const detail::KeyRange& range) {
+                   return session.kv_search(namespace_, terms, range, limit);
+                 });
 }
 
 void KeyValue::clear() const {

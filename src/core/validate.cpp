@@ -83,6 +83,7 @@ KvWrite prepare_write(const KvPut& put) {
   KvWrite write;
   write.key = put.key;
   write.value = put.value;
+  write.value_is_json = is_valid_json(put.value) && put.value.find("\\u0000") == std::string::npos;
   if (put.metadata) {
     if (!is_valid_json(*put.metadata)) invalid("metadata is not valid JSON");
     if (put.metadata->find("\\u0000") != std::string::npos) {

@@ -68,6 +68,13 @@ WorkflowCheckpoint read_workflow(const Result& rows, int row) {
                             rows.integer(row, 3)};
 }
 
+std::vector<KvEntry> read_entries(const Result& rows) {
+  std::vector<KvEntry> entries;
+  entries.reserve(static_cast<std::size_t>(rows.rows()));
+  for (int row = 0; row < rows.rows(); ++row) entries.push_back(read_entry(rows, row));
+  return entries;
+}
+
 int expectation_code(ExpectedVersion expected) {
   switch (expected.kind()) {
     case ExpectedVersion::Kind::any:
@@ -259,7 +266,7 @@ class PgSession final : public Session {
     if (write.condition == KvWrite::Condition::absent) sql = &sql_.kv_insert_if_absent;
     if (write.condition == KvWrite::Condition::version) {
       sql = &sql_.kv_update_at_version;
-      params.add(write.if_version);
+      params.add(write.if_version);  // $7
     }
     const Result written = connection_.query(*sql, params);
     if (written.rows() == 1) return KvOutcome{true, written.integer(0, 0)};
@@ -269,7 +276,7 @@ class PgSession final : public Session {
   std::vector<std::int64_t> kv_put_many(std::string_view ns,
                                         const std::vector<KvWrite>& writes) override {
     wrote_ = true;
-    std::array<std::string, 4> arrays;
+    std::array<std::string, 5> arrays;
     for (auto& array : arrays) array = "{";
     for (std::size_t i = 0; i < writes.size(); ++i) {
       if (i > 0) {
@@ -282,6 +289,7 @@ class PgSession final : public Session {
       const std::string ttl = write.ttl_micros ? std::to_string(*write.ttl_micros) : "";
       pq::append_array_element(
           arrays[3], write.ttl_micros ? std::optional<std::string_view>(ttl) : std::nullopt);
+      arrays[4] += write.value_is_json ? 't' : 'f';
     }
     Params params;
     params.add(ns);
@@ -331,11 +339,24 @@ class PgSession final : public Session {
                                std::size_t limit) override {
     Params params = range_params(ns, range);
     params.add(static_cast<std::int64_t>(limit));
-    const Result rows = connection_.query(sql_.kv_scan, params);
-    std::vector<KvEntry> entries;
-    entries.reserve(static_cast<std::size_t>(rows.rows()));
-    for (int row = 0; row < rows.rows(); ++row) entries.push_back(read_entry(rows, row));
-    return entries;
+    return read_entries(connection_.query(sql_.kv_scan, params));
+  }
+
+  std::vector<KvEntry> kv_find(std::string_view ns, JsonField field, std::string_view pattern,
+                               const KeyRange& range, std::size_t limit) override {
+    Params params = range_params(ns, range);
+    params.add(static_cast<std::int64_t>(limit)).add(pattern);
+    return read_entries(connection_.query(
+        field == JsonField::value ? sql_.kv_find_value : sql_.kv_find_metadata, params));
+  }
+
+  std::vector<KvEntry> kv_search(std::string_view ns, const std::vector<std::string>& words,
+                                 const KeyRange& range, std::size_t limit) override {
+    std::string text;
+    for (const std::string& word : words) text += (text.empty() ? "" : " ") + word;
+    Params params = range_params(ns, range);
+    params.add(static_cast<std::int64_t>(limit)).add(text);
+    return read_entries(connection_.query(sql_.kv_search, params));
   }
 
   void kv_clear(std::string_view ns) override {
@@ -539,7 +560,7 @@ class PgSession final : public Session {
     return rows.rows() == 0 ? 0 : rows.integer(0, 0);
   }
 
-  // $1 namespace, $2 key, $3 value, $4 metadata, $5 TTL in microseconds.
+  // $1 namespace, $2 key, $3 value, $4 metadata, $5 TTL in microseconds, $6 value is JSON.
   static Params write_params(std::string_view ns, const KvWrite& write) {
     Params params;
     params.add(ns).add(pq::bytea_literal(write.key)).add(pq::bytea_literal(write.value));
@@ -553,6 +574,7 @@ class PgSession final : public Session {
     } else {
       params.add_null();
     }
+    params.add(write.value_is_json ? "t" : "f");
     return params;
   }
 

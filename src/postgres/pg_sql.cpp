@@ -64,13 +64,17 @@ constexpr std::string_view kLive = "(expires_at IS NULL OR expires_at > statemen
 constexpr std::string_view kKvColumns =
     "encode(key, 'hex'), encode(value, 'hex'), version, metadata, "
     "(extract(epoch FROM expires_at) * 1000000)::bigint";
-// $1 namespace, $2 key, $3 value, $4 metadata, $5 TTL in microseconds (NULL: none).
+// $1 namespace, $2 key, $3 value, $4 metadata, $5 TTL in microseconds (NULL: none), $6 whether
+// the value is JSON.
 constexpr std::string_view kInsertOne =
-    "INSERT INTO {schema}.kv AS t (namespace, key, value, version, metadata, expires_at) "
-    "VALUES ($1::text, $2::bytea, $3::bytea, 1, $4::json, "
+    "INSERT INTO {schema}.kv AS t "
+    "(namespace, key, value, value_json, version, metadata, expires_at) "
+    "VALUES ($1::text, $2::bytea, $3::bytea, "
+    "CASE WHEN $6::boolean THEN convert_from($3::bytea, 'UTF8')::jsonb END, 1, $4::json, "
     "statement_timestamp() + $5::bigint * interval '1 microsecond') "
     "ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value, "
-    "metadata = excluded.metadata, expires_at = excluded.expires_at, ";
+    "value_json = excluded.value_json, metadata = excluded.metadata, "
+    "expires_at = excluded.expires_at, ";
 // $2 from (inclusive), $3 to (exclusive; NULL: unbounded).
 constexpr std::string_view kInRange =
     "namespace = $1::text AND key >= $2::bytea AND ($3::bytea IS NULL OR key < $3::bytea) AND ";
@@ -143,22 +147,27 @@ PgSql::PgSql(std::string quoted_schema) : schema(std::move(quoted_schema)) {
                                 "version = 1 WHERE t.expires_at <= statement_timestamp() "
                                 "RETURNING version");
   kv_update_at_version = qualify(
-      "UPDATE {schema}.kv AS t SET value = $3::bytea, metadata = $4::json, "
+      "UPDATE {schema}.kv AS t SET value = $3::bytea, "
+      "value_json = CASE WHEN $6::boolean THEN convert_from($3::bytea, 'UTF8')::jsonb END, "
+      "metadata = $4::json, "
       "expires_at = statement_timestamp() + $5::bigint * interval '1 microsecond', "
       "version = t.version + 1 WHERE namespace = $1::text AND key = $2::bytea AND "
-      "version = $6::bigint AND " +
+      "version = $7::bigint AND " +
       live + " RETURNING version");
   kv_live_version = qualify(
       "SELECT version FROM {schema}.kv WHERE namespace = $1::text AND key = $2::bytea AND " + live);
   // $2… arrays of keys, values, metadata and TTLs. Returns each key (hex) with its version.
   kv_upsert_many = qualify(
-      "INSERT INTO {schema}.kv AS t (namespace, key, value, version, metadata, expires_at) "
-      "SELECT $1::text, w.key, w.value, 1, w.metadata, "
+      "INSERT INTO {schema}.kv AS t "
+      "(namespace, key, value, value_json, version, metadata, expires_at) "
+      "SELECT $1::text, w.key, w.value, "
+      "CASE WHEN w.is_json THEN convert_from(w.value, 'UTF8')::jsonb END, 1, w.metadata, "
       "statement_timestamp() + w.ttl * interval '1 microsecond' "
-      "FROM unnest($2::bytea[], $3::bytea[], $4::json[], $5::bigint[]) "
-      "AS w (key, value, metadata, ttl) "
+      "FROM unnest($2::bytea[], $3::bytea[], $4::json[], $5::bigint[], $6::boolean[]) "
+      "AS w (key, value, metadata, ttl, is_json) "
       "ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value, "
-      "metadata = excluded.metadata, expires_at = excluded.expires_at, "
+      "value_json = excluded.value_json, metadata = excluded.metadata, "
+      "expires_at = excluded.expires_at, "
       "version = CASE WHEN t.expires_at <= statement_timestamp() THEN 1 "
       "ELSE t.version + 1 END RETURNING encode(key, 'hex'), version");
   kv_erase = qualify(
@@ -176,6 +185,18 @@ PgSql::PgSql(std::string quoted_schema) : schema(std::move(quoted_schema)) {
   kv_count = qualify("SELECT count(*) FROM {schema}.kv WHERE " + std::string(kInRange) + live);
   kv_scan = qualify("SELECT " + columns + " FROM {schema}.kv WHERE " + std::string(kInRange) +
                     live + " ORDER BY key LIMIT $4::bigint");
+  // $5 the JSON pattern or the words. The conditions match the GIN indexes' expressions.
+  const std::string page = " ORDER BY key LIMIT $4::bigint";
+  kv_find_value = qualify("SELECT " + columns + " FROM {schema}.kv WHERE " + std::string(kInRange) +
+                          live + " AND value_json @> $5::jsonb" + page);
+  kv_find_metadata =
+      qualify("SELECT " + columns + " FROM {schema}.kv WHERE " + std::string(kInRange) + live +
+              " AND metadata::jsonb @> $5::jsonb" + page);
+  kv_search =
+      qualify("SELECT " + columns + " FROM {schema}.kv WHERE " + std::string(kInRange) + live +
+              " AND to_tsvector('simple', value_json) @@ "
+              "plainto_tsquery('simple', $5::text)" +
+              page);
   kv_clear = qualify("DELETE FROM {schema}.kv WHERE namespace = $1::text");
   // Bounded and never waiting: rows another transaction holds are left for the next batch.
   kv_purge_expired = qualify(
@@ -189,7 +210,7 @@ PgSql::PgSql(std::string quoted_schema) : schema(std::move(quoted_schema)) {
   // One statement, so one snapshot: a consistent copy even while others write.
   kv_checkpoint_copy = qualify(
       "INSERT INTO {schema}.kv_checkpoint_entries "
-      "SELECT $1::bigint, key, value, version, metadata, expires_at FROM {schema}.kv "
+      "SELECT $1::bigint, key, value, value_json, version, metadata, expires_at FROM {schema}.kv "
       "WHERE namespace = $2::text AND " +
       live);
   kv_checkpoint_totals = qualify(
@@ -204,8 +225,8 @@ PgSql::PgSql(std::string quoted_schema) : schema(std::move(quoted_schema)) {
   kv_checkpoint_exists = qualify(
       "SELECT 1 FROM {schema}.kv_checkpoints WHERE id = $1::bigint AND namespace = $2::text");
   kv_checkpoint_restore = qualify(
-      "INSERT INTO {schema}.kv (namespace, key, value, version, metadata, expires_at) "
-      "SELECT $1::text, key, value, version, metadata, expires_at "
+      "INSERT INTO {schema}.kv (namespace, key, value, value_json, version, metadata, "
+      "expires_at) SELECT $1::text, key, value, value_json, version, metadata, expires_at "
       "FROM {schema}.kv_checkpoint_entries WHERE checkpoint_id = $2::bigint");
   kv_checkpoint_delete = qualify(
       "DELETE FROM {schema}.kv_checkpoints WHERE id = $1::bigint AND namespace = $2::text "

@@ -54,6 +54,9 @@ struct PgSql {
   std::string kv_count;
   std::string kv_scan;
   std::string kv_clear;
+  std::string kv_find_value;
+  std::string kv_find_metadata;
+  std::string kv_search;
   std::string kv_purge_expired;
   std::string kv_checkpoint_header;
   std::string kv_checkpoint_copy;

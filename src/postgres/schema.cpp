@@ -25,12 +25,16 @@ CREATE TABLE {schema}.kv (
   namespace  text NOT NULL,
   key        bytea NOT NULL,
   value      bytea NOT NULL,
+  value_json jsonb,         -- the value, when it is JSON: what find and search look at
   version    bigint NOT NULL,
   metadata   json,          -- json, not jsonb: returned byte for byte as written
   expires_at timestamptz,   -- NULL: never
   PRIMARY KEY (namespace, key)
 );
 CREATE INDEX kv_expiry ON {schema}.kv (namespace, expires_at) WHERE expires_at IS NOT NULL;
+CREATE INDEX kv_value_json ON {schema}.kv USING gin (value_json jsonb_path_ops);
+CREATE INDEX kv_metadata_json ON {schema}.kv USING gin ((metadata::jsonb) jsonb_path_ops);
+CREATE INDEX kv_value_text ON {schema}.kv USING gin (to_tsvector('simple', value_json));
 
 CREATE TABLE {schema}.kv_checkpoints (
   id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -44,6 +48,7 @@ CREATE TABLE {schema}.kv_checkpoint_entries (
   checkpoint_id bigint NOT NULL REFERENCES {schema}.kv_checkpoints ON DELETE CASCADE,
   key           bytea NOT NULL,
   value         bytea NOT NULL,
+  value_json    jsonb,
   version       bigint NOT NULL,
   metadata      json,
   expires_at    timestamptz,

@@ -126,6 +126,26 @@ std::int64_t Database::last_insert_rowid() const {
   return sqlite3_last_insert_rowid(handle_);
 }
 
+void Database::define_function(const char* name, int arguments, Predicate predicate) {
+  auto call = [](sqlite3_context* context, int count, sqlite3_value** values) {
+    auto* function = reinterpret_cast<Predicate>(sqlite3_user_data(context));
+    std::string_view texts[2];
+    for (int i = 0; i < count && i < 2; ++i) {
+      if (sqlite3_value_type(values[i]) == SQLITE_NULL) {
+        sqlite3_result_null(context);
+        return;
+      }
+      const auto* text = reinterpret_cast<const char*>(sqlite3_value_text(values[i]));
+      texts[i] = std::string_view(text, static_cast<std::size_t>(sqlite3_value_bytes(values[i])));
+    }
+    sqlite3_result_int(context, function(texts[0], texts[1]) ? 1 : 0);
+  };
+  const int result = sqlite3_create_function_v2(
+      handle_, name, arguments, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
+      reinterpret_cast<void*>(predicate), call, nullptr, nullptr, nullptr);
+  if (result != SQLITE_OK) fail(handle_, result);
+}
+
 std::int64_t Database::changes() const {
   return sqlite3_changes64(handle_);
 }

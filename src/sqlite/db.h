@@ -74,6 +74,10 @@ class Database {
   // A use of the statement `sql`, prepared once per connection and reused.
   Query query(const std::string& sql);
   std::int64_t last_insert_rowid() const;
+  // Defines the deterministic SQL function `name(a, b)`, true or false of two texts (NULL when
+  // either is NULL).
+  using Predicate = bool (*)(std::string_view, std::string_view);
+  void define_function(const char* name, int arguments, Predicate predicate);
   // Rows changed by the last INSERT, UPDATE or DELETE.
   std::int64_t changes() const;
   bool in_transaction() const;

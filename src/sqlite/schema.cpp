@@ -19,15 +19,31 @@ CREATE TABLE strata_events (
 )sql"},
     {2, "key-value state", R"sql(
 CREATE TABLE strata_kv (
-  namespace  TEXT NOT NULL,
-  key        BLOB NOT NULL,     -- bytes, compared bytewise
-  value      BLOB NOT NULL,
-  version    INTEGER NOT NULL,
-  metadata   TEXT,
-  expires_at INTEGER,           -- microseconds since 1970, UTC; NULL: never
-  PRIMARY KEY (namespace, key)
-) WITHOUT ROWID;
+  namespace     TEXT NOT NULL,
+  key           BLOB NOT NULL,     -- bytes, compared bytewise
+  value         BLOB NOT NULL,
+  value_is_json INTEGER NOT NULL,  -- 1: the value is JSON, seen by find and search
+  version       INTEGER NOT NULL,
+  metadata      TEXT,
+  expires_at    INTEGER,           -- microseconds since 1970, UTC; NULL: never
+  PRIMARY KEY (namespace, key)     -- a rowid table: the rowid links the full-text index
+);
 CREATE INDEX strata_kv_expiry ON strata_kv (namespace, expires_at) WHERE expires_at IS NOT NULL;
+
+-- The string values of JSON values, for search(); kept in step by triggers.
+CREATE VIRTUAL TABLE strata_kv_text USING fts5 (text, tokenize = 'unicode61 remove_diacritics 0');
+CREATE TRIGGER strata_kv_text_insert AFTER INSERT ON strata_kv WHEN new.value_is_json BEGIN
+  INSERT INTO strata_kv_text (rowid, text) SELECT new.rowid, group_concat(value, ' ')
+  FROM json_tree(CAST(new.value AS TEXT)) WHERE type = 'text';
+END;
+CREATE TRIGGER strata_kv_text_delete AFTER DELETE ON strata_kv WHEN old.value_is_json BEGIN
+  DELETE FROM strata_kv_text WHERE rowid = old.rowid;
+END;
+CREATE TRIGGER strata_kv_text_update AFTER UPDATE OF value ON strata_kv BEGIN
+  DELETE FROM strata_kv_text WHERE rowid = old.rowid;
+  INSERT INTO strata_kv_text (rowid, text) SELECT new.rowid, group_concat(value, ' ')
+  FROM json_tree(CAST(new.value AS TEXT)) WHERE type = 'text' AND new.value_is_json;
+END;
 
 CREATE TABLE strata_kv_checkpoints (
   id         INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -41,6 +57,7 @@ CREATE TABLE strata_kv_checkpoint_entries (
   checkpoint_id INTEGER NOT NULL,
   key           BLOB NOT NULL,
   value         BLOB NOT NULL,
+  value_is_json INTEGER NOT NULL,
   version       INTEGER NOT NULL,
   metadata      TEXT,
   expires_at    INTEGER,

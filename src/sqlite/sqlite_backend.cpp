@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "core/ids.h"
+#include "core/json_contains.h"
 #include "core/pool.h"
 #include "sqlite/db.h"
 #include "sqlite/schema.h"
@@ -31,19 +32,22 @@ constexpr const char* kInRange =
     "(expires_at IS NULL OR expires_at > ?3)";
 // An expired key is absent: writing it starts again at version 1.
 constexpr const char* kUpsert =
-    "INSERT INTO strata_kv (namespace, key, value, version, metadata, expires_at) "
-    "VALUES (?1, ?2, ?3, 1, ?4, ?5) ON CONFLICT (namespace, key) DO UPDATE SET "
-    "value = excluded.value, metadata = excluded.metadata, expires_at = excluded.expires_at, "
+    "INSERT INTO strata_kv (namespace, key, value, value_is_json, version, metadata, expires_at) "
+    "VALUES (?1, ?2, ?3, ?8, 1, ?4, ?5) ON CONFLICT (namespace, key) DO UPDATE SET "
+    "value = excluded.value, value_is_json = excluded.value_is_json, "
+    "metadata = excluded.metadata, expires_at = excluded.expires_at, "
     "version = CASE WHEN expires_at IS NOT NULL AND expires_at <= ?6 THEN 1 ELSE version + 1 END "
     "RETURNING version";
 constexpr const char* kInsertIfAbsent =
-    "INSERT INTO strata_kv (namespace, key, value, version, metadata, expires_at) "
-    "VALUES (?1, ?2, ?3, 1, ?4, ?5) ON CONFLICT (namespace, key) DO UPDATE SET "
-    "value = excluded.value, metadata = excluded.metadata, expires_at = excluded.expires_at, "
+    "INSERT INTO strata_kv (namespace, key, value, value_is_json, version, metadata, expires_at) "
+    "VALUES (?1, ?2, ?3, ?8, 1, ?4, ?5) ON CONFLICT (namespace, key) DO UPDATE SET "
+    "value = excluded.value, value_is_json = excluded.value_is_json, "
+    "metadata = excluded.metadata, expires_at = excluded.expires_at, "
     "version = 1 WHERE expires_at IS NOT NULL AND expires_at <= ?6 "
     "RETURNING version";
 constexpr const char* kUpdateAtVersion =
-    "UPDATE strata_kv SET value = ?3, metadata = ?4, expires_at = ?5, version = version + 1 "
+    "UPDATE strata_kv SET value = ?3, value_is_json = ?8, metadata = ?4, expires_at = ?5, "
+    "version = version + 1 "
     "WHERE namespace = ?1 AND key = ?2 AND version = ?7 "
     "AND (expires_at IS NULL OR expires_at > ?6) RETURNING version";
 
@@ -314,6 +318,41 @@ class SqliteSession final : public Session {
     return entries;
   }
 
+  std::vector<KvEntry> kv_find(std::string_view ns, JsonField field, std::string_view pattern,
+                               const KeyRange& range, std::size_t limit) override {
+    const char* document = field == JsonField::value
+                               ? "value_is_json AND strata_json_contains(CAST(value AS TEXT), ?6)"
+                               : "strata_json_contains(metadata, ?6)";
+    Query query = db_.query(std::string("SELECT ") + kKvColumns + " FROM strata_kv WHERE " +
+                            kInRange + " AND " + document + " ORDER BY key LIMIT ?5");
+    bind_range(query, ns, range);
+    query.bind(5, static_cast<std::int64_t>(limit)).bind(6, pattern);
+    std::vector<KvEntry> entries;
+    while (query.step()) entries.push_back(read_entry(query));
+    return entries;
+  }
+
+  std::vector<KvEntry> kv_search(std::string_view ns, const std::vector<std::string>& words,
+                                 const KeyRange& range, std::size_t limit) override {
+    // Each word a quoted FTS5 string; side by side they must all match.
+    std::string match;
+    for (const std::string& word : words) {
+      if (!match.empty()) match += ' ';
+      match += '"';
+      for (const char c : word) match += c == '"' ? std::string("\"\"") : std::string(1, c);
+      match += '"';
+    }
+    Query query = db_.query(std::string("SELECT ") + kKvColumns +
+                            " FROM strata_kv WHERE rowid IN (SELECT rowid FROM strata_kv_text "
+                            "WHERE strata_kv_text MATCH ?6) AND " +
+                            kInRange + " ORDER BY key LIMIT ?5");
+    bind_range(query, ns, range);
+    query.bind(5, static_cast<std::int64_t>(limit)).bind(6, match);
+    std::vector<KvEntry> entries;
+    while (query.step()) entries.push_back(read_entry(query));
+    return entries;
+  }
+
   void kv_clear(std::string_view ns) override {
     const auto writing = writer_turn();
     db_.query("DELETE FROM strata_kv WHERE namespace = ?1").bind(1, ns).run();
@@ -341,7 +380,7 @@ class SqliteSession final : public Session {
     const std::int64_t id = db_.last_insert_rowid();
     db_.query(
            "INSERT INTO strata_kv_checkpoint_entries "
-           "SELECT ?1, key, value, version, metadata, expires_at FROM strata_kv "
+           "SELECT ?1, key, value, value_is_json, version, metadata, expires_at FROM strata_kv "
            "WHERE namespace = ?2 AND (expires_at IS NULL OR expires_at > ?3)")
         .bind(1, id)
         .bind(2, ns)
@@ -380,8 +419,9 @@ class SqliteSession final : public Session {
     if (!checkpoint_exists(ns, id)) return false;
     db_.query("DELETE FROM strata_kv WHERE namespace = ?1").bind(1, ns).run();
     db_.query(
-           "INSERT INTO strata_kv (namespace, key, value, version, metadata, expires_at) "
-           "SELECT ?1, key, value, version, metadata, expires_at "
+           "INSERT INTO strata_kv "
+           "(namespace, key, value, value_is_json, version, metadata, expires_at) "
+           "SELECT ?1, key, value, value_is_json, version, metadata, expires_at "
            "FROM strata_kv_checkpoint_entries WHERE checkpoint_id = ?2")
         .bind(1, ns)
         .bind(2, id)
@@ -481,7 +521,7 @@ class SqliteSession final : public Session {
     return query.step() ? query.integer(0) : 0;
   }
 
-  // ?1 namespace, ?2 key, ?3 value, ?4 metadata, ?5 expires_at, ?6 now.
+  // ?1 namespace, ?2 key, ?3 value, ?4 metadata, ?5 expires_at, ?6 now, ?8 value is JSON.
   static void bind_write(Query& query, std::string_view ns, const KvWrite& write,
                          std::int64_t now) {
     query.bind(1, ns)
@@ -493,7 +533,7 @@ class SqliteSession final : public Session {
     } else {
       query.bind_null(5);
     }
-    query.bind(6, now);
+    query.bind(6, now).bind(8, std::int64_t{write.value_is_json ? 1 : 0});
   }
 
   // ?1 namespace, ?2 from, ?3 now, ?4 to (NULL: unbounded).
@@ -612,6 +652,10 @@ class SqliteBackend final : public Backend {
  private:
   std::unique_ptr<Database> connect() {
     auto db = std::make_unique<Database>(settings_.path);
+    db->define_function("strata_json_contains", 2,
+                        [](std::string_view document, std::string_view pattern) {
+                          return json_contains(document, pattern);
+                        });
     db->exec("PRAGMA busy_timeout = " + std::to_string(settings_.busy_timeout.count()));
     if (!settings_.in_memory) enter_wal_mode(*db);
     db->exec(settings_.synchronous_full ? "PRAGMA synchronous = FULL"

@@ -250,6 +250,74 @@ TEST_P(KvTest, BatchesInOneCallAndInATransactionWithEvents) {
   EXPECT_EQ(events().stream_info("order-1").version, 1);
 }
 
+TEST_P(KvTest, FindByJsonContainmentOnValueOrMetadata) {
+  auto kv = store().kv("docs");
+  KvPut ada = write("ada", R"({"user":"ada","tags":["a","b"],"n":1,"nested":{"x":[1,2]}})");
+  ada.metadata = R"({"team":"core","level":3})";
+  kv.put(ada);
+  KvPut bob = write("bob", R"({"user":"bob","tags":["b"],"n":1.0})");
+  bob.metadata = R"({"team":"edge"})";
+  kv.put(bob);
+  kv.put("list", R"(["x","y"])");
+  kv.put("plain", "not json {\"user\":\"ada\"}");
+  KvPut gone = write("gone", R"({"user":"ada","tags":["b"]})");
+  gone.ttl = 1ms;
+  kv.put(gone);
+  std::this_thread::sleep_for(20ms);
+
+  auto found = [&](JsonField field, const std::string& pattern) {
+    return keys_of(kv.find(field, pattern).entries);
+  };
+  using Keys = std::vector<std::string>;
+  EXPECT_EQ(found(JsonField::value, R"({"tags":["b"]})"), (Keys{"ada", "bob"}));
+  EXPECT_EQ(found(JsonField::value, R"({"user":"ada"})"), (Keys{"ada"}));
+  EXPECT_EQ(found(JsonField::value, R"({"n":1})"), (Keys{"ada", "bob"}));  // 1 equals 1.0.
+  EXPECT_EQ(found(JsonField::value, R"({"tags":["b","a"]})"), (Keys{"ada"}));
+  EXPECT_EQ(found(JsonField::value, R"({"nested":{"x":[2]}})"), (Keys{"ada"}));
+  EXPECT_EQ(found(JsonField::value, R"({"tags":"b"})"), Keys{});  // A scalar is no array.
+  EXPECT_EQ(found(JsonField::value, R"("x")"), (Keys{"list"}));   // Except at the top level.
+  EXPECT_EQ(found(JsonField::value, "{}"), (Keys{"ada", "bob"}));
+  EXPECT_EQ(found(JsonField::metadata, R"({"team":"core"})"), (Keys{"ada"}));
+  EXPECT_EQ(found(JsonField::metadata, R"({"level":3.0})"), (Keys{"ada"}));
+  EXPECT_EQ(found(JsonField::metadata, "{}"), (Keys{"ada", "bob"}));
+
+  const KvPage first = kv.find(JsonField::value, R"({"tags":["b"]})", std::nullopt, 1);
+  ASSERT_EQ(keys_of(first.entries), Keys{"ada"});
+  const KvPage second = kv.find(JsonField::value, R"({"tags":["b"]})", first.next_cursor, 1);
+  EXPECT_EQ(keys_of(second.entries), Keys{"bob"});
+  EXPECT_EQ(error_code_of([&] { kv.find(JsonField::value, "{nope"); }),
+            ErrorCode::invalid_argument);
+}
+
+TEST_P(KvTest, FullTextSearchOverJsonValues) {
+  auto kv = store().kv("search");
+  kv.put("q3", R"({"title":"Quarterly report","body":"Revenue grew","n":7})");
+  kv.put("w1", R"({"title":"Weekly REPORT","items":["ops","Wörld-news"]})");
+  kv.put("raw", "report in plain text");
+  kv.put("keys", R"({"report":"no"})");  // Object keys are not text.
+  using Keys = std::vector<std::string>;
+  auto searched = [&](const std::string& words) { return keys_of(kv.search(words).entries); };
+  EXPECT_EQ(searched("report"), (Keys{"q3", "w1"}));
+  EXPECT_EQ(searched("REVENUE quarterly"), (Keys{"q3"}));
+  EXPECT_EQ(searched("report, grew!"), (Keys{"q3"}));
+  EXPECT_EQ(searched("wörld"), (Keys{"w1"}));
+  EXPECT_EQ(searched("ops report"), (Keys{"w1"}));
+  EXPECT_EQ(searched("missing"), Keys{});
+  EXPECT_EQ(searched("7"), Keys{});  // Numbers are not text.
+
+  kv.put("q3", R"({"title":"Quarterly forecast"})");
+  EXPECT_EQ(searched("report"), (Keys{"w1"}));
+  EXPECT_EQ(searched("forecast"), (Keys{"q3"}));
+  kv.erase("w1");
+  EXPECT_EQ(searched("report"), Keys{});
+  KvPut brief = write("brief", R"({"title":"report"})");
+  brief.ttl = 1ms;
+  kv.put(brief);
+  std::this_thread::sleep_for(20ms);
+  EXPECT_EQ(searched("report"), Keys{});
+  EXPECT_EQ(error_code_of([&] { kv.search(" ,; "); }), ErrorCode::invalid_argument);
+}
+
 TEST_P(KvTest, ConditionalWritesRacingFromThreads) {
   auto kv = store().kv("race");
   kv.put("counter", "0");
