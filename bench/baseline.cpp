@@ -19,8 +19,14 @@ constexpr const char* kType = "BenchEvent";
 
 class PostgresConnection final : public BaselineConnection {
  public:
-  PostgresConnection(const std::string& url, const std::string& table)
+  PostgresConnection(const std::string& url, const std::string& table, const std::string& kv_table)
       : connection_({"dbname", nullptr}, {url.c_str(), nullptr}),
+        kv_table_(kv_table),
+        kv_get_("SELECT value FROM " + kv_table + " WHERE namespace = 'bench' AND key = $1::bytea"),
+        kv_update_("UPDATE " + kv_table +
+                   " SET value = $3::bytea, version = version + 1 "
+                   "WHERE namespace = 'bench' AND key = $1::bytea AND version = $2::bigint "
+                   "RETURNING true"),
         copy_("COPY " + table +
               " (stream, version, id, type, data, metadata, created_at) FROM STDIN"),
         insert_("INSERT INTO " + table +
@@ -82,7 +88,33 @@ class PostgresConnection final : public BaselineConnection {
   }
 
  private:
+  bool kv_get(const std::string& key) override {
+    return connection_.query(kv_get_, pq::Params().add(pq::bytea_literal(key))).rows() == 1;
+  }
+
+  void kv_write_batch(const std::vector<std::string>& keys, const std::string& value) override {
+    std::string text;
+    const std::string value_field = "\\" + pq::bytea_literal(value);
+    for (const std::string& key : keys) {
+      text += "bench\t\\" + pq::bytea_literal(key) + "\t" + value_field + "\t\\N\t1\t\\N\t\\N\n";
+    }
+    connection_.exec("BEGIN");
+    connection_.copy_in("COPY " + kv_table_ +
+                            " (namespace, key, value, value_json, version, metadata, expires_at) "
+                            "FROM STDIN",
+                        text);
+    connection_.exec("COMMIT");
+  }
+
+  bool kv_update_at_version(const std::string& key, std::int64_t version,
+                            const std::string& value) override {
+    pq::Params params;
+    params.add(pq::bytea_literal(key)).add(version).add(pq::bytea_literal(value));
+    return connection_.query(kv_update_, params).rows() == 1;
+  }
+
   pq::Connection connection_;
+  const std::string kv_table_, kv_get_, kv_update_;
   const std::string copy_, insert_, read_;
   std::string after_commit_ = "0";
 };
@@ -104,10 +136,12 @@ class PostgresBaseline final : public Baseline {
   const std::string& store_url() const override { return store_url_; }
   void create_table() override {
     admin().exec("CREATE TABLE " + schema_ + ".baseline_events (LIKE " + schema_ +
-                 ".events INCLUDING ALL)");
+                 ".events INCLUDING ALL); CREATE TABLE " + schema_ + ".baseline_kv (LIKE " +
+                 schema_ + ".kv INCLUDING ALL)");
   }
   std::unique_ptr<BaselineConnection> connect() override {
-    return std::make_unique<PostgresConnection>(libpq_url_, schema_ + ".baseline_events");
+    return std::make_unique<PostgresConnection>(libpq_url_, schema_ + ".baseline_events",
+                                                schema_ + ".baseline_kv");
   }
 
  private:
@@ -159,6 +193,40 @@ class SqliteConnection final : public BaselineConnection {
     insert.run();
   }
 
+  bool kv_get(const std::string& key) override {
+    sqlite::Query get =
+        db_->query("SELECT value FROM strata_baseline_kv WHERE namespace = 'bench' AND key = ?1");
+    get.bind_blob(1, key);
+    return get.step() && !get.blob(0).empty();
+  }
+
+  void kv_write_batch(const std::vector<std::string>& keys, const std::string& value) override {
+    db_->exec("BEGIN IMMEDIATE");
+    {
+      sqlite::Query insert = db_->query(
+          "INSERT INTO strata_baseline_kv (namespace, key, value, value_is_json, version) "
+          "VALUES ('bench', ?1, ?2, 0, 1)");
+      for (const std::string& key : keys) {
+        insert.bind_blob(1, key).bind_blob(2, value);
+        insert.run();
+        insert.reset();
+      }
+    }
+    db_->exec("COMMIT");
+  }
+
+  bool kv_update_at_version(const std::string& key, std::int64_t version,
+                            const std::string& value) override {
+    db_->query(
+           "UPDATE strata_baseline_kv SET value = ?3, version = version + 1 "
+           "WHERE namespace = 'bench' AND key = ?1 AND version = ?2")
+        .bind_blob(1, key)
+        .bind(2, version)
+        .bind_blob(3, value)
+        .run();
+    return db_->changes() == 1;
+  }
+
   std::size_t read_page(std::int64_t& after, std::size_t limit) override {
     sqlite::Query read = db_->query(
         "SELECT position, stream, version, id, type, data, metadata, created_at "
@@ -187,6 +255,20 @@ class SqliteConnection final : public BaselineConnection {
   std::unique_ptr<sqlite::Database> db_;
 };
 
+// Creates `copy` from `table`'s own DDL: the same columns and constraints (not its triggers).
+void copy_table(sqlite::Database& db, const std::string& table, const std::string& copy) {
+  std::string ddl;
+  {
+    sqlite::Query schema =
+        db.query("SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?1");
+    schema.bind(1, table);
+    if (!schema.step()) throw std::runtime_error("the store is not migrated");
+    ddl = schema.text(0);
+  }
+  ddl.replace(ddl.find(table), table.size(), copy);
+  db.exec(ddl);
+}
+
 class SqliteBaseline final : public Baseline {
  public:
   SqliteBaseline(const std::string& url, detail::SqliteSettings settings)
@@ -201,18 +283,9 @@ class SqliteBaseline final : public Baseline {
   }
   const std::string& store_url() const override { return store_url_; }
   void create_table() override {
-    // The events table's own DDL under another name: the same columns and constraints.
     auto db = open_sqlite(settings_);
-    std::string ddl;
-    {
-      sqlite::Query schema = db->query(
-          "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = 'strata_events'");
-      if (!schema.step()) throw std::runtime_error("the store is not migrated");
-      ddl = schema.text(0);
-    }
-    ddl.replace(ddl.find("strata_events"), std::string("strata_events").size(),
-                "strata_baseline_events");
-    db->exec(ddl);
+    copy_table(*db, "strata_events", "strata_baseline_events");
+    copy_table(*db, "strata_kv", "strata_baseline_kv");
   }
   std::unique_ptr<BaselineConnection> connect() override {
     return std::make_unique<SqliteConnection>(settings_);

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace strata::bench {
 
@@ -23,6 +24,17 @@ class BaselineConnection {
   // Reads up to `limit` rows after position `after` in position order; returns how many and
   // moves `after` to the last one read.
   virtual std::size_t read_page(std::int64_t& after, std::size_t limit) = 0;
+
+  // Key-value rows, in namespace "bench" of a table shaped like the kv table.
+  // Reads one key's value with a prepared SELECT; returns whether it was there.
+  virtual bool kv_get(const std::string& key) = 0;
+  // Writes `keys`, each with `value` at version 1, in one transaction (PostgreSQL: COPY; SQLite:
+  // a prepared INSERT loop).
+  virtual void kv_write_batch(const std::vector<std::string>& keys, const std::string& value) = 0;
+  // Sets a key's value and next version if it is at `version`, in a transaction of its own (a
+  // prepared UPDATE per commit); returns whether it was.
+  virtual bool kv_update_at_version(const std::string& key, std::int64_t version,
+                                    const std::string& value) = 0;
 };
 
 // A scratch database beside the one at `url` (a new SQLite file next to it, or a new schema on
@@ -37,7 +49,8 @@ class Baseline {
 
   // Where to open the Store under test.
   virtual const std::string& store_url() const = 0;
-  // Creates the baseline table, shaped like the events table: call once the store is migrated.
+  // Creates the baseline tables, shaped like the events and kv tables: call once the store is
+  // migrated.
   virtual void create_table() = 0;
   virtual std::unique_ptr<BaselineConnection> connect() = 0;
 };

@@ -1,7 +1,9 @@
 // strata bench events: Strata's throughput beside the raw limit of the same database, measured
 // in the same run on a scratch database (see bench/baseline.h).
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <functional>
 #include <iostream>
@@ -180,6 +182,125 @@ class EventsBench {
   std::string data_;
 };
 
+// Per-call latency of Strata's get beside a bare prepared SELECT, in alternating rounds.
+struct Latency {
+  double p50_us, p99_us, baseline_p50_us, baseline_p99_us;
+};
+
+double percentile(std::vector<double> samples, double fraction) {
+  std::sort(samples.begin(), samples.end());
+  return samples[static_cast<std::size_t>(fraction * static_cast<double>(samples.size() - 1))];
+}
+
+class KvBench {
+ public:
+  KvBench(const std::string& url, double seconds)
+      : baseline_(bench::Baseline::create(url)),
+        store_(Store::open(baseline_->store_url())),
+        seconds_(seconds) {
+    baseline_->create_table();
+  }
+
+  std::string_view backend() const { return store_.backend_name(); }
+
+  Latency get_latency() {
+    constexpr int kKeys = 10000;
+    const std::string value(100, 's');
+    auto kv = store_.kv("bench");
+    auto raw = baseline_->connect();
+    std::vector<KvPut> puts;
+    std::vector<std::string> keys;
+    for (int i = 0; i < kKeys; ++i) {
+      keys.push_back("user:" + std::to_string(i));
+      puts.push_back(KvPut{keys.back(), value, {}, {}, false, {}});
+    }
+    kv.put_many(puts);
+    raw->kv_write_batch(keys, value);
+    std::vector<double> ours, bare;
+    const auto time_one = [](auto&& call) {
+      const auto start = Clock::now();
+      call();
+      return std::chrono::duration<double, std::micro>(Clock::now() - start).count();
+    };
+    // Blocks of calls alternate between the two. Alternating call by call measured the
+    // scheduling of two server processes on two cores more than either get.
+    constexpr std::size_t kBlock = 500;
+    const auto deadline = Clock::now() + std::chrono::duration<double>(seconds_);
+    for (std::size_t block = 0; Clock::now() < deadline; ++block) {
+      for (std::size_t i = block * kBlock; i < (block + 1) * kBlock; ++i) {
+        ours.push_back(time_one([&] { kv.get(keys[(i * 7919) % keys.size()]); }));
+      }
+      for (std::size_t i = block * kBlock; i < (block + 1) * kBlock; ++i) {
+        bare.push_back(time_one([&] { raw->kv_get(keys[(i * 7919) % keys.size()]); }));
+      }
+    }
+    return Latency{percentile(ours, 0.5), percentile(ours, 0.99), percentile(bare, 0.5),
+                   percentile(bare, 0.99)};
+  }
+
+  Result batched_put() {
+    constexpr std::size_t kBatch = 1000;
+    const std::string value(100, 'b');
+    auto kv = store_.kv("bench");
+    auto raw = baseline_->connect();
+    return compare(
+        "kv_put_batch_1000", 1, seconds_,
+        [&](int, std::size_t i) {
+          std::vector<KvPut> puts;
+          for (std::size_t k = 0; k < kBatch; ++k) {
+            puts.push_back(KvPut{
+                "batch:" + std::to_string(i) + ":" + std::to_string(k), value, {}, {}, false, {}});
+          }
+          kv.put_many(puts);
+          return kBatch;
+        },
+        [&](int, std::size_t i) {
+          std::vector<std::string> keys;
+          for (std::size_t k = 0; k < kBatch; ++k) {
+            keys.push_back("batch:" + std::to_string(i) + ":" + std::to_string(k));
+          }
+          raw->kv_write_batch(keys, value);
+          return kBatch;
+        });
+  }
+
+  Result conditional_writes() {
+    constexpr int kThreads = 8;
+    const std::string value(100, 'c');
+    auto kv = store_.kv("bench");
+    std::vector<std::unique_ptr<bench::BaselineConnection>> raw;
+    std::vector<std::string> keys;
+    for (int t = 0; t < kThreads; ++t) {
+      raw.push_back(baseline_->connect());
+      keys.push_back("counter:" + std::to_string(t));
+    }
+    std::vector<KvPut> puts;
+    for (const auto& key : keys) puts.push_back(KvPut{key, value, {}, {}, false, {}});
+    std::vector<std::int64_t> ours = kv.put_many(puts);
+    raw.front()->kv_write_batch(keys, value);
+    std::vector<std::int64_t> theirs(kThreads, 1);
+    return compare(
+        "kv_conditional_8_threads", kThreads, seconds_,
+        [&](int t, std::size_t) {
+          KvPut next{keys[t], value, {}, {}, false, ours[t]};
+          ours[t] = kv.put(next);
+          return std::size_t{1};
+        },
+        [&](int t, std::size_t) {
+          if (!raw[t]->kv_update_at_version(keys[t], theirs[t], value)) {
+            throw std::runtime_error("the baseline lost a conditional write on " + keys[t]);
+          }
+          ++theirs[t];
+          return std::size_t{1};
+        });
+  }
+
+ private:
+  std::unique_ptr<bench::Baseline> baseline_;
+  Store store_;
+  double seconds_;
+};
+
 void print_table(std::string_view backend, const std::vector<Result>& results) {
   std::printf("%-24s %-9s %14s %14s %7s\n", "scenario", "backend", "strata ev/s", "baseline ev/s",
               "ratio");
@@ -204,6 +325,27 @@ void print_json(std::string_view backend, const std::vector<Result>& results) {
 
 }  // namespace
 
+void print_latency(std::string_view backend, const Latency& latency, bool json) {
+  if (json) {
+    nlohmann::ordered_json line;
+    line["scenario"] = "kv_get_latency";
+    line["backend"] = backend;
+    line["p50_us"] = std::round(latency.p50_us * 10) / 10;
+    line["p99_us"] = std::round(latency.p99_us * 10) / 10;
+    line["baseline_p50_us"] = std::round(latency.baseline_p50_us * 10) / 10;
+    line["baseline_p99_us"] = std::round(latency.baseline_p99_us * 10) / 10;
+    line["p50_ratio"] = std::round(latency.p50_us / latency.baseline_p50_us * 1000) / 1000;
+    std::cout << line.dump() << "\n";
+    return;
+  }
+  std::printf("%-24s %-9s %14s %14s %7s\n", "latency", "backend", "strata us", "baseline us",
+              "ratio");
+  std::printf("%-24s %-9s %14.1f %14.1f %7.2f\n", "kv_get_p50", std::string(backend).c_str(),
+              latency.p50_us, latency.baseline_p50_us, latency.p50_us / latency.baseline_p50_us);
+  std::printf("%-24s %-9s %14.1f %14.1f %7.2f\n", "kv_get_p99", std::string(backend).c_str(),
+              latency.p99_us, latency.baseline_p99_us, latency.p99_us / latency.baseline_p99_us);
+}
+
 void add_bench_commands(CLI::App& app, Context& context) {
   auto* bench = app.add_subcommand(
       "bench", "Measure throughput beside the raw limit of the same database, in one run");
@@ -221,6 +363,23 @@ void add_bench_commands(CLI::App& app, Context& context) {
       ->check(CLI::PositiveNumber);
   events->add_flag("--json", options->json, "One JSON object per scenario");
   events->add_option("--only", options->only, "Run only the scenarios whose names contain this");
+  auto* kv = bench->add_subcommand(
+      "kv", "Get latency beside a bare SELECT, batched put, conditional writes from 8 threads");
+  kv->add_option("--seconds", options->seconds, "Seconds per measurement")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  kv->add_flag("--json", options->json, "One JSON object per scenario");
+  kv->callback([options, &context] {
+    KvBench run(context.url, options->seconds);
+    const Latency latency = run.get_latency();
+    const std::vector<Result> results = {run.batched_put(), run.conditional_writes()};
+    print_latency(run.backend(), latency, options->json);
+    if (options->json) {
+      print_json(run.backend(), results);
+    } else {
+      print_table(run.backend(), results);
+    }
+  });
   events->callback([options, &context] {
     EventsBench run(context.url, options->seconds);
     const auto results = run.run(options->only);
