@@ -170,6 +170,9 @@ PgSql::PgSql(std::string quoted_schema) : schema(std::move(quoted_schema)) {
       "expires_at = excluded.expires_at, "
       "version = CASE WHEN t.expires_at <= statement_timestamp() THEN 1 "
       "ELSE t.version + 1 END RETURNING encode(key, 'hex'), version");
+  kv_copy = qualify(
+      "COPY {schema}.kv (namespace, key, value, value_json, version, metadata, expires_at) "
+      "FROM STDIN");
   kv_erase = qualify(
       "DELETE FROM {schema}.kv WHERE namespace = $1::text AND key = $2::bytea "
       "RETURNING " +

@@ -48,6 +48,7 @@ struct PgSql {
   std::string kv_update_at_version;
   std::string kv_live_version;
   std::string kv_upsert_many;
+  std::string kv_copy;
   std::string kv_erase;
   std::string kv_erase_at_version;
   std::string kv_erase_many;

@@ -39,14 +39,12 @@ END;
 CREATE TRIGGER strata_kv_text_delete AFTER DELETE ON strata_kv WHEN old.value_is_json BEGIN
   DELETE FROM strata_kv_text WHERE rowid = old.rowid;
 END;
-CREATE TRIGGER strata_kv_text_unindex AFTER UPDATE OF value ON strata_kv
-WHEN old.value_is_json BEGIN
-  DELETE FROM strata_kv_text WHERE rowid = old.rowid;
-END;
-CREATE TRIGGER strata_kv_text_reindex AFTER UPDATE OF value ON strata_kv
-WHEN new.value_is_json BEGIN
-  INSERT INTO strata_kv_text (rowid, text) SELECT new.rowid, group_concat(value, ' ')
-  FROM json_tree(CAST(new.value AS TEXT)) WHERE type = 'text';
+CREATE TRIGGER strata_kv_text_update AFTER UPDATE OF value ON strata_kv BEGIN
+  DELETE FROM strata_kv_text WHERE rowid = old.rowid AND old.value_is_json;
+  INSERT INTO strata_kv_text (rowid, text)
+  SELECT new.rowid, (SELECT group_concat(value, ' ') FROM json_tree(CAST(new.value AS TEXT))
+                     WHERE type = 'text')
+  WHERE new.value_is_json;
 END;
 
 CREATE TABLE strata_kv_checkpoints (

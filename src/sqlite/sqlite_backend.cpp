@@ -38,6 +38,10 @@ constexpr const char* kUpsert =
     "metadata = excluded.metadata, expires_at = excluded.expires_at, "
     "version = CASE WHEN expires_at IS NOT NULL AND expires_at <= ?6 THEN 1 ELSE version + 1 END "
     "RETURNING version";
+// ?6 (now) is bound by bind_write but unused here.
+constexpr const char* kInsertNew =
+    "INSERT INTO strata_kv (namespace, key, value, value_is_json, version, metadata, expires_at) "
+    "VALUES (?1, ?2, ?3, ?8, 1, ?4, ?5)";
 constexpr const char* kInsertIfAbsent =
     "INSERT INTO strata_kv (namespace, key, value, value_is_json, version, metadata, expires_at) "
     "VALUES (?1, ?2, ?3, ?8, 1, ?4, ?5) ON CONFLICT (namespace, key) DO UPDATE SET "
@@ -251,17 +255,10 @@ class SqliteSession final : public Session {
   std::vector<std::int64_t> kv_put_many(std::string_view ns,
                                         const std::vector<KvWrite>& writes) override {
     const auto writing = writer_turn();
-    AtomicScope atomic(db_, in_transaction_);
     const std::int64_t now = now_micros();
-    std::vector<std::int64_t> versions;
-    versions.reserve(writes.size());
-    Query query = db_.query(kUpsert);
-    for (const KvWrite& write : writes) {
-      bind_write(query, ns, write, now);
-      query.step();
-      versions.push_back(query.integer(0));
-      query.reset();
-    }
+    if (insert_fresh(ns, writes, now)) return std::vector<std::int64_t>(writes.size(), 1);
+    AtomicScope atomic(db_, in_transaction_);
+    auto versions = upsert_each(ns, writes, now);
     atomic.commit();
     return versions;
   }
@@ -507,6 +504,39 @@ class SqliteSession final : public Session {
   }
 
  private:
+  // The fast path of a batch: plain INSERTs, as when every key is new. False, with nothing left
+  // written, when a key already exists (live or expired): then upsert_each does the batch.
+  bool insert_fresh(std::string_view ns, const std::vector<KvWrite>& writes, std::int64_t now) {
+    AtomicScope fresh(db_, in_transaction_);
+    Query insert = db_.query(kInsertNew);
+    for (const KvWrite& write : writes) {
+      bind_write(insert, ns, write, now);
+      try {
+        insert.run();
+      } catch (const SqliteError& error) {
+        if (!is_unique_violation(error)) throw;
+        return false;  // `fresh` rolls back.
+      }
+      insert.reset();
+    }
+    fresh.commit();
+    return true;
+  }
+
+  std::vector<std::int64_t> upsert_each(std::string_view ns, const std::vector<KvWrite>& writes,
+                                        std::int64_t now) {
+    std::vector<std::int64_t> versions;
+    versions.reserve(writes.size());
+    Query query = db_.query(kUpsert);
+    for (const KvWrite& write : writes) {
+      bind_write(query, ns, write, now);
+      query.step();
+      versions.push_back(query.integer(0));
+      query.reset();
+    }
+    return versions;
+  }
+
   bool checkpoint_exists(std::string_view ns, std::int64_t id) {
     Query query = db_.query("SELECT 1 FROM strata_kv_checkpoints WHERE id = ?1 AND namespace = ?2");
     query.bind(1, id).bind(2, ns);
@@ -660,6 +690,8 @@ class SqliteBackend final : public Backend {
     if (!settings_.in_memory) enter_wal_mode(*db);
     db->exec(settings_.synchronous_full ? "PRAGMA synchronous = FULL"
                                         : "PRAGMA synchronous = NORMAL");
+    // Savepoints' sub-journals stay in memory rather than in temporary files.
+    db->exec("PRAGMA temp_store = MEMORY");
     return db;
   }
 

@@ -308,6 +308,10 @@ TEST_P(KvTest, FullTextSearchOverJsonValues) {
   kv.put("q3", R"({"title":"Quarterly forecast"})");
   EXPECT_EQ(searched("report"), (Keys{"w1"}));
   EXPECT_EQ(searched("forecast"), (Keys{"q3"}));
+  kv.put("raw", R"({"note":"report now JSON"})");  // Bytes to JSON, and back.
+  EXPECT_EQ(searched("report"), (Keys{"raw", "w1"}));
+  kv.put("raw", "plain report again");
+  EXPECT_EQ(searched("report"), (Keys{"w1"}));
   kv.erase("w1");
   EXPECT_EQ(searched("report"), Keys{});
   KvPut brief = write("brief", R"({"title":"report"})");
@@ -316,6 +320,39 @@ TEST_P(KvTest, FullTextSearchOverJsonValues) {
   std::this_thread::sleep_for(20ms);
   EXPECT_EQ(searched("report"), Keys{});
   EXPECT_EQ(error_code_of([&] { kv.search(" ,; "); }), ErrorCode::invalid_argument);
+}
+
+// Large batches of new keys take a faster path; one that meets an existing key falls back to
+// writing key by key, with the same results.
+TEST_P(KvTest, LargeBatchesOfNewAndExistingKeys) {
+  auto kv = store().kv("large");
+  std::vector<KvPut> fresh;
+  for (int i = 0; i < 200; ++i) {
+    KvPut put =
+        write("k" + std::to_string(1000 + i), R"({"doc":"number )" + std::to_string(i) + R"("})");
+    if (i % 2 == 0) put.metadata = R"({"even":true})";
+    fresh.push_back(put);
+  }
+  EXPECT_EQ(kv.put_many(fresh), std::vector<std::int64_t>(200, 1));
+  EXPECT_EQ(kv.count(), 200u);
+  EXPECT_EQ(kv.get("k1002")->metadata, R"({"even":true})");
+  EXPECT_EQ(kv.search("number").entries.size(), 200u);
+  EXPECT_EQ(kv.find(JsonField::metadata, R"({"even":true})").entries.size(), 100u);
+
+  std::vector<KvPut> mixed;
+  for (int i = 150; i < 250; ++i) mixed.push_back(write("k" + std::to_string(1000 + i), "v"));
+  const auto versions = kv.put_many(mixed);
+  for (int i = 0; i < 100; ++i) EXPECT_EQ(versions[i], i < 50 ? 2 : 1) << i;
+  EXPECT_EQ(kv.count(), 250u);
+  EXPECT_EQ(kv.search("number").entries.size(), 150u);
+
+  store().transaction([&](Transaction& tx) {
+    std::vector<KvPut> more;
+    for (int i = 0; i < 100; ++i) more.push_back(write("t" + std::to_string(i), "x"));
+    EXPECT_EQ(tx.kv("large").put_many(more), std::vector<std::int64_t>(100, 1));
+    EXPECT_EQ(tx.kv("large").put_many(more), std::vector<std::int64_t>(100, 2));
+  });
+  EXPECT_EQ(kv.count("t"), 100u);
 }
 
 TEST_P(KvTest, ConditionalWritesRacingFromThreads) {
