@@ -30,21 +30,15 @@ CREATE TABLE strata_kv (
 );
 CREATE INDEX strata_kv_expiry ON strata_kv (namespace, expires_at) WHERE expires_at IS NOT NULL;
 
--- The string values of JSON values, for search(); kept in step by triggers.
+-- The string values of JSON values, for search(). Writes of JSON values add their rows (the
+-- backend does, so that writes of other values pay nothing); these triggers remove them.
 CREATE VIRTUAL TABLE strata_kv_text USING fts5 (text, tokenize = 'unicode61 remove_diacritics 0');
-CREATE TRIGGER strata_kv_text_insert AFTER INSERT ON strata_kv WHEN new.value_is_json BEGIN
-  INSERT INTO strata_kv_text (rowid, text) SELECT new.rowid, group_concat(value, ' ')
-  FROM json_tree(CAST(new.value AS TEXT)) WHERE type = 'text';
-END;
 CREATE TRIGGER strata_kv_text_delete AFTER DELETE ON strata_kv WHEN old.value_is_json BEGIN
   DELETE FROM strata_kv_text WHERE rowid = old.rowid;
 END;
-CREATE TRIGGER strata_kv_text_update AFTER UPDATE OF value ON strata_kv BEGIN
-  DELETE FROM strata_kv_text WHERE rowid = old.rowid AND old.value_is_json;
-  INSERT INTO strata_kv_text (rowid, text)
-  SELECT new.rowid, (SELECT group_concat(value, ' ') FROM json_tree(CAST(new.value AS TEXT))
-                     WHERE type = 'text')
-  WHERE new.value_is_json;
+CREATE TRIGGER strata_kv_text_update AFTER UPDATE OF value ON strata_kv
+WHEN old.value_is_json BEGIN
+  DELETE FROM strata_kv_text WHERE rowid = old.rowid;
 END;
 
 CREATE TABLE strata_kv_checkpoints (

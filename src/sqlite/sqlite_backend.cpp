@@ -37,7 +37,7 @@ constexpr const char* kUpsert =
     "value = excluded.value, value_is_json = excluded.value_is_json, "
     "metadata = excluded.metadata, expires_at = excluded.expires_at, "
     "version = CASE WHEN expires_at IS NOT NULL AND expires_at <= ?6 THEN 1 ELSE version + 1 END "
-    "RETURNING version";
+    "RETURNING version, rowid";
 // ?6 (now) is bound by bind_write but unused here.
 constexpr const char* kInsertNew =
     "INSERT INTO strata_kv (namespace, key, value, value_is_json, version, metadata, expires_at) "
@@ -48,12 +48,12 @@ constexpr const char* kInsertIfAbsent =
     "value = excluded.value, value_is_json = excluded.value_is_json, "
     "metadata = excluded.metadata, expires_at = excluded.expires_at, "
     "version = 1 WHERE expires_at IS NOT NULL AND expires_at <= ?6 "
-    "RETURNING version";
+    "RETURNING version, rowid";
 constexpr const char* kUpdateAtVersion =
     "UPDATE strata_kv SET value = ?3, value_is_json = ?8, metadata = ?4, expires_at = ?5, "
     "version = version + 1 "
     "WHERE namespace = ?1 AND key = ?2 AND version = ?7 "
-    "AND (expires_at IS NULL OR expires_at > ?6) RETURNING version";
+    "AND (expires_at IS NULL OR expires_at > ?6) RETURNING version, rowid";
 
 constexpr const char* kWorkflowSelect =
     "SELECT workflow, version, state, created_at FROM strata_workflow_checkpoints "
@@ -244,12 +244,24 @@ class SqliteSession final : public Session {
     const char* sql = kUpsert;
     if (write.condition == KvWrite::Condition::absent) sql = kInsertIfAbsent;
     if (write.condition == KvWrite::Condition::version) sql = kUpdateAtVersion;
+    // A JSON value is written with its text index, so both statements go in one transaction.
+    std::optional<AtomicScope> atomic;
+    if (write.value_is_json) atomic.emplace(db_, in_transaction_);
     Query query = db_.query(sql);
     bind_write(query, ns, write, now);
     if (write.condition == KvWrite::Condition::version) query.bind(7, write.if_version);
-    if (query.step()) return KvOutcome{true, query.integer(0)};
+    if (!query.step()) {
+      query.reset();
+      return KvOutcome{false, live_version(ns, write.key)};
+    }
+    const KvOutcome written{true, query.integer(0)};
+    const std::int64_t rowid = query.integer(1);
     query.reset();
-    return KvOutcome{false, live_version(ns, write.key)};
+    if (write.value_is_json) {
+      index_text(rowid, write.value);
+      atomic->commit();
+    }
+    return written;
   }
 
   std::vector<std::int64_t> kv_put_many(std::string_view ns,
@@ -423,6 +435,12 @@ class SqliteSession final : public Session {
         .bind(1, ns)
         .bind(2, id)
         .run();
+    db_.query(
+           "INSERT INTO strata_kv_text (rowid, text) SELECT k.rowid, "
+           "(SELECT group_concat(j.value, ' ') FROM json_tree(CAST(k.value AS TEXT)) AS j "
+           "WHERE j.type = 'text') FROM strata_kv AS k WHERE k.namespace = ?1 AND k.value_is_json")
+        .bind(1, ns)
+        .run();
     atomic.commit();
     return true;
   }
@@ -518,6 +536,7 @@ class SqliteSession final : public Session {
         return false;  // `fresh` rolls back.
       }
       insert.reset();
+      if (write.value_is_json) index_text(db_.last_insert_rowid(), write.value);
     }
     fresh.commit();
     return true;
@@ -532,9 +551,21 @@ class SqliteSession final : public Session {
       bind_write(query, ns, write, now);
       query.step();
       versions.push_back(query.integer(0));
+      const std::int64_t rowid = query.integer(1);
       query.reset();
+      if (write.value_is_json) index_text(rowid, write.value);
     }
     return versions;
+  }
+
+  // Adds the string values of a JSON value to the text index, under the row's rowid.
+  void index_text(std::int64_t rowid, std::string_view json) {
+    db_.query(
+           "INSERT INTO strata_kv_text (rowid, text) "
+           "SELECT ?1, group_concat(value, ' ') FROM json_tree(?2) WHERE type = 'text'")
+        .bind(1, rowid)
+        .bind(2, json)
+        .run();
   }
 
   bool checkpoint_exists(std::string_view ns, std::int64_t id) {

@@ -61,14 +61,19 @@ TEST_P(CheckpointTest, CheckpointsBelongToTheirNamespace) {
   auto a = store().kv("a");
   auto b = store().kv("b");
   a.put("k", "in a");
+  a.put("doc", R"({"title":"find me after a restore"})");
   b.put("k", "in b");
   const auto checkpoint = a.create_checkpoint();
   EXPECT_TRUE(b.checkpoints().empty());
   EXPECT_EQ(error_code_of([&] { b.restore_checkpoint(checkpoint.id); }), ErrorCode::not_found);
   EXPECT_FALSE(b.delete_checkpoint(checkpoint.id));
   a.clear();
+  EXPECT_TRUE(a.search("restore").entries.empty());
   a.restore_checkpoint(checkpoint.id);
   EXPECT_EQ(a.get("k")->value, "in a");
+  // Restored JSON values are found again, by search and by containment.
+  EXPECT_EQ(a.search("restore").entries.size(), 1u);
+  EXPECT_EQ(a.find(JsonField::value, R"({"title":"find me after a restore"})").entries.size(), 1u);
   EXPECT_EQ(b.get("k")->value, "in b");
 }
 
