@@ -169,11 +169,7 @@ std::string copy_rows(const AppendBatch& batch, std::int64_t first_version) {
     rows += '\t';
     pq::append_copy_field(rows, event.data);
     rows += '\t';
-    if (event.metadata) {
-      pq::append_copy_field(rows, *event.metadata);
-    } else {
-      rows += "\\N";
-    }
+    pq::append_copy_nullable(rows, event.metadata);
     rows += '\t';
     rows += created_at.of(event.created_at);
     rows += '\n';
@@ -291,17 +287,10 @@ class PgSession final : public Session {
       pq::append_copy_field(rows, ns);
       rows +=
           "\t\\" + pq::bytea_literal(write.key) + "\t\\" + pq::bytea_literal(write.value) + '\t';
-      if (write.value_is_json) {
-        pq::append_copy_field(rows, write.value);
-      } else {
-        rows += "\\N";
-      }
+      pq::append_copy_nullable(
+          rows, write.value_is_json ? std::optional<std::string_view>(write.value) : std::nullopt);
       rows += "\t1\t";
-      if (write.metadata) {
-        pq::append_copy_field(rows, *write.metadata);
-      } else {
-        rows += "\\N";
-      }
+      pq::append_copy_nullable(rows, write.metadata);
       rows += "\t\\N\n";
     }
     try {

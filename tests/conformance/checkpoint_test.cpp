@@ -13,22 +13,15 @@ namespace {
 using CheckpointTest = BackendTest;
 using namespace std::chrono_literals;
 
-KvPut write(std::string key, std::string value) {
-  KvPut put;
-  put.key = std::move(key);
-  put.value = std::move(value);
-  return put;
-}
-
 TEST_P(CheckpointTest, RestoreKeepsEveryFieldExactly) {
   auto kv = store().kv("state");
-  KvPut rich = write(std::string("k\0\xff", 3), std::string("v\0\x01", 3));
+  KvPut rich = kv_write(std::string("k\0\xff", 3), std::string("v\0\x01", 3));
   rich.metadata = R"({ "owner": "op-7" })";
   rich.ttl = 1h;
   kv.put(rich);
   kv.put(rich);  // Version 2.
   kv.put("plain", "p");
-  KvPut expiring = write("expiring", "soon");
+  KvPut expiring = kv_write("expiring", "soon");
   expiring.ttl = 300ms;
   kv.put(expiring);
   const auto before = kv.scan().entries;
@@ -91,7 +84,7 @@ constexpr int kBankKeys = 5;
 void write_all(const KeyValue& kv, int value) {
   std::vector<KvPut> writes;
   for (int k = 0; k < kBankKeys; ++k)
-    writes.push_back(write("k" + std::to_string(k), std::to_string(value)));
+    writes.push_back(kv_write("k" + std::to_string(k), std::to_string(value)));
   kv.put_many(writes);
 }
 

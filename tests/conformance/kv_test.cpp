@@ -15,13 +15,6 @@ using KvTest = BackendTest;
 using KvProcessTest = BackendTest;
 using namespace std::chrono_literals;
 
-KvPut write(std::string key, std::string value) {
-  KvPut put;
-  put.key = std::move(key);
-  put.value = std::move(value);
-  return put;
-}
-
 std::int64_t conflict_version(const std::function<void()>& fn) {
   try {
     fn();
@@ -60,7 +53,7 @@ TEST_P(KvTest, EveryFieldRoundTripsExactlyWithBinaryKeysAndValues) {
   const std::string key("k\0\xff\x01", 4);
   std::string value;
   for (int i = 0; i < 256; ++i) value += static_cast<char>(i);
-  KvPut put = write(key, value);
+  KvPut put = kv_write(key, value);
   put.metadata = R"({ "b": 1,  "a": [true] })";
   put.ttl = 1h;
   const Timestamp before = detail::now_micros();
@@ -81,12 +74,12 @@ TEST_P(KvTest, EveryFieldRoundTripsExactlyWithBinaryKeysAndValues) {
 
 TEST_P(KvTest, ConditionalWrites) {
   auto kv = store().kv("cond");
-  KvPut absent = write("k", "first");
+  KvPut absent = kv_write("k", "first");
   absent.if_absent = true;
   EXPECT_EQ(kv.put(absent), 1);
   EXPECT_EQ(conflict_version([&] { kv.put(absent); }), 1);
 
-  KvPut at = write("k", "second");
+  KvPut at = kv_write("k", "second");
   at.if_version = 1;
   EXPECT_EQ(kv.put(at), 2);
   EXPECT_EQ(conflict_version([&] { kv.put(at); }), 2);  // Stale.
@@ -95,7 +88,7 @@ TEST_P(KvTest, ConditionalWrites) {
   EXPECT_EQ(conflict_version([&] { kv.erase("k", 1); }), 2);
   EXPECT_TRUE(kv.erase("k", 2));
   EXPECT_EQ(conflict_version([&] { kv.erase("k", 2); }), 0);
-  KvPut missing = write("missing", "x");
+  KvPut missing = kv_write("missing", "x");
   missing.if_version = 1;
   EXPECT_EQ(conflict_version([&] { kv.put(missing); }), 0);
   EXPECT_FALSE(kv.contains("missing"));
@@ -103,7 +96,7 @@ TEST_P(KvTest, ConditionalWrites) {
 
 TEST_P(KvTest, ExpiredKeysAreInvisibleEverywhere) {
   auto kv = store().kv("ttl");
-  KvPut short_lived = write("gone", "soon");
+  KvPut short_lived = kv_write("gone", "soon");
   short_lived.ttl = 300ms;
   kv.put(short_lived);
   kv.put("kept", "forever");
@@ -116,11 +109,11 @@ TEST_P(KvTest, ExpiredKeysAreInvisibleEverywhere) {
   EXPECT_EQ(kv.count(), 1u);
   EXPECT_EQ(kv.count("go"), 0u);
   EXPECT_EQ(keys_of(kv.scan().entries), std::vector<std::string>{"kept"});
-  KvPut at = write("gone", "x");
+  KvPut at = kv_write("gone", "x");
   at.if_version = 1;
   EXPECT_EQ(conflict_version([&] { kv.put(at); }), 0);
   EXPECT_EQ(conflict_version([&] { kv.erase("gone", 1); }), 0);
-  KvPut absent = write("gone", "back");
+  KvPut absent = kv_write("gone", "back");
   absent.if_absent = true;
   EXPECT_EQ(kv.put(absent), 1);  // Expired counts as absent, and starts again at version 1.
   EXPECT_EQ(kv.get("gone")->value, "back");
@@ -129,7 +122,7 @@ TEST_P(KvTest, ExpiredKeysAreInvisibleEverywhere) {
 TEST_P(KvTest, PurgeExpiredWorksInBatches) {
   auto kv = store().kv("purge");
   for (int i = 0; i < 7; ++i) {
-    KvPut put = write("old-" + std::to_string(i), "x");
+    KvPut put = kv_write("old-" + std::to_string(i), "x");
     put.ttl = 1ms;
     kv.put(put);
   }
@@ -194,28 +187,28 @@ TEST_P(KvTest, NamespacesAreIsolatedAndClearable) {
 TEST_P(KvTest, InvalidWritesAreRefusedAndNothingIsWritten) {
   auto kv = store().kv("invalid");
   auto code = [&](KvPut put) { return error_code_of([&] { kv.put(put); }); };
-  EXPECT_EQ(code(write("", "x")), ErrorCode::invalid_argument);
-  EXPECT_EQ(code(write(std::string(kMaxKeyBytes + 1, 'k'), "x")), ErrorCode::invalid_argument);
-  KvPut bad = write("k", "x");
+  EXPECT_EQ(code(kv_write("", "x")), ErrorCode::invalid_argument);
+  EXPECT_EQ(code(kv_write(std::string(kMaxKeyBytes + 1, 'k'), "x")), ErrorCode::invalid_argument);
+  KvPut bad = kv_write("k", "x");
   bad.metadata = "{nope";
   EXPECT_EQ(code(bad), ErrorCode::invalid_argument);
   bad.metadata = R"({"nul":"\u0000"})";
   EXPECT_EQ(code(bad), ErrorCode::invalid_argument);
-  bad = write("k", "x");
+  bad = kv_write("k", "x");
   bad.ttl = 0ms;
   EXPECT_EQ(code(bad), ErrorCode::invalid_argument);
-  bad = write("k", "x");
+  bad = kv_write("k", "x");
   bad.if_absent = true;
   bad.if_version = 3;
   EXPECT_EQ(code(bad), ErrorCode::invalid_argument);
   EXPECT_EQ(error_code_of([&] {
-              kv.put_many({write("a", "1"), write("a", "2")});
+              kv.put_many({kv_write("a", "1"), kv_write("a", "2")});
             }),
             ErrorCode::invalid_argument);
-  KvPut conditional = write("c", "1");
+  KvPut conditional = kv_write("c", "1");
   conditional.if_absent = true;
   EXPECT_EQ(error_code_of([&] {
-              kv.put_many({write("b", "1"), conditional});
+              kv.put_many({kv_write("b", "1"), conditional});
             }),
             ErrorCode::invalid_argument);
   EXPECT_EQ(kv.count(), 0u);
@@ -224,10 +217,10 @@ TEST_P(KvTest, InvalidWritesAreRefusedAndNothingIsWritten) {
 TEST_P(KvTest, BatchesInOneCallAndInATransactionWithEvents) {
   auto kv = store().kv("batch");
   kv.put("a", "old");
-  KvPut with_ttl = write("c", "3");
+  KvPut with_ttl = kv_write("c", "3");
   with_ttl.ttl = 1h;
   with_ttl.metadata = R"({"m":1})";
-  EXPECT_EQ(kv.put_many({write("a", "1"), write("b", "2"), with_ttl}),
+  EXPECT_EQ(kv.put_many({kv_write("a", "1"), kv_write("b", "2"), with_ttl}),
             (std::vector<std::int64_t>{2, 1, 1}));
   EXPECT_EQ(kv.get("c")->metadata, R"({"m":1})");
   EXPECT_EQ(kv.erase_many({"a", "b", "missing"}), 2u);
@@ -235,7 +228,7 @@ TEST_P(KvTest, BatchesInOneCallAndInATransactionWithEvents) {
 
   store().transaction([](Transaction& tx) {
     tx.events().append("order-1", event("Placed"));
-    tx.kv("batch").put_many({write("order-1", "placed"), write("order-2", "pending")});
+    tx.kv("batch").put_many({kv_write("order-1", "placed"), kv_write("order-2", "pending")});
   });
   EXPECT_EQ(kv.get("order-1")->value, "placed");
   EXPECT_THROW(store().transaction([](Transaction& tx) {
@@ -252,15 +245,15 @@ TEST_P(KvTest, BatchesInOneCallAndInATransactionWithEvents) {
 
 TEST_P(KvTest, FindByJsonContainmentOnValueOrMetadata) {
   auto kv = store().kv("docs");
-  KvPut ada = write("ada", R"({"user":"ada","tags":["a","b"],"n":1,"nested":{"x":[1,2]}})");
+  KvPut ada = kv_write("ada", R"({"user":"ada","tags":["a","b"],"n":1,"nested":{"x":[1,2]}})");
   ada.metadata = R"({"team":"core","level":3})";
   kv.put(ada);
-  KvPut bob = write("bob", R"({"user":"bob","tags":["b"],"n":1.0})");
+  KvPut bob = kv_write("bob", R"({"user":"bob","tags":["b"],"n":1.0})");
   bob.metadata = R"({"team":"edge"})";
   kv.put(bob);
   kv.put("list", R"(["x","y"])");
   kv.put("plain", "not json {\"user\":\"ada\"}");
-  KvPut gone = write("gone", R"({"user":"ada","tags":["b"]})");
+  KvPut gone = kv_write("gone", R"({"user":"ada","tags":["b"]})");
   gone.ttl = 1ms;
   kv.put(gone);
   std::this_thread::sleep_for(20ms);
@@ -314,7 +307,7 @@ TEST_P(KvTest, FullTextSearchOverJsonValues) {
   EXPECT_EQ(searched("report"), (Keys{"w1"}));
   kv.erase("w1");
   EXPECT_EQ(searched("report"), Keys{});
-  KvPut brief = write("brief", R"({"title":"report"})");
+  KvPut brief = kv_write("brief", R"({"title":"report"})");
   brief.ttl = 1ms;
   kv.put(brief);
   std::this_thread::sleep_for(20ms);
@@ -328,8 +321,8 @@ TEST_P(KvTest, LargeBatchesOfNewAndExistingKeys) {
   auto kv = store().kv("large");
   std::vector<KvPut> fresh;
   for (int i = 0; i < 200; ++i) {
-    KvPut put =
-        write("k" + std::to_string(1000 + i), R"({"doc":"number )" + std::to_string(i) + R"("})");
+    KvPut put = kv_write("k" + std::to_string(1000 + i),
+                         R"({"doc":"number )" + std::to_string(i) + R"("})");
     if (i % 2 == 0) put.metadata = R"({"even":true})";
     fresh.push_back(put);
   }
@@ -340,7 +333,7 @@ TEST_P(KvTest, LargeBatchesOfNewAndExistingKeys) {
   EXPECT_EQ(kv.find(JsonField::metadata, R"({"even":true})").entries.size(), 100u);
 
   std::vector<KvPut> mixed;
-  for (int i = 150; i < 250; ++i) mixed.push_back(write("k" + std::to_string(1000 + i), "v"));
+  for (int i = 150; i < 250; ++i) mixed.push_back(kv_write("k" + std::to_string(1000 + i), "v"));
   const auto versions = kv.put_many(mixed);
   for (int i = 0; i < 100; ++i) EXPECT_EQ(versions[i], i < 50 ? 2 : 1) << i;
   EXPECT_EQ(kv.count(), 250u);
@@ -348,7 +341,7 @@ TEST_P(KvTest, LargeBatchesOfNewAndExistingKeys) {
 
   store().transaction([&](Transaction& tx) {
     std::vector<KvPut> more;
-    for (int i = 0; i < 100; ++i) more.push_back(write("t" + std::to_string(i), "x"));
+    for (int i = 0; i < 100; ++i) more.push_back(kv_write("t" + std::to_string(i), "x"));
     EXPECT_EQ(tx.kv("large").put_many(more), std::vector<std::int64_t>(100, 1));
     EXPECT_EQ(tx.kv("large").put_many(more), std::vector<std::int64_t>(100, 2));
   });
@@ -368,7 +361,7 @@ TEST_P(KvTest, ConditionalWritesRacingFromThreads) {
     threads.emplace_back([&] {
       while (!go) std::this_thread::yield();
       auto mine = store().kv("race");
-      KvPut claim = write("claim", "mine");
+      KvPut claim = kv_write("claim", "mine");
       claim.if_absent = true;
       try {
         mine.put(claim);
@@ -377,7 +370,7 @@ TEST_P(KvTest, ConditionalWritesRacingFromThreads) {
       }
       for (int done = 0; done < kIncrementsEach;) {
         const auto current = mine.get("counter");
-        KvPut next = write("counter", std::to_string(std::stoi(current->value) + 1));
+        KvPut next = kv_write("counter", std::to_string(std::stoi(current->value) + 1));
         next.if_version = current->version;
         try {
           mine.put(next);

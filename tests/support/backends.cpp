@@ -116,6 +116,13 @@ EventData event(std::string type, std::string data, std::optional<std::string> m
   return EventData{std::move(type), std::move(data), std::move(metadata), std::move(id)};
 }
 
+KvPut kv_write(std::string key, std::string value) {
+  KvPut put;
+  put.key = std::move(key);
+  put.value = std::move(value);
+  return put;
+}
+
 std::vector<RecordedEvent> read_everything(const Events& events, std::size_t page) {
   std::vector<RecordedEvent> all;
   AllReadOptions options;

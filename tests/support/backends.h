@@ -68,6 +68,9 @@ EventData event(std::string type, std::string data = "{}",
                 std::optional<std::string> metadata = std::nullopt,
                 std::optional<std::string> id = std::nullopt);
 
+// Shorthand for an unconditional key-value write.
+KvPut kv_write(std::string key, std::string value);
+
 // Every event of the store, paging through read_all.
 std::vector<RecordedEvent> read_everything(const Events& events, std::size_t page = 1000);
 

@@ -123,6 +123,14 @@ void append_copy_field(std::string& out, std::string_view text) {
   }
 }
 
+void append_copy_nullable(std::string& out, const std::optional<std::string_view>& text) {
+  if (text) {
+    append_copy_field(out, *text);
+  } else {
+    out += "\\N";
+  }
+}
+
 Connection::Connection(const std::vector<const char*>& keywords,
                        const std::vector<const char*>& values) {
   connection_ = PQconnectdbParams(keywords.data(), values.data(), 1);

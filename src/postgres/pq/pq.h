@@ -84,6 +84,8 @@ std::string from_hex(std::string_view hex);
 
 // Appends `text` escaped for COPY's text format.
 void append_copy_field(std::string& out, std::string_view text);
+// Appends `text` escaped for COPY's text format, or \N (NULL) when absent.
+void append_copy_nullable(std::string& out, const std::optional<std::string_view>& text);
 
 // One connection. Statements with parameters are prepared once per connection and reused.
 // Used by one thread at a time.
