@@ -22,7 +22,7 @@ TEST_P(CheckpointTest, RestoreKeepsEveryFieldExactly) {
   kv.put(rich);  // Version 2.
   kv.put("plain", "p");
   KvPut expiring = kv_write("expiring", "soon");
-  expiring.ttl = 300ms;
+  expiring.ttl = 1500ms;  // Long enough for the checks before expiry on a loaded machine.
   kv.put(expiring);
   const auto before = kv.scan().entries;
 
@@ -39,7 +39,9 @@ TEST_P(CheckpointTest, RestoreKeepsEveryFieldExactly) {
   EXPECT_EQ(kv.scan().entries, before);  // Values, versions, metadata and expiry times exactly.
   EXPECT_EQ(kv.get(rich.key)->version, 2);
 
-  std::this_thread::sleep_for(400ms);
+  const Timestamp expires_at = *kv.get("expiring")->expires_at;
+  std::this_thread::sleep_until(
+      std::chrono::system_clock::time_point(std::chrono::microseconds(expires_at) + 50ms));
   kv.restore_checkpoint(checkpoint.id);
   EXPECT_FALSE(kv.contains("expiring"));  // Its saved expiry time has passed.
   EXPECT_EQ(kv.count(), 2u);

@@ -121,10 +121,12 @@ TEST_P(ThreadRaceTest, AReaderOfAllEventsNeverSkipsNorRepeats) {
   }
 }
 
+// The processes open their stores, then all start appending at one moment, a second from now
+// (time enough to start and open even under the sanitizers).
 TEST_P(ProcessRaceTest, ProcessesRacingForOneStream) {
   constexpr int kProcesses = 4;
   constexpr int kWinsEach = 25;
-  const std::string start = std::to_string(milliseconds_from_now(300));
+  const std::string start = std::to_string(milliseconds_from_now(1000));
   std::vector<FILE*> workers;
   for (int i = 0; i < kProcesses; ++i) {
     const std::string command = worker_path() + " '" + url() + "' " + start +
