@@ -85,8 +85,4 @@ Timestamp now_micros() {
       .count();
 }
 
-std::string_view category_of(std::string_view stream) noexcept {
-  return stream.substr(0, stream.find('-'));
-}
-
 }  // namespace strata::detail

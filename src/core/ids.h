@@ -22,7 +22,4 @@ std::uint64_t stable_hash64(std::string_view bytes) noexcept;
 // The current time, truncated to whole microseconds.
 Timestamp now_micros();
 
-// The category of a stream: its name up to the first '-' (the whole name without one).
-std::string_view category_of(std::string_view stream) noexcept;
-
 }  // namespace strata::detail

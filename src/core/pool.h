@@ -23,12 +23,6 @@ struct PoolSettings {
   std::chrono::milliseconds first_backoff{50};
 };
 
-struct PoolStats {
-  int in_use = 0;
-  int idle = 0;
-  int waiting = 0;
-};
-
 template <class Connection>
 class Pool {
  public:
@@ -65,10 +59,8 @@ class Pool {
   Lease acquire() {
     const auto deadline = std::chrono::steady_clock::now() + settings_.acquire_timeout;
     std::unique_lock lock(mutex_);
-    ++waiting_;
     const bool ready = freed_.wait_until(
         lock, deadline, [&] { return !idle_.empty() || total_ < settings_.max_size; });
-    --waiting_;
     if (!ready) {
       throw Error(ErrorCode::timeout,
                   "connection pool exhausted: all " + std::to_string(settings_.max_size) +
@@ -105,12 +97,6 @@ class Pool {
     freed_.notify_all();
   }
 
-  PoolStats stats() const {
-    std::lock_guard lock(mutex_);
-    const int idle = static_cast<int>(idle_.size());
-    return PoolStats{total_ - idle, idle, waiting_};
-  }
-
  private:
   std::unique_ptr<Connection> connect() {
     auto backoff = settings_.first_backoff;
@@ -142,11 +128,10 @@ class Pool {
   const PoolSettings settings_;
   const Factory factory_;
   const Reusable reusable_;
-  mutable std::mutex mutex_;
+  std::mutex mutex_;
   std::condition_variable freed_;
   std::vector<std::unique_ptr<Connection>> idle_;
   int total_ = 0;
-  int waiting_ = 0;
 };
 
 }  // namespace strata::detail

@@ -76,12 +76,6 @@ TEST(Ids, StableHashIsFnv1a64) {
   EXPECT_EQ(detail::stable_hash64("foobar"), 0x85944171f73967e8ULL);
 }
 
-TEST(Ids, CategoryIsTheNameUpToTheFirstDash) {
-  EXPECT_EQ(detail::category_of("order-1"), "order");
-  EXPECT_EQ(detail::category_of("order-1-2"), "order");
-  EXPECT_EQ(detail::category_of("order"), "order");
-}
-
 TEST(Timestamps, Rfc3339WithMicroseconds) {
   EXPECT_EQ(format_timestamp(0), "1970-01-01T00:00:00.000000Z");
   EXPECT_EQ(format_timestamp(1795308296123456), "2026-11-22T00:44:56.123456Z");
