@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Starts or stops a throwaway PostgreSQL 15 for the test run: a fresh cluster in DIR, owned by
-# a non-root user, listening only on a unix socket in DIR (and on 127.0.0.1:PORT when given).
+# a non-root user, listening only on a unix socket in DIR (and on 127.0.0.1:PORT when given),
+# with PgBouncer in transaction mode in front of it on the socket DIR/.s.PGSQL.6432.
 #   pg_server.sh start DIR [PORT]   prints nothing; fails loudly if the server cannot start
 #   pg_server.sh stop DIR           stops the server and removes DIR
 # Settings: durability off (fsync, synchronous_commit) for speed unless STRATA_PG_DURABLE=1.
@@ -20,8 +21,44 @@ fi
 as_owner=()
 if ((EUID == 0)); then as_owner=(runuser -u postgres --); fi
 
+start_pgbouncer() {
+  if ! command -v pgbouncer >/dev/null; then
+    echo "pg_server.sh: pgbouncer is not installed (run scripts/install-deps)" >&2
+    exit 1
+  fi
+  cat >"$dir/pgbouncer.ini" <<INI
+[databases]
+postgres = host=$dir port=${port:-5432} dbname=postgres
+[pgbouncer]
+listen_addr =
+unix_socket_dir = $dir
+listen_port = 6432
+auth_type = trust
+auth_file = $dir/userlist.txt
+pool_mode = transaction
+max_client_conn = 200
+default_pool_size = 10
+ignore_startup_parameters = options
+logfile = $dir/pgbouncer.log
+pidfile = $dir/pgbouncer.pid
+INI
+  echo '"strata" ""' >"$dir/userlist.txt"
+  if ((EUID == 0)); then chown postgres: "$dir/pgbouncer.ini" "$dir/userlist.txt"; fi
+  "${as_owner[@]}" pgbouncer -d "$dir/pgbouncer.ini" || { cat "$dir/pgbouncer.log" >&2; exit 1; }
+  for _ in $(seq 50); do
+    [[ -S $dir/.s.PGSQL.6432 ]] && return 0
+    sleep 0.1
+  done
+  echo "pg_server.sh: pgbouncer did not start" >&2
+  cat "$dir/pgbouncer.log" >&2
+  exit 1
+}
+
 case $action in
   start)
+    if [[ -e $dir/pgbouncer.pid ]]; then
+      kill "$(cat "$dir/pgbouncer.pid")" 2>/dev/null || true
+    fi
     if [[ -e $dir/data/postmaster.pid ]]; then
       "${as_owner[@]}" "$bin/pg_ctl" -D "$dir/data" -m immediate stop >/dev/null 2>&1 || true
     fi
@@ -37,8 +74,12 @@ case $action in
     "${as_owner[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
       -o "-k $dir -p ${port:-5432} $listen -c max_connections=200 $durability" start >/dev/null \
       || { cat "$dir/server.log" >&2; exit 1; }
+    start_pgbouncer
     ;;
   stop)
+    if [[ -e $dir/pgbouncer.pid ]]; then
+      kill "$(cat "$dir/pgbouncer.pid")" 2>/dev/null || true
+    fi
     if [[ -e $dir/data/postmaster.pid ]]; then
       "${as_owner[@]}" "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null
     fi

@@ -140,6 +140,12 @@ PostgresSettings parse_postgres(std::string_view url) {
         settings.acquire_timeout = parse_timeout(parameter);
       } else if (parameter.key == "statement_timeout") {
         settings.statement_timeout = parse_timeout(parameter);
+      } else if (parameter.key == "prepared_statements") {
+        if (parameter.value != "true" && parameter.value != "false") {
+          invalid("store URL parameter prepared_statements='" + parameter.value +
+                  "' must be true or false");
+        }
+        settings.prepared_statements = parameter.value == "true";
       } else if (parameter.key == "schema") {
         if (!is_identifier(parameter.value)) {
           invalid("store URL parameter schema='" + parameter.value +

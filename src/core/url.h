@@ -25,6 +25,8 @@ struct PostgresSettings {
   std::chrono::milliseconds acquire_timeout{5000};
   std::optional<std::chrono::milliseconds> statement_timeout;
   std::string schema = "strata";
+  // Off: every statement goes unnamed (parsed each time), as PgBouncer's transaction mode needs.
+  bool prepared_statements = true;
 };
 
 using StoreSettings = std::variant<SqliteSettings, PostgresSettings>;

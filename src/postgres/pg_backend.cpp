@@ -815,7 +815,7 @@ class PgBackend final : public Backend {
     keywords.push_back(nullptr);
     values.push_back(nullptr);
     try {
-      return std::make_unique<Connection>(keywords, values);
+      return std::make_unique<Connection>(keywords, values, settings_.prepared_statements);
     } catch (const PqError& error) {
       throw Error(ErrorCode::unavailable, "cannot connect to " + settings_.redacted + ": " +
                                               scrub_password(error.what(), settings_.libpq_url));

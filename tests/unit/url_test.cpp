@@ -49,6 +49,10 @@ TEST(StoreUrl, PostgresParametersAreConsumedBeforeLibpq) {
             "sslmode=disable");
   EXPECT_EQ(settings.redacted.find("s3cret"), std::string::npos);
   EXPECT_EQ(std::get<PostgresSettings>(parse_store_url("postgres://h/db")).schema, "strata");
+  EXPECT_TRUE(std::get<PostgresSettings>(parse_store_url("postgres://h/db")).prepared_statements);
+  EXPECT_FALSE(
+      std::get<PostgresSettings>(parse_store_url("postgres://h/db?prepared_statements=false"))
+          .prepared_statements);
 }
 
 TEST(StoreUrl, ErrorsNameWhatIsWrong) {
@@ -62,6 +66,8 @@ TEST(StoreUrl, ErrorsNameWhatIsWrong) {
   EXPECT_NE(error_message("postgres://h/db?acquire_timeout=soon").find("acquire_timeout"),
             std::string::npos);
   EXPECT_NE(error_message("postgres://h/db?schema=a;drop").find("schema"), std::string::npos);
+  EXPECT_NE(error_message("postgres://h/db?prepared_statements=maybe").find("prepared_statements"),
+            std::string::npos);
   EXPECT_NE(
       error_message("postgres://h/db?min_connections=5&max_connections=2").find("min_connections"),
       std::string::npos);

@@ -132,7 +132,8 @@ void append_copy_nullable(std::string& out, const std::optional<std::string_view
 }
 
 Connection::Connection(const std::vector<const char*>& keywords,
-                       const std::vector<const char*>& values) {
+                       const std::vector<const char*>& values, bool prepare)
+    : prepare_(prepare) {
   connection_ = PQconnectdbParams(keywords.data(), values.data(), 1);
   if (connection_ == nullptr) throw PqError("out of memory", "", true);
   if (PQstatus(connection_) != CONNECTION_OK) {
@@ -168,6 +169,15 @@ Result Connection::query(const std::string& sql, const Params& params) {
 }
 
 void Connection::send(const Command& command, std::vector<PendingPrepare>& prepares) {
+  const auto values = command.params.pointers();
+  const auto lengths = command.params.lengths();
+  if (!prepare_) {
+    if (PQsendQueryParams(connection_, command.sql.c_str(), command.params.size(), nullptr,
+                          values.data(), lengths.data(), nullptr, 0) == 0) {
+      fail(nullptr);
+    }
+    return;
+  }
   auto found = prepared_.find(command.sql);
   std::string name;
   if (found != prepared_.end()) {
@@ -180,8 +190,6 @@ void Connection::send(const Command& command, std::vector<PendingPrepare>& prepa
     }
     prepares.push_back(PendingPrepare{&command.sql, name});
   }
-  const auto values = command.params.pointers();
-  const auto lengths = command.params.lengths();
   if (PQsendQueryPrepared(connection_, name.c_str(), command.params.size(), values.data(),
                           lengths.data(), nullptr, 0) == 0) {
     fail(nullptr);

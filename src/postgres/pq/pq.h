@@ -92,8 +92,10 @@ void append_copy_nullable(std::string& out, const std::optional<std::string_view
 class Connection {
  public:
   // Connects using `keywords`/`values` (libpq's PQconnectdbParams, expand_dbname on).
-  // Throws PqError naming the failure.
-  Connection(const std::vector<const char*>& keywords, const std::vector<const char*>& values);
+  // With `prepare` off, statements are sent unnamed instead of prepared once and reused (for
+  // poolers such as PgBouncer in transaction mode). Throws PqError naming the failure.
+  Connection(const std::vector<const char*>& keywords, const std::vector<const char*>& values,
+             bool prepare = true);
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
   ~Connection();
@@ -126,6 +128,7 @@ class Connection {
   PGconn* connection_ = nullptr;
   std::unordered_map<std::string, std::string> prepared_;  // SQL text → statement name.
   std::uint64_t statements_named_ = 0;
+  bool prepare_ = true;
 };
 
 }  // namespace strata::pq
