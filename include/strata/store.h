@@ -9,6 +9,7 @@
 
 #include "strata/events.h"
 #include "strata/kv.h"
+#include "strata/queue.h"
 #include "strata/scope.h"
 #include "strata/workflow.h"
 
@@ -28,6 +29,7 @@ class Transaction {
   // The key-value namespace `name`. Throws invalid_argument for a bad name.
   KeyValue kv(std::string_view name) const { return KeyValue(scope_, std::string(name)); }
   Workflows workflows() const { return Workflows(scope_); }
+  Queue queue(std::string_view name) const { return Queue(scope_, std::string(name)); }
 
  private:
   friend class Store;
@@ -58,6 +60,12 @@ class Store {
   // invalid_argument for a bad name.
   KeyValue kv(std::string_view name) const {
     return KeyValue(detail::Scope{backend_}, std::string(name));
+  }
+
+  // The work queue `name` (create it with Queue::create); each call runs as its own atomic unit
+  // of work. Throws invalid_argument for a bad name.
+  Queue queue(std::string_view name) const {
+    return Queue(detail::Scope{backend_}, std::string(name));
   }
 
   // Workflow checkpoints; each call runs as its own atomic unit of work.

@@ -6,5 +6,6 @@
 #include "strata/events.h"
 #include "strata/kv.h"
 #include "strata/position.h"
+#include "strata/queue.h"
 #include "strata/store.h"
 #include "strata/workflow.h"

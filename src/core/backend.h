@@ -10,6 +10,7 @@
 
 #include "strata/event.h"
 #include "strata/kv.h"
+#include "strata/queue.h"
 #include "strata/workflow.h"
 
 namespace strata::detail {
@@ -69,6 +70,16 @@ struct KeyRange {
   std::optional<std::string> to;
 };
 
+// A validated item to produce; text viewed from the caller's QueueMessage.
+struct PendingMessage {
+  std::string_view payload;
+  std::optional<std::string_view> headers;
+  int priority = 0;
+  std::int64_t delay_ms = 0;
+  std::optional<std::int64_t> expires_in_ms;  // Absent: the queue's expire_after, if any.
+  std::optional<std::string_view> dedup_key;
+};
+
 // One connection, inside or outside a transaction. Used by one thread at a time.
 class Session {
  public:
@@ -115,6 +126,33 @@ class Session {
   // False when the namespace has no checkpoint `id`.
   virtual bool kv_checkpoint_restore(std::string_view ns, std::int64_t id) = 0;
   virtual bool kv_checkpoint_delete(std::string_view ns, std::int64_t id) = 0;
+
+  // Queues. Every call but queue_create throws Error(not_found) for an unknown queue. Token calls
+  // return false (or count fewer) for tokens whose lease no longer holds. Durations are
+  // milliseconds on the database's clock.
+  virtual void queue_create(std::string_view queue, const QueueSettings& settings) = 0;
+  virtual std::vector<Produced> queue_produce(std::string_view queue,
+                                              const std::vector<PendingMessage>& messages) = 0;
+  virtual std::vector<LeasedMessage> queue_lease(std::string_view queue, std::size_t max_items,
+                                                 std::optional<std::int64_t> lease_ms) = 0;
+  virtual bool queue_extend(std::string_view queue, std::string_view token,
+                            std::optional<std::int64_t> lease_ms) = 0;
+  virtual std::size_t queue_complete(std::string_view queue,
+                                     const std::vector<std::string>& tokens) = 0;
+  // Without `delay_ms`, the queue's backoff scaled by `jitter` (0.5 to 1).
+  virtual bool queue_retry(std::string_view queue, std::string_view token,
+                           std::optional<std::int64_t> delay_ms, double jitter) = 0;
+  virtual bool queue_fail(std::string_view queue, std::string_view token,
+                          std::string_view reason) = 0;
+  virtual QueueStats queue_stats(std::string_view queue) = 0;
+  virtual void queue_set_paused(std::string_view queue, bool paused) = 0;
+  virtual std::size_t queue_purge(std::string_view queue) = 0;
+  virtual std::vector<DeadLetter> queue_dead_letters(std::string_view queue, std::int64_t after_id,
+                                                     std::size_t limit) = 0;
+  // Requeues these dead letters, or all when absent.
+  virtual std::size_t queue_requeue(std::string_view queue,
+                                    const std::optional<std::vector<std::int64_t>>& ids) = 0;
+  virtual std::size_t queue_purge_dead(std::string_view queue) = 0;
 
   // Workflow checkpoints: numbered states of one workflow.
   virtual WorkflowCheckpoint workflow_save(std::string_view workflow, std::string_view state) = 0;

@@ -62,6 +62,10 @@ void validate_namespace(std::string_view name) {
   validate_name("namespace", name, kMaxNamespaceBytes);
 }
 
+void validate_queue_name(std::string_view name) {
+  validate_name("queue name", name, kMaxQueueNameBytes);
+}
+
 void validate_workflow_name(std::string_view name) {
   validate_name("workflow name", name, kMaxWorkflowNameBytes);
 }

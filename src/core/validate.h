@@ -17,6 +17,8 @@ void validate_category(std::string_view category);
 
 // 1..kMaxNamespaceBytes of UTF-8 without control characters.
 void validate_namespace(std::string_view name);
+// 1..kMaxQueueNameBytes of UTF-8 without control characters.
+void validate_queue_name(std::string_view name);
 // 1..kMaxWorkflowNameBytes of UTF-8 without control characters.
 void validate_workflow_name(std::string_view name);
 // Validates a key-value write: sizes, metadata JSON (without \u0000, which PostgreSQL's jsonb

@@ -1,10 +1,12 @@
 #include "postgres/pg_backend.h"
 
+#include <algorithm>
 #include <array>
 #include <unordered_map>
 
 #include "core/ids.h"
 #include "core/pool.h"
+#include "core/queue_rules.h"
 #include "postgres/pg_sql.h"
 #include "postgres/pq/pq.h"
 #include "postgres/schema.h"
@@ -487,6 +489,234 @@ class PgSession final : public Session {
     return static_cast<std::size_t>(connection_.query(sql_.workflow_prune, params).rows());
   }
 
+  void queue_create(std::string_view queue, const QueueSettings& settings) override {
+    wrote_ = true;
+    Params params;
+    params.add(queue)
+        .add(static_cast<std::int64_t>(settings.lease.count()))
+        .add(std::int64_t{settings.max_attempts})
+        .add(static_cast<std::int64_t>(settings.retry_base.count()))
+        .add(static_cast<std::int64_t>(settings.retry_cap.count()));
+    if (settings.expire_after) {
+      params.add(static_cast<std::int64_t>(settings.expire_after->count()));
+    } else {
+      params.add_null();
+    }
+    params.add(settings.dead_letters ? "t" : "f");
+    connection_.query(sql_.queue_create, params);
+  }
+
+  std::vector<Produced> queue_produce(std::string_view queue,
+                                      const std::vector<PendingMessage>& messages) override {
+    wrote_ = true;
+    const QueueConfig config = queue_config(queue);
+    // One pipeline: the statements for every message, in one transaction.
+    std::vector<Params> params;
+    std::vector<const std::string*> sqls;
+    std::vector<int> insert_index(messages.size());
+    for (std::size_t i = 0; i < messages.size(); ++i) {
+      const PendingMessage& message = messages[i];
+      if (message.dedup_key) {
+        params.push_back(Params().add(queue).add(*message.dedup_key));
+        sqls.push_back(&sql_.queue_unkey_expired);
+      }
+      Params insert;
+      insert.add(queue).add(pq::bytea_literal(message.payload));
+      if (message.headers) {
+        insert.add(*message.headers);
+      } else {
+        insert.add_null();
+      }
+      insert.add(std::int64_t{message.priority}).add(message.delay_ms);
+      const auto expires_in = message.expires_in_ms ? message.expires_in_ms : config.expire_ms;
+      if (expires_in) {
+        insert.add(*expires_in);
+      } else {
+        insert.add_null();
+      }
+      if (message.dedup_key) {
+        insert.add(*message.dedup_key);
+      } else {
+        insert.add_null();
+      }
+      insert_index[i] = static_cast<int>(params.size());
+      params.push_back(std::move(insert));
+      sqls.push_back(&sql_.queue_insert);
+    }
+    return atomically([&] {
+      std::vector<Command> commands;
+      for (std::size_t i = 0; i < params.size(); ++i)
+        commands.push_back(Command{*sqls[i], params[i]});
+      const auto results = connection_.pipeline(commands);
+      std::vector<Produced> produced;
+      for (std::size_t i = 0; i < messages.size(); ++i) {
+        const Result& inserted = results[static_cast<std::size_t>(insert_index[i])];
+        if (inserted.rows() == 1) {
+          produced.push_back(Produced{inserted.integer(0, 0), false});
+          continue;
+        }
+        const Result existing =
+            connection_.query(sql_.queue_dedup_id, Params().add(queue).add(*messages[i].dedup_key));
+        produced.push_back(Produced{existing.integer(0, 0), true});
+      }
+      return produced;
+    });
+  }
+
+  std::vector<LeasedMessage> queue_lease(std::string_view queue, std::size_t max_items,
+                                         std::optional<std::int64_t> lease_ms) override {
+    wrote_ = true;
+    const QueueConfig config = queue_config(queue);
+    const Params q = Params().add(queue);
+    const Params bury =
+        Params().add(queue).add(config.max_attempts).add(config.dead_letters ? "t" : "f");
+    const Params claim = Params()
+                             .add(queue)
+                             .add(static_cast<std::int64_t>(config.paused ? 0 : max_items))
+                             .add(lease_ms.value_or(config.lease_ms));
+    return atomically([&] {
+      const std::array<Command, 4> commands = {
+          Command{sql_.queue_bury_exhausted, bury}, Command{sql_.queue_reclaim, q},
+          Command{sql_.queue_sweep, q}, Command{sql_.queue_claim, claim}};
+      const auto results = connection_.pipeline(commands);
+      const Result& rows = results[3];
+      std::vector<LeasedMessage> leased;
+      for (int row = 0; row < rows.rows(); ++row) {
+        leased.push_back(LeasedMessage{
+            rows.integer(row, 0), pq::from_hex(rows.text(row, 1)), rows.optional_string(row, 2),
+            static_cast<int>(rows.integer(row, 3)), static_cast<int>(rows.integer(row, 4)),
+            rows.string(row, 5), rows.integer(row, 6)});
+      }
+      std::sort(leased.begin(), leased.end(), [](const auto& a, const auto& b) {
+        return a.priority != b.priority ? a.priority > b.priority : a.id < b.id;
+      });
+      return leased;
+    });
+  }
+
+  bool queue_extend(std::string_view queue, std::string_view token,
+                    std::optional<std::int64_t> lease_ms) override {
+    wrote_ = true;
+    queue_config(queue);
+    Params params;
+    params.add(queue).add(token);
+    if (lease_ms) {
+      params.add(*lease_ms);
+    } else {
+      params.add_null();
+    }
+    return connection_.query(sql_.queue_extend, params).rows() == 1;
+  }
+
+  std::size_t queue_complete(std::string_view queue,
+                             const std::vector<std::string>& tokens) override {
+    wrote_ = true;
+    queue_config(queue);
+    std::string array = "{";
+    for (const std::string& token : tokens) {
+      if (array.size() > 1) array += ',';
+      pq::append_array_element(array, token);
+    }
+    array += '}';
+    return static_cast<std::size_t>(
+        connection_.query(sql_.queue_complete, Params().add(queue).add(array)).rows());
+  }
+
+  bool queue_retry(std::string_view queue, std::string_view token,
+                   std::optional<std::int64_t> delay_ms, double jitter) override {
+    wrote_ = true;
+    const QueueConfig config = queue_config(queue);
+    return atomically([&] {
+      const Result held =
+          connection_.query(sql_.queue_held_attempts, Params().add(queue).add(token));
+      if (held.rows() == 0) return false;
+      const std::int64_t attempts = held.integer(0, 0);
+      if (attempts >= config.max_attempts) {
+        return bury_held(queue, token, config, "retried after its last attempt");
+      }
+      const std::int64_t delay = delay_ms.value_or(backoff_ms(config, attempts, jitter));
+      connection_.query(sql_.queue_give_back, Params().add(queue).add(token).add(delay));
+      return true;
+    });
+  }
+
+  bool queue_fail(std::string_view queue, std::string_view token,
+                  std::string_view reason) override {
+    wrote_ = true;
+    return bury_held(queue, token, queue_config(queue), reason);
+  }
+
+  QueueStats queue_stats(std::string_view queue) override {
+    const QueueConfig config = queue_config(queue);
+    const Result rows = connection_.query(sql_.queue_stats, Params().add(queue));
+    QueueStats stats{rows.integer(0, 0), rows.integer(0, 1), rows.integer(0, 2),
+                     rows.integer(0, 4), std::nullopt,       config.paused};
+    if (!rows.is_null(0, 3)) stats.oldest_ready_age_seconds = std::stod(rows.string(0, 3));
+    return stats;
+  }
+
+  void queue_set_paused(std::string_view queue, bool paused) override {
+    wrote_ = true;
+    if (connection_.query(sql_.queue_set_paused, Params().add(queue).add(paused ? "t" : "f"))
+            .rows() == 0) {
+      throw_unknown_queue(queue);
+    }
+  }
+
+  std::size_t queue_purge(std::string_view queue) override {
+    wrote_ = true;
+    queue_config(queue);
+    return static_cast<std::size_t>(
+        connection_.query(sql_.queue_purge, Params().add(queue)).rows());
+  }
+
+  std::vector<DeadLetter> queue_dead_letters(std::string_view queue, std::int64_t after_id,
+                                             std::size_t limit) override {
+    queue_config(queue);
+    const Result rows =
+        connection_.query(sql_.queue_dead_letters,
+                          Params().add(queue).add(after_id).add(static_cast<std::int64_t>(limit)));
+    std::vector<DeadLetter> dead;
+    for (int row = 0; row < rows.rows(); ++row) {
+      dead.push_back(DeadLetter{rows.integer(row, 0), pq::from_hex(rows.text(row, 1)),
+                                rows.optional_string(row, 2), rows.optional_string(row, 3),
+                                static_cast<int>(rows.integer(row, 4)), rows.string(row, 5),
+                                rows.string(row, 6), rows.integer(row, 7)});
+    }
+    return dead;
+  }
+
+  std::size_t queue_requeue(std::string_view queue,
+                            const std::optional<std::vector<std::int64_t>>& ids) override {
+    wrote_ = true;
+    const QueueConfig config = queue_config(queue);
+    Params params;
+    params.add(queue);
+    if (ids) {
+      std::string array = "{";
+      for (const std::int64_t id : *ids) {
+        if (array.size() > 1) array += ',';
+        array += std::to_string(id);
+      }
+      params.add(array + "}");
+    } else {
+      params.add_null();
+    }
+    if (config.expire_ms) {
+      params.add(*config.expire_ms);
+    } else {
+      params.add_null();
+    }
+    return static_cast<std::size_t>(connection_.query(sql_.queue_requeue, params).rows());
+  }
+
+  std::size_t queue_purge_dead(std::string_view queue) override {
+    wrote_ = true;
+    queue_config(queue);
+    return static_cast<std::size_t>(
+        connection_.query(sql_.queue_purge_dead, Params().add(queue)).rows());
+  }
+
   StreamInfo stream_info(std::string_view stream) override {
     const Result result = connection_.query(sql_.stream_version, Params().add(stream));
     if (result.rows() == 0) return StreamInfo{};
@@ -582,6 +812,27 @@ class PgSession final : public Session {
       }
       throw;
     }
+  }
+
+  QueueConfig queue_config(std::string_view queue) {
+    const Result rows = connection_.query(sql_.queue_config, Params().add(queue));
+    if (rows.rows() == 0) throw_unknown_queue(queue);
+    QueueConfig config;
+    config.lease_ms = rows.integer(0, 0);
+    config.max_attempts = rows.integer(0, 1);
+    config.retry_base_ms = rows.integer(0, 2);
+    config.retry_cap_ms = rows.integer(0, 3);
+    if (!rows.is_null(0, 4)) config.expire_ms = rows.integer(0, 4);
+    config.dead_letters = rows.text(0, 5) == "t";
+    config.paused = rows.text(0, 6) == "t";
+    return config;
+  }
+
+  bool bury_held(std::string_view queue, std::string_view token, const QueueConfig& config,
+                 std::string_view reason) {
+    const Params params =
+        Params().add(queue).add(token).add(reason).add(config.dead_letters ? "t" : "f");
+    return connection_.query(sql_.queue_bury_held, params).integer(0, 0) == 1;
   }
 
   std::int64_t live_version(std::string_view ns, std::string_view key) {

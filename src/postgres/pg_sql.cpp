@@ -234,6 +234,124 @@ PgSql::PgSql(std::string quoted_schema) : schema(std::move(quoted_schema)) {
   kv_checkpoint_delete = qualify(
       "DELETE FROM {schema}.kv_checkpoints WHERE id = $1::bigint AND namespace = $2::text "
       "RETURNING true");
+  // Queues. "Now" is the transaction's start (now()), one instant for every statement of a call.
+  const std::string micros_now = "(extract(epoch FROM now()) * 1000000)::bigint";
+  const std::string bury =
+      "INSERT INTO {schema}.dead_letters (id, queue, payload, headers, priority, dedup_key, "
+      "attempts, history, reason, failed_at, created_at) SELECT id, queue, payload, headers, "
+      "priority, dedup_key, attempts, history || jsonb_build_array(jsonb_build_object("
+      "'attempt', attempts, 'outcome', 'dead', 'reason', $R::text, 'at', " +
+      micros_now + ")), $R::text, now(), created_at FROM gone WHERE $D::boolean";
+  auto with = [](std::string sql, const char* reason, const char* dead) {
+    for (auto [from, to] : {std::pair{std::string("$R"), std::string(reason)},
+                            std::pair{std::string("$D"), std::string(dead)}}) {
+      for (auto at = sql.find(from); at != std::string::npos; at = sql.find(from, at)) {
+        sql.replace(at, from.size(), to);
+      }
+    }
+    return sql;
+  };
+  queue_config = qualify(
+      "SELECT lease_ms, max_attempts, retry_base_ms, retry_cap_ms, expire_ms, dead_letters, "
+      "paused FROM {schema}.queues WHERE name = $1::text");
+  queue_create = qualify(
+      "INSERT INTO {schema}.queues (name, lease_ms, max_attempts, retry_base_ms, retry_cap_ms, "
+      "expire_ms, dead_letters) VALUES ($1::text, $2::bigint, $3::integer, $4::bigint, "
+      "$5::bigint, $6::bigint, $7::boolean) ON CONFLICT (name) DO UPDATE SET "
+      "lease_ms = excluded.lease_ms, max_attempts = excluded.max_attempts, "
+      "retry_base_ms = excluded.retry_base_ms, retry_cap_ms = excluded.retry_cap_ms, "
+      "expire_ms = excluded.expire_ms, dead_letters = excluded.dead_letters");
+  queue_unkey_expired = qualify(
+      "DELETE FROM {schema}.queue_items WHERE queue = $1::text AND dedup_key = $2::text AND "
+      "lease_token IS NULL AND expires_at <= now()");
+  // $1 queue, $2 payload, $3 headers, $4 priority, $5 delay ms, $6 expiry ms, $7 dedup key.
+  queue_insert = qualify(
+      "INSERT INTO {schema}.queue_items (queue, payload, headers, priority, run_at, expires_at, "
+      "dedup_key, created_at) VALUES ($1::text, $2::bytea, $3::json, $4::integer, "
+      "now() + $5::bigint * interval '1 millisecond', "
+      "now() + $6::bigint * interval '1 millisecond', $7::text, now()) "
+      "ON CONFLICT (queue, dedup_key) WHERE dedup_key IS NOT NULL DO NOTHING RETURNING id");
+  queue_dedup_id = qualify(
+      "SELECT id FROM {schema}.queue_items WHERE queue = $1::text AND dedup_key = $2::text");
+  // $1 queue, $2 max attempts, $3 whether dead letters are kept.
+  queue_bury_exhausted = qualify(
+      with("WITH gone AS (DELETE FROM {schema}.queue_items WHERE id IN (SELECT id FROM "
+           "{schema}.queue_items WHERE queue = $1::text AND lease_token IS NOT NULL AND "
+           "leased_until <= now() AND attempts >= $2::integer LIMIT 100 FOR UPDATE SKIP LOCKED) "
+           "RETURNING *) " +
+               bury,
+           "'lease expired on its last attempt'", "$3"));
+  queue_reclaim = qualify(
+      "UPDATE {schema}.queue_items SET lease_token = NULL, leased_until = NULL, "
+      "history = history || jsonb_build_array(jsonb_build_object('attempt', attempts, "
+      "'outcome', 'lease expired', 'at', " +
+      micros_now +
+      ")) WHERE id IN (SELECT id FROM "
+      "{schema}.queue_items WHERE queue = $1::text AND lease_token IS NOT NULL AND "
+      "leased_until <= now() LIMIT 100 FOR UPDATE SKIP LOCKED)");
+  queue_sweep = qualify(
+      "DELETE FROM {schema}.queue_items WHERE id IN (SELECT id FROM {schema}.queue_items "
+      "WHERE queue = $1::text AND lease_token IS NULL AND expires_at <= now() LIMIT 100 "
+      "FOR UPDATE SKIP LOCKED)");
+  // $1 queue, $2 how many, $3 lease ms.
+  queue_claim = qualify(
+      "UPDATE {schema}.queue_items SET lease_token = replace(gen_random_uuid()::text, '-', ''), "
+      "leased_until = now() + $3::bigint * interval '1 millisecond', attempts = attempts + 1 "
+      "WHERE id IN (SELECT id FROM {schema}.queue_items WHERE queue = $1::text AND "
+      "lease_token IS NULL AND run_at <= now() AND (expires_at IS NULL OR expires_at > now()) "
+      "ORDER BY priority DESC, id LIMIT $2::bigint FOR UPDATE SKIP LOCKED) RETURNING id, "
+      "encode(payload, 'hex'), headers, priority, attempts, lease_token, "
+      "(extract(epoch FROM leased_until) * 1000000)::bigint");
+  queue_extend = qualify(
+      "UPDATE {schema}.queue_items SET leased_until = now() + coalesce($3::bigint, "
+      "(SELECT lease_ms FROM {schema}.queues WHERE name = $1::text)) * interval '1 millisecond' "
+      "WHERE queue = $1::text AND lease_token = $2::text AND leased_until > now() "
+      "RETURNING true");
+  queue_complete = qualify(
+      "DELETE FROM {schema}.queue_items WHERE queue = $1::text AND "
+      "lease_token = ANY($2::text[]) AND leased_until > now() RETURNING true");
+  queue_held_attempts = qualify(
+      "SELECT attempts FROM {schema}.queue_items WHERE queue = $1::text AND "
+      "lease_token = $2::text AND leased_until > now() FOR UPDATE");
+  queue_give_back = qualify(
+      "UPDATE {schema}.queue_items SET lease_token = NULL, leased_until = NULL, "
+      "run_at = now() + $3::bigint * interval '1 millisecond', history = history || "
+      "jsonb_build_array(jsonb_build_object('attempt', attempts, 'outcome', 'retried', 'at', " +
+      micros_now + ")) WHERE queue = $1::text AND lease_token = $2::text");
+  // $1 queue, $2 token, $3 reason, $4 whether dead letters are kept. Returns the item buried.
+  queue_bury_held =
+      qualify(with("WITH gone AS (DELETE FROM {schema}.queue_items WHERE queue = $1::text AND "
+                   "lease_token = $2::text AND leased_until > now() RETURNING *), buried AS (" +
+                       bury + " RETURNING 1) SELECT count(*) FROM gone",
+                   "$3", "$4"));
+  queue_stats = qualify(
+      "SELECT count(*) FILTER (WHERE (lease_token IS NULL OR leased_until <= now()) AND "
+      "run_at <= now()), count(*) FILTER (WHERE lease_token IS NULL AND run_at > now()), "
+      "count(*) FILTER (WHERE lease_token IS NOT NULL AND leased_until > now()), "
+      "extract(epoch FROM now() - min(run_at) FILTER (WHERE (lease_token IS NULL OR "
+      "leased_until <= now()) AND run_at <= now()))::float8, (SELECT count(*) FROM "
+      "{schema}.dead_letters WHERE queue = $1::text) FROM {schema}.queue_items "
+      "WHERE queue = $1::text AND (expires_at IS NULL OR expires_at > now())");
+  queue_set_paused = qualify(
+      "UPDATE {schema}.queues SET paused = $2::boolean WHERE name = $1::text RETURNING true");
+  queue_purge = qualify("DELETE FROM {schema}.queue_items WHERE queue = $1::text RETURNING true");
+  queue_dead_letters = qualify(
+      "SELECT id, encode(payload, 'hex'), headers, dedup_key, attempts, reason, history::text, "
+      "(extract(epoch FROM failed_at) * 1000000)::bigint FROM {schema}.dead_letters "
+      "WHERE queue = $1::text AND id > $2::bigint ORDER BY id LIMIT $3::bigint");
+  // $2 the ids (NULL: all), $3 expiry ms. A dead letter whose dedup key a live item holds stays.
+  queue_requeue = qualify(
+      "WITH back AS (DELETE FROM {schema}.dead_letters AS d WHERE queue = $1::text AND "
+      "($2::bigint[] IS NULL OR id = ANY($2::bigint[])) AND (dedup_key IS NULL OR NOT EXISTS "
+      "(SELECT 1 FROM {schema}.queue_items AS live WHERE live.queue = $1::text AND "
+      "live.dedup_key = d.dedup_key)) RETURNING *) INSERT INTO {schema}.queue_items (id, queue, "
+      "payload, headers, priority, run_at, expires_at, dedup_key, attempts, history, created_at) "
+      "SELECT id, queue, payload, headers, priority, now(), now() + $3::bigint * interval "
+      "'1 millisecond', dedup_key, 0, history || jsonb_build_array(jsonb_build_object("
+      "'outcome', 'requeued', 'at', " +
+      micros_now + ")), created_at FROM back RETURNING true");
+  queue_purge_dead =
+      qualify("DELETE FROM {schema}.dead_letters WHERE queue = $1::text RETURNING true");
   const std::string workflow_columns =
       "SELECT workflow, version, state, (extract(epoch FROM created_at) * 1000000)::bigint "
       "FROM {schema}.workflow_checkpoints WHERE workflow = $1::text ";

@@ -68,6 +68,59 @@ CREATE TABLE strata_workflow_checkpoints (
   PRIMARY KEY (workflow, version)
 ) WITHOUT ROWID;
 )sql"},
+    {3, "work queues", R"sql(
+CREATE TABLE strata_queues (
+  name          TEXT PRIMARY KEY,
+  lease_ms      INTEGER NOT NULL,
+  max_attempts  INTEGER NOT NULL,
+  retry_base_ms INTEGER NOT NULL,
+  retry_cap_ms  INTEGER NOT NULL,
+  expire_ms     INTEGER,
+  dead_letters  INTEGER NOT NULL,
+  paused        INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+
+-- Live items only: finished ones leave, dead ones move to strata_dead_letters.
+CREATE TABLE strata_queue_items (
+  id           INTEGER PRIMARY KEY AUTOINCREMENT,
+  queue        TEXT NOT NULL,
+  payload      BLOB NOT NULL,
+  headers      TEXT,
+  priority     INTEGER NOT NULL,
+  run_at       INTEGER NOT NULL,   -- microseconds since 1970, UTC
+  expires_at   INTEGER,
+  dedup_key    TEXT,
+  attempts     INTEGER NOT NULL DEFAULT 0,
+  lease_token  TEXT,
+  leased_until INTEGER,
+  history      TEXT NOT NULL DEFAULT '[]',
+  created_at   INTEGER NOT NULL
+);
+-- The claim walks only items nobody holds.
+CREATE INDEX strata_queue_ready ON strata_queue_items (queue, priority DESC, id)
+  WHERE lease_token IS NULL;
+CREATE INDEX strata_queue_leased ON strata_queue_items (queue, leased_until)
+  WHERE lease_token IS NOT NULL;
+CREATE UNIQUE INDEX strata_queue_tokens ON strata_queue_items (lease_token)
+  WHERE lease_token IS NOT NULL;
+CREATE UNIQUE INDEX strata_queue_dedup ON strata_queue_items (queue, dedup_key)
+  WHERE dedup_key IS NOT NULL;
+
+CREATE TABLE strata_dead_letters (
+  id         INTEGER PRIMARY KEY,  -- the item's id, kept through requeues
+  queue      TEXT NOT NULL,
+  payload    BLOB NOT NULL,
+  headers    TEXT,
+  priority   INTEGER NOT NULL,
+  dedup_key  TEXT,
+  attempts   INTEGER NOT NULL,
+  history    TEXT NOT NULL,
+  reason     TEXT NOT NULL,
+  failed_at  INTEGER NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX strata_dead_letters_queue ON strata_dead_letters (queue, id);
+)sql"},
 };
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include "core/ids.h"
 #include "core/json_contains.h"
 #include "core/pool.h"
+#include "core/queue_rules.h"
 #include "sqlite/db.h"
 #include "sqlite/schema.h"
 #include "strata/error.h"
@@ -54,6 +55,15 @@ constexpr const char* kUpdateAtVersion =
     "version = version + 1 "
     "WHERE namespace = ?1 AND key = ?2 AND version = ?7 "
     "AND (expires_at IS NULL OR expires_at > ?6) RETURNING version, rowid";
+
+// Copies items to the dead letters, their last outcome added to the history. ?2 is now, ?5 the
+// reason; the caller appends the condition on strata_queue_items.
+constexpr const char* kBury =
+    "INSERT INTO strata_dead_letters (id, queue, payload, headers, priority, dedup_key, "
+    "attempts, history, reason, failed_at, created_at) SELECT id, queue, payload, headers, "
+    "priority, dedup_key, attempts, json_insert(history, '$[#]', json_object('attempt', "
+    "attempts, 'outcome', 'dead', 'reason', ?5, 'at', ?2)), ?5, ?2, created_at "
+    "FROM strata_queue_items WHERE ";
 
 constexpr const char* kWorkflowSelect =
     "SELECT workflow, version, state, created_at FROM strata_workflow_checkpoints "
@@ -516,6 +526,292 @@ class SqliteSession final : public Session {
     return static_cast<std::size_t>(db_.changes());
   }
 
+  void queue_create(std::string_view queue, const QueueSettings& settings) override {
+    const auto writing = writer_turn();
+    Query query = db_.query(
+        "INSERT INTO strata_queues (name, lease_ms, max_attempts, retry_base_ms, retry_cap_ms, "
+        "expire_ms, dead_letters) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (name) DO "
+        "UPDATE SET lease_ms = excluded.lease_ms, max_attempts = excluded.max_attempts, "
+        "retry_base_ms = excluded.retry_base_ms, retry_cap_ms = excluded.retry_cap_ms, "
+        "expire_ms = excluded.expire_ms, dead_letters = excluded.dead_letters");
+    query.bind(1, queue)
+        .bind(2, static_cast<std::int64_t>(settings.lease.count()))
+        .bind(3, std::int64_t{settings.max_attempts})
+        .bind(4, static_cast<std::int64_t>(settings.retry_base.count()))
+        .bind(5, static_cast<std::int64_t>(settings.retry_cap.count()));
+    if (settings.expire_after) {
+      query.bind(6, static_cast<std::int64_t>(settings.expire_after->count()));
+    } else {
+      query.bind_null(6);
+    }
+    query.bind(7, std::int64_t{settings.dead_letters ? 1 : 0}).run();
+  }
+
+  std::vector<Produced> queue_produce(std::string_view queue,
+                                      const std::vector<PendingMessage>& messages) override {
+    const auto writing = writer_turn();
+    AtomicScope atomic(db_, in_transaction_);
+    const QueueConfig config = queue_config(queue);
+    const std::int64_t now = now_micros();
+    std::vector<Produced> produced;
+    for (const PendingMessage& message : messages) {
+      if (message.dedup_key) {
+        // An expired item no longer holds its key.
+        db_.query(
+               "DELETE FROM strata_queue_items WHERE queue = ?1 AND dedup_key = ?2 AND "
+               "lease_token IS NULL AND expires_at <= ?3")
+            .bind(1, queue)
+            .bind(2, *message.dedup_key)
+            .bind(3, now)
+            .run();
+      }
+      Query insert = db_.query(
+          "INSERT INTO strata_queue_items (queue, payload, headers, priority, run_at, expires_at, "
+          "dedup_key, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
+          "ON CONFLICT (queue, dedup_key) WHERE dedup_key IS NOT NULL DO NOTHING RETURNING id");
+      insert.bind(1, queue)
+          .bind_blob(2, message.payload)
+          .bind_optional(3, message.headers)
+          .bind(4, std::int64_t{message.priority})
+          .bind(5, now + message.delay_ms * 1000)
+          .bind_optional(7, message.dedup_key)
+          .bind(8, now);
+      const auto expires_in = message.expires_in_ms ? message.expires_in_ms : config.expire_ms;
+      if (expires_in) {
+        insert.bind(6, now + *expires_in * 1000);
+      } else {
+        insert.bind_null(6);
+      }
+      if (insert.step()) {
+        produced.push_back(Produced{insert.integer(0), false});
+        continue;
+      }
+      insert.reset();
+      Query existing =
+          db_.query("SELECT id FROM strata_queue_items WHERE queue = ?1 AND dedup_key = ?2");
+      existing.bind(1, queue).bind(2, *message.dedup_key);
+      existing.step();
+      produced.push_back(Produced{existing.integer(0), true});
+    }
+    atomic.commit();
+    return produced;
+  }
+
+  std::vector<LeasedMessage> queue_lease(std::string_view queue, std::size_t max_items,
+                                         std::optional<std::int64_t> lease_ms) override {
+    const auto writing = writer_turn();
+    AtomicScope atomic(db_, in_transaction_);
+    const QueueConfig config = queue_config(queue);
+    const std::int64_t now = now_micros();
+    reclaim_expired_leases(queue, config, now);
+    db_.query(
+           "DELETE FROM strata_queue_items WHERE queue = ?1 AND lease_token IS NULL AND "
+           "expires_at <= ?2")
+        .bind(1, queue)
+        .bind(2, now)
+        .run();
+    std::vector<LeasedMessage> leased;
+    if (!config.paused) {
+      Query claim = db_.query(
+          "UPDATE strata_queue_items SET lease_token = lower(hex(randomblob(16))), "
+          "leased_until = ?2 + ?3, attempts = attempts + 1 WHERE id IN (SELECT id FROM "
+          "strata_queue_items WHERE queue = ?1 AND lease_token IS NULL AND run_at <= ?2 AND "
+          "(expires_at IS NULL OR expires_at > ?2) ORDER BY priority DESC, id LIMIT ?4) "
+          "RETURNING id, payload, headers, priority, attempts, lease_token, leased_until");
+      claim.bind(1, queue)
+          .bind(2, now)
+          .bind(3, lease_ms.value_or(config.lease_ms) * 1000)
+          .bind(4, static_cast<std::int64_t>(max_items));
+      while (claim.step()) {
+        leased.push_back(LeasedMessage{claim.integer(0), claim.blob(1), claim.optional_text(2),
+                                       static_cast<int>(claim.integer(3)),
+                                       static_cast<int>(claim.integer(4)), claim.text(5),
+                                       claim.integer(6)});
+      }
+    }
+    atomic.commit();
+    std::sort(leased.begin(), leased.end(), [](const auto& a, const auto& b) {
+      return a.priority != b.priority ? a.priority > b.priority : a.id < b.id;
+    });
+    return leased;
+  }
+
+  bool queue_extend(std::string_view queue, std::string_view token,
+                    std::optional<std::int64_t> lease_ms) override {
+    const auto writing = writer_turn();
+    const QueueConfig config = queue_config(queue);
+    const std::int64_t now = now_micros();
+    db_.query(
+           "UPDATE strata_queue_items SET leased_until = ?3 + ?4 WHERE queue = ?1 AND "
+           "lease_token = ?2 AND leased_until > ?3")
+        .bind(1, queue)
+        .bind(2, token)
+        .bind(3, now)
+        .bind(4, lease_ms.value_or(config.lease_ms) * 1000)
+        .run();
+    return db_.changes() == 1;
+  }
+
+  std::size_t queue_complete(std::string_view queue,
+                             const std::vector<std::string>& tokens) override {
+    const auto writing = writer_turn();
+    AtomicScope atomic(db_, in_transaction_);
+    queue_config(queue);
+    const std::int64_t now = now_micros();
+    std::size_t completed = 0;
+    Query erase = db_.query(
+        "DELETE FROM strata_queue_items WHERE queue = ?1 AND lease_token = ?2 AND "
+        "leased_until > ?3");
+    for (const std::string& token : tokens) {
+      erase.bind(1, queue).bind(2, token).bind(3, now).run();
+      completed += static_cast<std::size_t>(db_.changes());
+      erase.reset();
+    }
+    atomic.commit();
+    return completed;
+  }
+
+  bool queue_retry(std::string_view queue, std::string_view token,
+                   std::optional<std::int64_t> delay_ms, double jitter) override {
+    const auto writing = writer_turn();
+    AtomicScope atomic(db_, in_transaction_);
+    const QueueConfig config = queue_config(queue);
+    const std::int64_t now = now_micros();
+    Query held = db_.query(
+        "SELECT attempts FROM strata_queue_items WHERE queue = ?1 AND lease_token = ?2 AND "
+        "leased_until > ?3");
+    held.bind(1, queue).bind(2, token).bind(3, now);
+    if (!held.step()) return false;
+    const std::int64_t attempts = held.integer(0);
+    held.reset();
+    if (attempts >= config.max_attempts) {
+      bury_held(queue, token, config, now, "retried after its last attempt");
+    } else {
+      const std::int64_t delay = delay_ms.value_or(backoff_ms(config, attempts, jitter));
+      db_.query(
+             "UPDATE strata_queue_items SET lease_token = NULL, leased_until = NULL, "
+             "run_at = ?3 + ?4, history = json_insert(history, '$[#]', json_object('attempt', "
+             "attempts, 'outcome', 'retried', 'at', ?3)) WHERE queue = ?1 AND lease_token = ?2")
+          .bind(1, queue)
+          .bind(2, token)
+          .bind(3, now)
+          .bind(4, delay * 1000)
+          .run();
+    }
+    atomic.commit();
+    return true;
+  }
+
+  bool queue_fail(std::string_view queue, std::string_view token,
+                  std::string_view reason) override {
+    const auto writing = writer_turn();
+    AtomicScope atomic(db_, in_transaction_);
+    const QueueConfig config = queue_config(queue);
+    const bool held = bury_held(queue, token, config, now_micros(), reason);
+    atomic.commit();
+    return held;
+  }
+
+  QueueStats queue_stats(std::string_view queue) override {
+    const QueueConfig config = queue_config(queue);
+    const std::int64_t now = now_micros();
+    Query query = db_.query(
+        "SELECT "
+        "count(*) FILTER (WHERE (lease_token IS NULL OR leased_until <= ?2) AND run_at <= ?2), "
+        "count(*) FILTER (WHERE lease_token IS NULL AND run_at > ?2), "
+        "count(*) FILTER (WHERE lease_token IS NOT NULL AND leased_until > ?2), "
+        "min(run_at) FILTER (WHERE (lease_token IS NULL OR leased_until <= ?2) AND run_at <= ?2), "
+        "(SELECT count(*) FROM strata_dead_letters WHERE queue = ?1) "
+        "FROM strata_queue_items WHERE queue = ?1 AND (expires_at IS NULL OR expires_at > ?2)");
+    query.bind(1, queue).bind(2, now);
+    query.step();
+    QueueStats stats{query.integer(0), query.integer(1), query.integer(2),
+                     query.integer(4), std::nullopt,     config.paused};
+    if (!query.is_null(3)) {
+      stats.oldest_ready_age_seconds = static_cast<double>(now - query.integer(3)) / 1e6;
+    }
+    return stats;
+  }
+
+  void queue_set_paused(std::string_view queue, bool paused) override {
+    const auto writing = writer_turn();
+    queue_config(queue);
+    db_.query("UPDATE strata_queues SET paused = ?2 WHERE name = ?1")
+        .bind(1, queue)
+        .bind(2, std::int64_t{paused ? 1 : 0})
+        .run();
+  }
+
+  std::size_t queue_purge(std::string_view queue) override {
+    const auto writing = writer_turn();
+    queue_config(queue);
+    db_.query("DELETE FROM strata_queue_items WHERE queue = ?1").bind(1, queue).run();
+    return static_cast<std::size_t>(db_.changes());
+  }
+
+  std::vector<DeadLetter> queue_dead_letters(std::string_view queue, std::int64_t after_id,
+                                             std::size_t limit) override {
+    queue_config(queue);
+    Query query = db_.query(
+        "SELECT id, payload, headers, dedup_key, attempts, reason, history, failed_at "
+        "FROM strata_dead_letters WHERE queue = ?1 AND id > ?2 ORDER BY id LIMIT ?3");
+    query.bind(1, queue).bind(2, after_id).bind(3, static_cast<std::int64_t>(limit));
+    std::vector<DeadLetter> dead;
+    while (query.step()) {
+      dead.push_back(DeadLetter{query.integer(0), query.blob(1), query.optional_text(2),
+                                query.optional_text(3), static_cast<int>(query.integer(4)),
+                                query.text(5), query.text(6), query.integer(7)});
+    }
+    return dead;
+  }
+
+  std::size_t queue_requeue(std::string_view queue,
+                            const std::optional<std::vector<std::int64_t>>& ids) override {
+    const auto writing = writer_turn();
+    AtomicScope atomic(db_, in_transaction_);
+    const QueueConfig config = queue_config(queue);
+    const std::int64_t now = now_micros();
+    std::vector<std::int64_t> wanted;
+    if (ids) {
+      wanted = *ids;
+    } else {
+      Query all = db_.query("SELECT id FROM strata_dead_letters WHERE queue = ?1 ORDER BY id");
+      all.bind(1, queue);
+      while (all.step()) wanted.push_back(all.integer(0));
+    }
+    std::size_t requeued = 0;
+    for (const std::int64_t id : wanted) {
+      // A dead letter whose dedup key a live item holds stays dead.
+      Query back = db_.query(
+          "INSERT INTO strata_queue_items (id, queue, payload, headers, priority, run_at, "
+          "expires_at, dedup_key, attempts, history, created_at) SELECT id, queue, payload, "
+          "headers, priority, ?3, ?4, dedup_key, 0, json_insert(history, '$[#]', "
+          "json_object('outcome', 'requeued', 'at', ?3)), created_at FROM strata_dead_letters "
+          "WHERE queue = ?1 AND id = ?2 AND (dedup_key IS NULL OR NOT EXISTS (SELECT 1 FROM "
+          "strata_queue_items AS live WHERE live.queue = ?1 AND live.dedup_key = "
+          "strata_dead_letters.dedup_key))");
+      back.bind(1, queue).bind(2, id).bind(3, now);
+      if (config.expire_ms) {
+        back.bind(4, now + *config.expire_ms * 1000);
+      } else {
+        back.bind_null(4);
+      }
+      back.run();
+      if (db_.changes() == 0) continue;
+      db_.query("DELETE FROM strata_dead_letters WHERE id = ?1").bind(1, id).run();
+      ++requeued;
+    }
+    atomic.commit();
+    return requeued;
+  }
+
+  std::size_t queue_purge_dead(std::string_view queue) override {
+    const auto writing = writer_turn();
+    queue_config(queue);
+    db_.query("DELETE FROM strata_dead_letters WHERE queue = ?1").bind(1, queue).run();
+    return static_cast<std::size_t>(db_.changes());
+  }
+
   StreamInfo stream_info(std::string_view stream) override {
     const std::int64_t version = current_version(stream);
     return StreamInfo{version > 0, version};
@@ -566,6 +862,72 @@ class SqliteSession final : public Session {
         .bind(1, rowid)
         .bind(2, json)
         .run();
+  }
+
+  QueueConfig queue_config(std::string_view queue) {
+    Query query = db_.query(
+        "SELECT lease_ms, max_attempts, retry_base_ms, retry_cap_ms, expire_ms, dead_letters, "
+        "paused FROM strata_queues WHERE name = ?1");
+    query.bind(1, queue);
+    if (!query.step()) throw_unknown_queue(queue);
+    QueueConfig config;
+    config.lease_ms = query.integer(0);
+    config.max_attempts = query.integer(1);
+    config.retry_base_ms = query.integer(2);
+    config.retry_cap_ms = query.integer(3);
+    if (!query.is_null(4)) config.expire_ms = query.integer(4);
+    config.dead_letters = query.integer(5) != 0;
+    config.paused = query.integer(6) != 0;
+    return config;
+  }
+
+  // Items whose lease ran out come back, or go to the dead letters once their attempts are
+  // used up; a bounded batch per call keeps lease() short.
+  void reclaim_expired_leases(std::string_view queue, const QueueConfig& config, std::int64_t now) {
+    const std::string exhausted =
+        "queue = ?1 AND lease_token IS NOT NULL AND leased_until <= ?2 AND attempts >= ?3";
+    if (config.dead_letters) {
+      db_.query(std::string(kBury) + exhausted)
+          .bind(1, queue)
+          .bind(2, now)
+          .bind(3, config.max_attempts)
+          .bind(5, "lease expired on its last attempt")
+          .run();
+    }
+    db_.query("DELETE FROM strata_queue_items WHERE " + exhausted)
+        .bind(1, queue)
+        .bind(2, now)
+        .bind(3, config.max_attempts)
+        .run();
+    db_.query(
+           "UPDATE strata_queue_items SET lease_token = NULL, leased_until = NULL, "
+           "history = json_insert(history, '$[#]', json_object('attempt', attempts, 'outcome', "
+           "'lease expired', 'at', ?2)) WHERE queue = ?1 AND lease_token IS NOT NULL AND "
+           "leased_until <= ?2")
+        .bind(1, queue)
+        .bind(2, now)
+        .run();
+  }
+
+  // Moves the item a live token holds to the dead letters (or drops it when the queue keeps
+  // none). False when the token holds nothing.
+  bool bury_held(std::string_view queue, std::string_view token, const QueueConfig& config,
+                 std::int64_t now, std::string_view reason) {
+    const std::string held = "queue = ?1 AND lease_token = ?4 AND leased_until > ?2";
+    if (config.dead_letters) {
+      db_.query(std::string(kBury) + held)
+          .bind(1, queue)
+          .bind(2, now)
+          .bind(4, token)
+          .bind(5, reason)
+          .run();
+    }
+    db_.query("DELETE FROM strata_queue_items WHERE " + held)
+        .bind(1, queue)
+        .bind(2, now)
+        .bind(4, token)
+        .run();
+    return db_.changes() == 1;
   }
 
   bool checkpoint_exists(std::string_view ns, std::int64_t id) {

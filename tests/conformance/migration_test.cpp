@@ -9,7 +9,7 @@
 namespace strata::testing {
 namespace {
 
-constexpr int kLatestSchema = 2;
+constexpr int kLatestSchema = 3;
 
 using MigrationTest = BackendTest;
 using MigrationRaceTest = BackendTest;

@@ -3,6 +3,7 @@
 //   strata_test_worker URL START_MS append-race STREAM N appends N events to STREAM, each with
 //                                                        the exact expected version it last saw
 //   strata_test_worker URL START_MS kv-claim NS N        claims keys 0..N-1 of NS if absent
+//   strata_test_worker URL START_MS queue-work Q         completes items of Q until none is left
 // Each waits until START_MS (ms since the epoch) so that all start together (append-race opens
 // its store first, so that the race is in the appends), then prints one line:
 // "schema_version V", "wins W conflicts C" or "won W".
@@ -61,6 +62,19 @@ int kv_claim(strata::Store& store, const std::string& ns, int keys) {
   return 0;
 }
 
+// Leases and completes items of queue `name` until none is left; prints each completed payload.
+int queue_work(strata::Store& store, const std::string& name) {
+  auto queue = store.queue(name);
+  for (auto batch = queue.lease(2); !batch.empty(); batch = queue.lease(2)) {
+    for (const auto& item : batch) {
+      queue.complete(item.token);
+      std::cout << item.payload << "\n";
+    }
+  }
+  std::cout.flush();
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -82,6 +96,11 @@ int main(int argc, char** argv) {
       strata::Store store = strata::Store::open(url);
       wait_until(start_ms);
       return append_race(store, argv[4], std::stoi(argv[5]));
+    }
+    if (command == "queue-work" && argc == 5) {
+      strata::Store store = strata::Store::open(url);
+      wait_until(start_ms);
+      return queue_work(store, argv[4]);
     }
     if (command == "kv-claim" && argc == 6) {
       strata::Store store = strata::Store::open(url);

@@ -1,0 +1,209 @@
+#include "strata/queue.h"
+
+#include <algorithm>
+#include <random>
+
+#include "core/backend.h"
+#include "core/json.h"
+#include "core/queue_rules.h"
+#include "core/session_runner.h"
+#include "core/validate.h"
+
+namespace strata {
+namespace {
+
+[[noreturn]] void invalid(const std::string& message) {
+  throw Error(ErrorCode::invalid_argument, message);
+}
+
+void check_positive(std::chrono::milliseconds duration, const char* what) {
+  if (duration.count() <= 0) invalid(std::string(what) + " must be positive");
+}
+
+std::vector<detail::PendingMessage> prepare_messages(const std::vector<QueueMessage>& messages) {
+  std::vector<detail::PendingMessage> pending;
+  pending.reserve(messages.size());
+  for (std::size_t i = 0; i < messages.size(); ++i) {
+    const QueueMessage& message = messages[i];
+    const std::string label = "item " + std::to_string(i);
+    if (message.payload.size() > kMaxPayloadBytes) {
+      invalid(label + " payload of " + std::to_string(message.payload.size()) +
+              " bytes is over the limit of " + std::to_string(kMaxPayloadBytes) + " bytes");
+    }
+    if (message.headers && !detail::is_valid_json(*message.headers)) {
+      invalid(label + " headers are not valid JSON");
+    }
+    if (message.delay.count() < 0) invalid(label + " delay must not be negative");
+    if (message.expires_in) check_positive(*message.expires_in, "expires_in");
+    if (message.dedup_key && message.dedup_key->empty()) invalid(label + " dedup key is empty");
+    detail::PendingMessage item;
+    item.payload = message.payload;
+    if (message.headers) item.headers = *message.headers;
+    item.priority = message.priority;
+    item.delay_ms = message.delay.count();
+    if (message.expires_in) item.expires_in_ms = message.expires_in->count();
+    if (message.dedup_key) item.dedup_key = *message.dedup_key;
+    pending.push_back(item);
+  }
+  return pending;
+}
+
+std::optional<std::int64_t> milliseconds(std::optional<std::chrono::milliseconds> duration,
+                                         const char* what) {
+  if (!duration) return std::nullopt;
+  check_positive(*duration, what);
+  return duration->count();
+}
+
+// Full jitter between half and all of the backoff, so that retries of many items spread out.
+double jitter() {
+  thread_local std::mt19937_64 random(std::random_device{}());
+  return std::uniform_real_distribution<double>(0.5, 1.0)(random);
+}
+
+[[noreturn]] void lease_lost(const std::string& queue, std::string_view token) {
+  throw LeaseLost("the lease of token " + std::string(token) + " on queue '" + queue +
+                  "' no longer holds (it ran out, or the item was already finished)");
+}
+
+}  // namespace
+
+Queue::Queue(detail::Scope scope, std::string name)
+    : scope_(std::move(scope)), name_(std::move(name)) {
+  detail::validate_queue_name(name_);
+}
+
+void Queue::create(const QueueSettings& settings) const {
+  check_positive(settings.lease, "lease");
+  check_positive(settings.retry_base, "retry_base");
+  check_positive(settings.retry_cap, "retry_cap");
+  if (settings.expire_after) check_positive(*settings.expire_after, "expire_after");
+  if (settings.max_attempts < 1) invalid("max_attempts must be at least 1");
+  detail::run_on_session(scope_, [&](detail::Session& session) {
+    session.queue_create(name_, settings);
+    return true;
+  });
+}
+
+std::vector<Produced> Queue::produce(const std::vector<QueueMessage>& messages) const {
+  const auto pending = prepare_messages(messages);
+  if (pending.empty()) return {};
+  return detail::run_on_session(
+      scope_, [&](detail::Session& session) { return session.queue_produce(name_, pending); },
+      detail::Idempotence::not_idempotent);
+}
+
+std::vector<LeasedMessage> Queue::lease(std::size_t max_items,
+                                        std::optional<std::chrono::milliseconds> lease_for) const {
+  const auto lease_ms = milliseconds(lease_for, "lease");
+  if (max_items == 0) return {};
+  return detail::run_on_session(
+      scope_,
+      [&](detail::Session& session) { return session.queue_lease(name_, max_items, lease_ms); },
+      detail::Idempotence::not_idempotent);
+}
+
+void Queue::extend(std::string_view token,
+                   std::optional<std::chrono::milliseconds> lease_for) const {
+  const auto lease_ms = milliseconds(lease_for, "lease");
+  if (!detail::run_on_session(scope_, [&](detail::Session& session) {
+        return session.queue_extend(name_, token, lease_ms);
+      })) {
+    lease_lost(name_, token);
+  }
+}
+
+void Queue::complete(std::string_view token) const {
+  if (complete(std::vector<std::string>{std::string(token)}) == 0) lease_lost(name_, token);
+}
+
+std::size_t Queue::complete(const std::vector<std::string>& tokens) const {
+  if (tokens.empty()) return 0;
+  return detail::run_on_session(
+      scope_, [&](detail::Session& session) { return session.queue_complete(name_, tokens); });
+}
+
+void Queue::retry(std::string_view token, std::optional<std::chrono::milliseconds> delay) const {
+  if (delay && delay->count() < 0) invalid("retry delay must not be negative");
+  const std::optional<std::int64_t> delay_ms =
+      delay ? std::optional<std::int64_t>(delay->count()) : std::nullopt;
+  const double spread = jitter();
+  if (!detail::run_on_session(scope_, [&](detail::Session& session) {
+        return session.queue_retry(name_, token, delay_ms, spread);
+      })) {
+    lease_lost(name_, token);
+  }
+}
+
+void Queue::fail(std::string_view token, std::string_view reason) const {
+  if (!detail::run_on_session(scope_, [&](detail::Session& session) {
+        return session.queue_fail(name_, token, reason);
+      })) {
+    lease_lost(name_, token);
+  }
+}
+
+QueueStats Queue::stats() const {
+  return detail::run_on_session(
+      scope_, [&](detail::Session& session) { return session.queue_stats(name_); });
+}
+
+void Queue::pause() const {
+  detail::run_on_session(scope_, [&](detail::Session& session) {
+    session.queue_set_paused(name_, true);
+    return true;
+  });
+}
+
+void Queue::resume() const {
+  detail::run_on_session(scope_, [&](detail::Session& session) {
+    session.queue_set_paused(name_, false);
+    return true;
+  });
+}
+
+std::size_t Queue::purge() const {
+  return detail::run_on_session(
+      scope_, [&](detail::Session& session) { return session.queue_purge(name_); });
+}
+
+std::vector<DeadLetter> Queue::dead_letters(std::int64_t after_id, std::size_t limit) const {
+  if (limit == 0) return {};
+  return detail::run_on_session(scope_, [&](detail::Session& session) {
+    return session.queue_dead_letters(name_, after_id, limit);
+  });
+}
+
+std::size_t Queue::requeue(const std::vector<std::int64_t>& ids) const {
+  if (ids.empty()) return 0;
+  return detail::run_on_session(
+      scope_, [&](detail::Session& session) { return session.queue_requeue(name_, ids); });
+}
+
+std::size_t Queue::requeue_all() const {
+  return detail::run_on_session(
+      scope_, [&](detail::Session& session) { return session.queue_requeue(name_, std::nullopt); });
+}
+
+std::size_t Queue::purge_dead() const {
+  return detail::run_on_session(
+      scope_, [&](detail::Session& session) { return session.queue_purge_dead(name_); });
+}
+
+}  // namespace strata
+
+namespace strata::detail {
+
+std::int64_t backoff_ms(const QueueConfig& config, std::int64_t attempt, double jitter) {
+  std::int64_t delay = config.retry_base_ms;
+  for (std::int64_t i = 1; i < attempt && delay < config.retry_cap_ms; ++i) delay *= 2;
+  return static_cast<std::int64_t>(static_cast<double>(std::min(delay, config.retry_cap_ms)) *
+                                   jitter);
+}
+
+void throw_unknown_queue(std::string_view queue) {
+  throw Error(ErrorCode::not_found,
+              "queue '" + std::string(queue) + "' does not exist (create it first)");
+}
+
+}  // namespace strata::detail

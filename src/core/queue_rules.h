@@ -1,0 +1,28 @@
+// Queue rules both backends share: a queue's stored settings and the retry backoff.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+namespace strata::detail {
+
+// A queue's settings as stored, in milliseconds.
+struct QueueConfig {
+  std::int64_t lease_ms = 0;
+  std::int64_t max_attempts = 0;
+  std::int64_t retry_base_ms = 0;
+  std::int64_t retry_cap_ms = 0;
+  std::optional<std::int64_t> expire_ms;
+  bool dead_letters = true;
+  bool paused = false;
+};
+
+// The delay before retrying after `attempt` (1 for the first): base × 2^(attempt−1), capped,
+// scaled by `jitter` (0.5 to 1).
+std::int64_t backoff_ms(const QueueConfig& config, std::int64_t attempt, double jitter);
+
+// Throws Error(not_found) naming the queue.
+[[noreturn]] void throw_unknown_queue(std::string_view queue);
+
+}  // namespace strata::detail
