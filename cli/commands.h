@@ -11,6 +11,7 @@ void add_migrate_command(CLI::App& app, Context& context);
 void add_events_commands(CLI::App& app, Context& context);
 void add_kv_commands(CLI::App& app, Context& context);
 void add_workflow_commands(CLI::App& app, Context& context);
+void add_queue_commands(CLI::App& app, Context& context);
 void add_bench_commands(CLI::App& app, Context& context);
 
 }  // namespace strata::cli

@@ -36,6 +36,7 @@ int main(int argc, char** argv) {
   add_events_commands(app, context);
   add_kv_commands(app, context);
   add_workflow_commands(app, context);
+  add_queue_commands(app, context);
   add_bench_commands(app, context);
   try {
     app.parse(argc, argv);

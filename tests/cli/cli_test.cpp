@@ -202,6 +202,63 @@ TEST_P(CliTest, CheckpointAndWorkflowCommands) {
   EXPECT_EQ(status, 2);
 }
 
+TEST_P(CliTest, QueueAndDeadLetterCommands) {
+  int status = -1;
+  strata("queue produce jobs x", &status);
+  EXPECT_EQ(status, 4);  // Not created yet.
+  strata("queue create jobs --lease-seconds 30 --max-attempts 3 --expire-seconds 3600", &status);
+  ASSERT_EQ(status, 0);
+  auto out = json_lines(strata("queue produce jobs hello --dedup k-1", &status));
+  ASSERT_EQ(status, 0);
+  const int id = out[0]["id"];
+  EXPECT_EQ(out[0]["deduplicated"], false);
+  out = json_lines(strata("queue produce jobs --dedup k-1", &status, "again"));
+  EXPECT_EQ(out[0]["id"], id);
+  EXPECT_EQ(out[0]["deduplicated"], true);
+  strata("queue produce jobs urgent --priority 9", &status);
+  strata("queue produce jobs later --delay 3600", &status);
+
+  out = json_lines(strata("queue lease jobs --max 5 --lease-seconds 60", &status));
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0]["payload"], "urgent");
+  EXPECT_EQ(out[1]["payload"], "hello");
+  EXPECT_EQ(out[1]["attempt"], 1);
+  const std::string urgent = out[0]["token"], hello = out[1]["token"];
+  EXPECT_TRUE(strata("queue lease jobs", &status).empty());
+  auto stats = json_lines(strata("queue stats jobs", &status))[0];
+  EXPECT_EQ(stats["leased"], 2);
+  EXPECT_EQ(stats["scheduled"], 1);
+
+  strata("queue extend jobs " + urgent + " --lease-seconds 120", &status);
+  EXPECT_EQ(status, 0);
+  EXPECT_EQ(json_lines(strata("queue complete jobs " + urgent, &status))[0]["completed"], 1);
+  strata("queue complete jobs " + urgent, &status);
+  EXPECT_EQ(status, 3);
+  strata("queue fail jobs " + hello + " --reason 'bad input'", &status);
+  ASSERT_EQ(status, 0);
+  strata("queue retry jobs " + hello, &status);
+  EXPECT_EQ(status, 3);
+
+  out = json_lines(strata("dlq ls jobs", &status));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0]["id"], id);
+  EXPECT_EQ(out[0]["reason"], "bad input");
+  EXPECT_EQ(out[0]["dedup_key"], "k-1");
+  EXPECT_TRUE(out[0]["history"].is_array());
+  strata("dlq requeue jobs", &status);
+  EXPECT_EQ(status, 2);
+  EXPECT_EQ(json_lines(strata("dlq requeue jobs " + std::to_string(id), &status))[0]["requeued"],
+            1);
+  strata("queue pause jobs", &status);
+  EXPECT_TRUE(strata("queue lease jobs", &status).empty());
+  strata("queue resume jobs", &status);
+  out = json_lines(strata("queue lease jobs", &status));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0]["id"], id);
+  EXPECT_EQ(json_lines(strata("queue purge jobs", &status))[0]["purged"], 2);
+  EXPECT_EQ(json_lines(strata("dlq purge jobs", &status))[0]["purged"], 0);
+}
+
 TEST_P(CliTest, MigrateReportsTheSchemaVersion) {
   int status = -1;
   const auto out = json_lines(strata("migrate", &status));
