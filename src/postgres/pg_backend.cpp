@@ -283,8 +283,14 @@ class PgSession final : public Session {
   // The fast path of a large batch without TTLs: COPY, as when every key is new. False, with
   // nothing left written, when a key already exists (live or expired).
   bool copy_fresh(std::string_view ns, const std::vector<KvWrite>& writes) {
+    // In key order, as every multi-key writer takes its rows (see kv_lock_namespace).
+    std::vector<const KvWrite*> ordered;
+    for (const KvWrite& write : writes) ordered.push_back(&write);
+    std::sort(ordered.begin(), ordered.end(),
+              [](const KvWrite* a, const KvWrite* b) { return a->key < b->key; });
     std::string rows;
-    for (const KvWrite& write : writes) {
+    for (const KvWrite* each : ordered) {
+      const KvWrite& write = *each;
       if (write.ttl_micros) return false;  // Expiry is computed on the server's clock.
       pq::append_copy_field(rows, ns);
       rows +=
@@ -430,6 +436,7 @@ class PgSession final : public Session {
       if (connection_.query(sql_.kv_checkpoint_exists, Params().add(id).add(ns)).rows() == 0) {
         return false;
       }
+      connection_.query(sql_.kv_lock_namespace, Params().add(ns));
       connection_.query(sql_.kv_clear, Params().add(ns));
       connection_.query(sql_.kv_checkpoint_restore, Params().add(ns).add(id));
       return true;

@@ -164,7 +164,7 @@ PgSql::PgSql(std::string quoted_schema) : schema(std::move(quoted_schema)) {
       "CASE WHEN w.is_json THEN convert_from(w.value, 'UTF8')::jsonb END, 1, w.metadata, "
       "statement_timestamp() + w.ttl * interval '1 microsecond' "
       "FROM unnest($2::bytea[], $3::bytea[], $4::json[], $5::bigint[], $6::boolean[]) "
-      "AS w (key, value, metadata, ttl, is_json) "
+      "AS w (key, value, metadata, ttl, is_json) ORDER BY w.key "
       "ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value, "
       "value_json = excluded.value_json, metadata = excluded.metadata, "
       "expires_at = excluded.expires_at, "
@@ -230,7 +230,10 @@ PgSql::PgSql(std::string quoted_schema) : schema(std::move(quoted_schema)) {
   kv_checkpoint_restore = qualify(
       "INSERT INTO {schema}.kv (namespace, key, value, value_json, version, metadata, "
       "expires_at) SELECT $1::text, key, value, value_json, version, metadata, expires_at "
-      "FROM {schema}.kv_checkpoint_entries WHERE checkpoint_id = $2::bigint");
+      "FROM {schema}.kv_checkpoint_entries WHERE checkpoint_id = $2::bigint ORDER BY key");
+  // Writers of several keys take their rows in key order, so two of them cannot deadlock.
+  kv_lock_namespace =
+      qualify("SELECT 1 FROM {schema}.kv WHERE namespace = $1::text ORDER BY key FOR UPDATE");
   kv_checkpoint_delete = qualify(
       "DELETE FROM {schema}.kv_checkpoints WHERE id = $1::bigint AND namespace = $2::text "
       "RETURNING true");

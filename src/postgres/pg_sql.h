@@ -65,6 +65,7 @@ struct PgSql {
   std::string kv_checkpoint_list;
   std::string kv_checkpoint_exists;
   std::string kv_checkpoint_restore;
+  std::string kv_lock_namespace;
   std::string kv_checkpoint_delete;
   std::string queue_config;
   std::string queue_create;
