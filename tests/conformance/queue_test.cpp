@@ -1,6 +1,8 @@
 // Work queues: leases, scheduling, expiry, dedup, retries and dead letters on every backend.
 #include <gtest/gtest.h>
 
+#include <signal.h>
+
 #include <atomic>
 #include <chrono>
 #include <mutex>
@@ -280,6 +282,33 @@ TEST_P(QueueProcessTest, ProcessesCompleteEachItemExactlyOnce) {
   }
   EXPECT_EQ(completed.size(), static_cast<std::size_t>(kItems));
   EXPECT_EQ(std::set<std::string>(completed.begin(), completed.end()).size(), completed.size());
+}
+
+// A worker killed with SIGKILL while holding leases loses nothing: its items come back when
+// their leases end, and only then.
+TEST_P(QueueProcessTest, AKilledWorkersItemsReturnAfterTheirLease) {
+  auto jobs = store().queue("crashy");
+  jobs.create();
+  std::vector<QueueMessage> items;
+  for (int i = 0; i < 10; ++i) items.push_back(message(std::to_string(i)));
+  jobs.produce(items);
+  const std::string command = "sh -c 'echo $$; exec " + worker_path() + " \"" + url() +
+                              "\" 0 queue-hold crashy 10 1500' 2>&1";
+  FILE* worker = popen(command.c_str(), "r");
+  char pid[32] = {}, said[64] = {};
+  ASSERT_NE(std::fgets(pid, sizeof pid, worker), nullptr);
+  ASSERT_NE(std::fgets(said, sizeof said, worker), nullptr);
+  EXPECT_STREQ(said, "held 10\n");
+  ASSERT_EQ(kill(std::atoi(pid), SIGKILL), 0);
+  pclose(worker);
+  EXPECT_TRUE(jobs.lease(10).empty());  // Still leased to the dead worker.
+  std::this_thread::sleep_for(1700ms);
+  const auto back = jobs.lease(10);
+  ASSERT_EQ(back.size(), 10u);
+  for (const auto& item : back) EXPECT_EQ(item.attempt, 2);
+  std::vector<std::string> tokens;
+  for (const auto& item : back) tokens.push_back(item.token);
+  EXPECT_EQ(jobs.complete(tokens), 10u);
 }
 
 STRATA_ALL_BACKENDS(QueueTest);

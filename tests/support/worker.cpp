@@ -4,6 +4,7 @@
 //                                                        the exact expected version it last saw
 //   strata_test_worker URL START_MS kv-claim NS N        claims keys 0..N-1 of NS if absent
 //   strata_test_worker URL START_MS queue-work Q         completes items of Q until none is left
+//   strata_test_worker URL START_MS queue-hold Q N MS    leases N items for MS ms, then hangs
 // Each waits until START_MS (ms since the epoch) so that all start together (append-race opens
 // its store first, so that the race is in the appends), then prints one line:
 // "schema_version V", "wins W conflicts C" or "won W".
@@ -75,6 +76,15 @@ int queue_work(strata::Store& store, const std::string& name) {
   return 0;
 }
 
+// Leases up to n items of queue `name` for lease_ms, says how many, then hangs until killed.
+int queue_hold(strata::Store& store, const std::string& name, int n, int lease_ms) {
+  const auto held =
+      store.queue(name).lease(static_cast<std::size_t>(n), std::chrono::milliseconds(lease_ms));
+  std::cout << "held " << held.size() << std::endl;
+  std::this_thread::sleep_for(std::chrono::minutes(5));
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -101,6 +111,10 @@ int main(int argc, char** argv) {
       strata::Store store = strata::Store::open(url);
       wait_until(start_ms);
       return queue_work(store, argv[4]);
+    }
+    if (command == "queue-hold" && argc == 7) {
+      strata::Store store = strata::Store::open(url);
+      return queue_hold(store, argv[4], std::stoi(argv[5]), std::stoi(argv[6]));
     }
     if (command == "kv-claim" && argc == 6) {
       strata::Store store = strata::Store::open(url);
