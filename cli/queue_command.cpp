@@ -21,7 +21,7 @@ struct Options {
   std::optional<std::string> payload, dedup, reason;
   std::vector<std::string> tokens;
   std::vector<std::int64_t> ids;
-  std::optional<double> lease_seconds, expire_seconds, delay_seconds;
+  std::optional<double> lease_seconds, expire_seconds, delay_seconds, wait_seconds;
   std::optional<int> max_attempts;
   int priority = 0;
   std::size_t max = 1;

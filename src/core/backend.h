@@ -2,6 +2,7 @@
 // retries) calls it; backends hold only what truly differs: SQL, round trips, pooling.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -181,6 +182,9 @@ class Backend {
   virtual void run(const SessionFn& fn) = 0;
   // Runs `fn` inside a transaction: commits when it returns, rolls back when it throws.
   virtual void run_transaction(const SessionFn& fn) = 0;
+  // Returns when work may have arrived for a queue (items produced in this process, or on
+  // PostgreSQL a notification from any), or at `until`; spurious returns are allowed.
+  virtual void wait_for_work(std::chrono::steady_clock::time_point until) = 0;
 };
 
 }  // namespace strata::detail

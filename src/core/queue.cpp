@@ -94,13 +94,22 @@ std::vector<Produced> Queue::produce(const std::vector<QueueMessage>& messages) 
 }
 
 std::vector<LeasedMessage> Queue::lease(std::size_t max_items,
-                                        std::optional<std::chrono::milliseconds> lease_for) const {
+                                        std::optional<std::chrono::milliseconds> lease_for,
+                                        std::chrono::milliseconds wait) const {
   const auto lease_ms = milliseconds(lease_for, "lease");
+  if (wait.count() < 0) invalid("lease wait must not be negative");
   if (max_items == 0) return {};
-  return detail::run_on_session(
-      scope_,
-      [&](detail::Session& session) { return session.queue_lease(name_, max_items, lease_ms); },
-      detail::Idempotence::not_idempotent);
+  const auto until = std::chrono::steady_clock::now() + wait;
+  while (true) {
+    auto leased = detail::run_on_session(
+        scope_,
+        [&](detail::Session& session) { return session.queue_lease(name_, max_items, lease_ms); },
+        detail::Idempotence::not_idempotent);
+    if (!leased.empty() || scope_.session != nullptr || std::chrono::steady_clock::now() >= until) {
+      return leased;
+    }
+    scope_.backend->wait_for_work(until);
+  }
 }
 
 void Queue::extend(std::string_view token,

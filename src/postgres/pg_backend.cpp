@@ -2,11 +2,15 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
+#include <mutex>
+#include <thread>
 #include <unordered_map>
 
 #include "core/ids.h"
 #include "core/pool.h"
 #include "core/queue_rules.h"
+#include "core/work_signal.h"
 #include "postgres/pg_sql.h"
 #include "postgres/pq/pq.h"
 #include "postgres/schema.h"
@@ -196,8 +200,9 @@ std::optional<AppendAttempt> refusal(const Result& checked) {
 
 class PgSession final : public Session {
  public:
-  PgSession(Connection& connection, const PgSql& sql, bool in_transaction)
-      : connection_(connection), sql_(sql), in_transaction_(in_transaction) {}
+  PgSession(Connection& connection, const PgSql& sql, bool in_transaction,
+            const std::string& channel)
+      : connection_(connection), sql_(sql), in_transaction_(in_transaction), channel_(channel) {}
 
   bool wrote() const { return wrote_; }
 
@@ -550,6 +555,9 @@ class PgSession final : public Session {
       params.push_back(std::move(insert));
       sqls.push_back(&sql_.queue_insert);
     }
+    // Delivered at commit; PostgreSQL folds identical notifications of one transaction into one.
+    params.push_back(Params().add(channel_).add(queue));
+    sqls.push_back(&sql_.queue_notify);
     return atomically([&] {
       std::vector<Command> commands;
       for (std::size_t i = 0; i < params.size(); ++i)
@@ -894,6 +902,7 @@ class PgSession final : public Session {
   Connection& connection_;
   const PgSql& sql_;
   const bool in_transaction_;
+  const std::string& channel_;  // Where producers NOTIFY waiting leases.
   bool wrote_ = false;
 };
 
@@ -951,12 +960,25 @@ class PgBackend final : public Backend {
       : settings_(settings),
         sql_(quote_identifier(settings.schema)),
         connect_options_(connection_options(settings)),
+        channel_("strata_queues_" + std::to_string(stable_hash64(settings.schema))),
         pool_(
             PoolSettings{settings.max_connections, settings.min_connections,
                          settings.acquire_timeout, 3, std::chrono::milliseconds(50)},
             [this] { return connect(); }, &reusable) {}
 
+  ~PgBackend() override {
+    stopping_ = true;
+    if (listener_.joinable()) listener_.join();
+  }
+
   std::string_view name() const override { return "postgres"; }
+
+  // Woken by the listener on every NOTIFY of this store's channel; polls as a fallback (when
+  // LISTEN cannot work, e.g. through PgBouncer in transaction mode).
+  void wait_for_work(std::chrono::steady_clock::time_point until) override {
+    std::call_once(listener_started_, [this] { listener_ = std::thread([this] { listen(); }); });
+    work_.wait_until(std::min(until, std::chrono::steady_clock::now() + kPollInterval));
+  }
 
   void migrate() override {
     guarded([&](Connection& connection) {
@@ -976,7 +998,7 @@ class PgBackend final : public Backend {
     bool wrote = false;
     guarded(
         [&](Connection& connection) {
-          PgSession session(connection, sql_, false);
+          PgSession session(connection, sql_, false, channel_);
           try {
             fn(session);
           } catch (...) {
@@ -990,7 +1012,7 @@ class PgBackend final : public Backend {
   void run_transaction(const SessionFn& fn) override {
     guarded([&](Connection& connection) {
       connection.exec(sql_.begin);
-      PgSession session(connection, sql_, true);
+      PgSession session(connection, sql_, true, channel_);
       try {
         fn(session);
       } catch (...) {
@@ -1063,6 +1085,23 @@ class PgBackend final : public Backend {
     }
   }
 
+  // The dedicated LISTEN connection, on a thread of its own until the backend is destroyed.
+  void listen() {
+    while (!stopping_) {
+      try {
+        auto connection = connect();
+        connection->exec("LISTEN " + quote_identifier(channel_));
+        work_.notify();  // Items may have come while nobody listened.
+        while (!stopping_) {
+          if (connection->wait_for_notifications(std::chrono::milliseconds(100))) work_.notify();
+        }
+      } catch (const std::exception&) {
+        // Waiters poll meanwhile; try again shortly.
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      }
+    }
+  }
+
   std::unique_ptr<Connection> connect() {
     std::vector<const char*> keywords = {"dbname", "fallback_application_name"};
     std::vector<const char*> values = {settings_.libpq_url.c_str(), "strata"};
@@ -1091,10 +1130,16 @@ class PgBackend final : public Backend {
     }
   }
 
+  static constexpr std::chrono::milliseconds kPollInterval{1000};
   const PostgresSettings settings_;
   const PgSql sql_;
   const std::string connect_options_;
+  const std::string channel_;
   Pool<Connection> pool_;
+  WorkSignal work_;
+  std::once_flag listener_started_;
+  std::atomic<bool> stopping_{false};
+  std::thread listener_;
 };
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include "core/json_contains.h"
 #include "core/pool.h"
 #include "core/queue_rules.h"
+#include "core/work_signal.h"
 #include "sqlite/db.h"
 #include "sqlite/schema.h"
 #include "strata/error.h"
@@ -177,8 +178,11 @@ class SqliteSession final : public Session {
  public:
   // `writer` is the Store's writer lock, taken around each write; null inside a transaction,
   // which holds it throughout.
-  SqliteSession(Database& db, WriterLock* writer)
-      : db_(db), in_transaction_(writer == nullptr), writer_(writer) {}
+  SqliteSession(Database& db, WriterLock* writer, WorkSignal& work)
+      : db_(db), in_transaction_(writer == nullptr), writer_(writer), work_(work) {}
+
+  // Whether this session produced queue items, to wake waiting leases once they commit.
+  bool produced() const { return produced_; }
 
   AppendAttempt try_append(const AppendBatch& batch) override {
     const auto writing = writer_turn();
@@ -594,6 +598,8 @@ class SqliteSession final : public Session {
       produced.push_back(Produced{existing.integer(0), true});
     }
     atomic.commit();
+    produced_ = true;
+    if (!in_transaction_) work_.notify();
     return produced;
   }
 
@@ -1004,6 +1010,8 @@ class SqliteSession final : public Session {
   Database& db_;
   bool in_transaction_;
   WriterLock* writer_;
+  WorkSignal& work_;
+  bool produced_ = false;
 };
 
 class SqliteBackend final : public Backend {
@@ -1016,6 +1024,11 @@ class SqliteBackend final : public Backend {
             [this] { return connect(); }, &rolled_back) {}
 
   std::string_view name() const override { return "sqlite"; }
+
+  // In-process producers wake waiters at once; other processes' items are found by polling.
+  void wait_for_work(std::chrono::steady_clock::time_point until) override {
+    work_.wait_until(std::min(until, std::chrono::steady_clock::now() + kPollInterval));
+  }
 
   void migrate() override {
     guarded([&] {
@@ -1056,7 +1069,7 @@ class SqliteBackend final : public Backend {
   void run(const SessionFn& fn) override {
     guarded([&] {
       auto db = pool_.acquire();
-      SqliteSession session(*db, &writer_);
+      SqliteSession session(*db, &writer_, work_);
       fn(session);
     });
   }
@@ -1066,9 +1079,10 @@ class SqliteBackend final : public Backend {
       auto db = pool_.acquire();
       const auto writing = writer_.take();
       AtomicScope atomic(*db, false);
-      SqliteSession session(*db, nullptr);
+      SqliteSession session(*db, nullptr, work_);
       fn(session);
       atomic.commit();
+      if (session.produced()) work_.notify();
     });
   }
 
@@ -1130,7 +1144,9 @@ class SqliteBackend final : public Backend {
   }
 
   const SqliteSettings settings_;
+  static constexpr std::chrono::milliseconds kPollInterval{100};
   WriterLock writer_;  // See SqliteSession::writer_turn.
+  WorkSignal work_;
   Pool<Database> pool_;
 };
 

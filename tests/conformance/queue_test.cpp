@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -284,6 +285,27 @@ TEST_P(QueueProcessTest, ProcessesCompleteEachItemExactlyOnce) {
   EXPECT_EQ(std::set<std::string>(completed.begin(), completed.end()).size(), completed.size());
 }
 
+// A waiting lease is woken by a producer in this process, long before its wait ends; an empty
+// wait returns empty after the wait.
+TEST_P(QueueTest, LeaseWaitsForAProducer) {
+  auto jobs = store().queue("waiting");
+  jobs.create();
+  const auto before = std::chrono::steady_clock::now();
+  EXPECT_TRUE(jobs.lease(1, std::nullopt, 300ms).empty());
+  EXPECT_GE(std::chrono::steady_clock::now() - before, 300ms);
+
+  std::thread producer([&] {
+    std::this_thread::sleep_for(200ms);
+    store().queue("waiting").produce({message("woken")});
+  });
+  const auto start = std::chrono::steady_clock::now();
+  const auto leased = jobs.lease(1, std::nullopt, 5s);
+  const auto waited = std::chrono::steady_clock::now() - start;
+  producer.join();
+  ASSERT_EQ(payloads(leased), std::vector<std::string>{"woken"});
+  EXPECT_LT(waited, 2s);
+}
+
 // A worker killed with SIGKILL while holding leases loses nothing: its items come back when
 // their leases end, and only then.
 TEST_P(QueueProcessTest, AKilledWorkersItemsReturnAfterTheirLease) {
@@ -309,6 +331,20 @@ TEST_P(QueueProcessTest, AKilledWorkersItemsReturnAfterTheirLease) {
   std::vector<std::string> tokens;
   for (const auto& item : back) tokens.push_back(item.token);
   EXPECT_EQ(jobs.complete(tokens), 10u);
+}
+
+// Another process's produce wakes a waiting lease: NOTIFY on PostgreSQL, polling on SQLite.
+TEST_P(QueueProcessTest, LeaseWaitsForAnotherProcess) {
+  auto jobs = store().queue("remote");
+  jobs.create();
+  const std::string command = "sh -c \"sleep 0.3; " + cli_path() + " --db '" + url() +
+                              "' queue produce remote from-afar >/dev/null\" &";
+  ASSERT_EQ(std::system(command.c_str()), 0);
+  const auto start = std::chrono::steady_clock::now();
+  const auto leased = jobs.lease(1, std::nullopt, 10s);
+  const auto waited = std::chrono::steady_clock::now() - start;
+  ASSERT_EQ(payloads(leased), std::vector<std::string>{"from-afar"});
+  EXPECT_LT(waited, 5s);
 }
 
 STRATA_ALL_BACKENDS(QueueTest);

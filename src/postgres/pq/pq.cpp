@@ -1,5 +1,7 @@
 #include "postgres/pq/pq.h"
 
+#include <poll.h>
+
 #include <algorithm>
 #include <charconv>
 
@@ -250,6 +252,19 @@ std::vector<Result> Connection::pipeline(std::span<const Command> commands) {
   PQexitPipelineMode(connection_);
   if (first_error) throw *first_error;
   return results;
+}
+
+bool Connection::wait_for_notifications(std::chrono::milliseconds timeout) {
+  pollfd socket{PQsocket(connection_), POLLIN, 0};
+  if (socket.fd < 0) fail(nullptr);
+  if (poll(&socket, 1, static_cast<int>(timeout.count())) < 0) return false;
+  if (PQconsumeInput(connection_) == 0) fail(nullptr);
+  bool notified = false;
+  while (PGnotify* notification = PQnotifies(connection_)) {
+    notified = true;
+    PQfreemem(notification);
+  }
+  return notified;
 }
 
 void Connection::copy_in(const std::string& copy_sql, std::string_view rows) {

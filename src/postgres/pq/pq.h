@@ -4,6 +4,7 @@
 
 #include <libpq-fe.h>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -109,6 +110,10 @@ class Connection {
   std::vector<Result> pipeline(std::span<const Command> commands);
   // Streams `rows` (COPY text format) through `copy_sql` (a COPY … FROM STDIN).
   void copy_in(const std::string& copy_sql, std::string_view rows);
+
+  // Waits up to `timeout` for NOTIFY messages (after LISTEN); returns whether any came.
+  // Throws PqError when the connection breaks.
+  bool wait_for_notifications(std::chrono::milliseconds timeout);
 
   bool is_broken() const { return PQstatus(connection_) != CONNECTION_OK; }
   PGTransactionStatusType transaction_status() const { return PQtransactionStatus(connection_); }
