@@ -19,8 +19,10 @@ constexpr const char* kType = "BenchEvent";
 
 class PostgresConnection final : public BaselineConnection {
  public:
-  PostgresConnection(const std::string& url, const std::string& table, const std::string& kv_table)
+  PostgresConnection(const std::string& url, const std::string& table, const std::string& kv_table,
+                     const std::string& queue_table)
       : connection_({"dbname", nullptr}, {url.c_str(), nullptr}),
+        queue_table_(queue_table),
         kv_table_(kv_table),
         kv_get_("SELECT value FROM " + kv_table + " WHERE namespace = 'bench' AND key = $1::bytea"),
         kv_update_("UPDATE " + kv_table +
@@ -113,7 +115,41 @@ class PostgresConnection final : public BaselineConnection {
     return connection_.query(kv_update_, params).rows() == 1;
   }
 
+  void queue_produce(std::size_t count, const std::string& payload) override {
+    std::string rows;
+    const std::string now = format_timestamp(detail::now_micros());
+    const std::string line =
+        "bench\t\\" + pq::bytea_literal(payload) + "\t0\t" + now + "\t" + now + "\n";
+    for (std::size_t i = 0; i < count; ++i) rows += line;
+    connection_.exec("BEGIN");
+    connection_.copy_in(
+        "COPY " + queue_table_ + " (queue, payload, priority, run_at, created_at) FROM STDIN",
+        rows);
+    connection_.exec("COMMIT");
+  }
+
+  std::size_t queue_claim_and_delete(std::size_t count) override {
+    const pq::Result claimed = connection_.query(
+        "UPDATE " + queue_table_ +
+            " SET lease_token = gen_random_uuid()::text, leased_until = now() + interval '30 "
+            "seconds' "
+            "WHERE id IN (SELECT id FROM " +
+            queue_table_ +
+            " WHERE queue = 'bench' AND lease_token IS NULL "
+            "ORDER BY priority DESC, id LIMIT $1::bigint FOR UPDATE SKIP LOCKED) RETURNING id",
+        pq::Params().add(static_cast<std::int64_t>(count)));
+    std::string ids = "{";
+    for (int row = 0; row < claimed.rows(); ++row) {
+      if (row > 0) ids += ',';
+      ids += claimed.string(row, 0);
+    }
+    connection_.query("DELETE FROM " + queue_table_ + " WHERE id = ANY($1::bigint[])",
+                      pq::Params().add(ids + "}"));
+    return static_cast<std::size_t>(claimed.rows());
+  }
+
   pq::Connection connection_;
+  const std::string queue_table_;
   const std::string kv_table_, kv_get_, kv_update_;
   const std::string copy_, insert_, read_;
   std::string after_commit_ = "0";
@@ -137,11 +173,13 @@ class PostgresBaseline final : public Baseline {
   void create_table() override {
     admin().exec("CREATE TABLE " + schema_ + ".baseline_events (LIKE " + schema_ +
                  ".events INCLUDING ALL); CREATE TABLE " + schema_ + ".baseline_kv (LIKE " +
-                 schema_ + ".kv INCLUDING ALL)");
+                 schema_ + ".kv INCLUDING ALL); CREATE TABLE " + schema_ +
+                 ".baseline_queue_items (LIKE " + schema_ + ".queue_items INCLUDING ALL)");
   }
   std::unique_ptr<BaselineConnection> connect() override {
     return std::make_unique<PostgresConnection>(libpq_url_, schema_ + ".baseline_events",
-                                                schema_ + ".baseline_kv");
+                                                schema_ + ".baseline_kv",
+                                                schema_ + ".baseline_queue_items");
   }
 
  private:
@@ -227,6 +265,46 @@ class SqliteConnection final : public BaselineConnection {
     return db_->changes() == 1;
   }
 
+  void queue_produce(std::size_t count, const std::string& payload) override {
+    db_->exec("BEGIN IMMEDIATE");
+    {
+      const std::int64_t now = detail::now_micros();
+      sqlite::Query insert = db_->query(
+          "INSERT INTO strata_baseline_queue_items (queue, payload, priority, run_at, created_at) "
+          "VALUES ('bench', ?1, 0, ?2, ?2)");
+      for (std::size_t i = 0; i < count; ++i) {
+        insert.bind_blob(1, payload).bind(2, now);
+        insert.run();
+        insert.reset();
+      }
+    }
+    db_->exec("COMMIT");
+  }
+
+  std::size_t queue_claim_and_delete(std::size_t count) override {
+    std::vector<std::int64_t> ids;
+    {
+      sqlite::Query claim = db_->query(
+          "UPDATE strata_baseline_queue_items SET lease_token = lower(hex(randomblob(16))), "
+          "leased_until = ?2 "
+          "WHERE id IN (SELECT id FROM strata_baseline_queue_items WHERE queue = 'bench' AND "
+          "lease_token IS NULL ORDER BY priority DESC, id LIMIT ?1) RETURNING id");
+      claim.bind(1, static_cast<std::int64_t>(count)).bind(2, detail::now_micros() + 30000000);
+      while (claim.step()) ids.push_back(claim.integer(0));
+    }
+    db_->exec("BEGIN IMMEDIATE");
+    {
+      sqlite::Query erase = db_->query("DELETE FROM strata_baseline_queue_items WHERE id = ?1");
+      for (const std::int64_t id : ids) {
+        erase.bind(1, id);
+        erase.run();
+        erase.reset();
+      }
+    }
+    db_->exec("COMMIT");
+    return ids.size();
+  }
+
   std::size_t read_page(std::int64_t& after, std::size_t limit) override {
     sqlite::Query read = db_->query(
         "SELECT position, stream, version, id, type, data, metadata, created_at "
@@ -255,18 +333,28 @@ class SqliteConnection final : public BaselineConnection {
   std::unique_ptr<sqlite::Database> db_;
 };
 
-// Creates `copy` from `table`'s own DDL: the same columns and constraints (not its triggers).
+// Creates `copy` from `table`'s own DDL: the same columns, constraints and indexes (not its
+// triggers).
 void copy_table(sqlite::Database& db, const std::string& table, const std::string& copy) {
-  std::string ddl;
+  std::vector<std::string> statements;
   {
-    sqlite::Query schema =
-        db.query("SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?1");
+    sqlite::Query schema = db.query(
+        "SELECT sql FROM sqlite_schema WHERE tbl_name = ?1 AND sql IS NOT NULL AND "
+        "type IN ('table', 'index') ORDER BY type = 'index'");
     schema.bind(1, table);
-    if (!schema.step()) throw std::runtime_error("the store is not migrated");
-    ddl = schema.text(0);
+    while (schema.step()) statements.push_back(schema.text(0));
   }
-  ddl.replace(ddl.find(table), table.size(), copy);
-  db.exec(ddl);
+  if (statements.empty()) throw std::runtime_error("the store is not migrated");
+  for (std::string ddl : statements) {
+    // The table keeps its name with the copy's; each index gets the copy's name as a prefix.
+    const auto index = ddl.find("INDEX ");
+    if (index != std::string::npos) ddl.insert(index + 6, copy + "_");
+    const auto on = ddl.find(" " + table + " ");
+    const auto named = ddl.find(" " + table + "(");
+    const auto at = on != std::string::npos ? on : named;
+    if (at != std::string::npos) ddl.replace(at + 1, table.size(), copy);
+    db.exec(ddl);
+  }
 }
 
 class SqliteBaseline final : public Baseline {
@@ -286,6 +374,7 @@ class SqliteBaseline final : public Baseline {
     auto db = open_sqlite(settings_);
     copy_table(*db, "strata_events", "strata_baseline_events");
     copy_table(*db, "strata_kv", "strata_baseline_kv");
+    copy_table(*db, "strata_queue_items", "strata_baseline_queue_items");
   }
   std::unique_ptr<BaselineConnection> connect() override {
     return std::make_unique<SqliteConnection>(settings_);

@@ -35,6 +35,13 @@ class BaselineConnection {
   // prepared UPDATE per commit); returns whether it was.
   virtual bool kv_update_at_version(const std::string& key, std::int64_t version,
                                     const std::string& value) = 0;
+
+  // Queue rows, in queue "bench" of a table shaped like the queue items table.
+  // Inserts `count` items with `payload` in one transaction (COPY, or an INSERT loop).
+  virtual void queue_produce(std::size_t count, const std::string& payload) = 0;
+  // Claims up to `count` items (FOR UPDATE SKIP LOCKED on PostgreSQL) and commits, then deletes
+  // them and commits: a worker's lease and completion, as plain SQL. Returns how many.
+  virtual std::size_t queue_claim_and_delete(std::size_t count) = 0;
 };
 
 // A scratch database beside the one at `url` (a new SQLite file next to it, or a new schema on

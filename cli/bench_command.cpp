@@ -301,6 +301,102 @@ class KvBench {
   double seconds_;
 };
 
+// Queue throughput beside plain SQL doing the same work on a table of the same shape.
+class QueueBench {
+ public:
+  QueueBench(const std::string& url, double seconds)
+      : baseline_(bench::Baseline::create(url)),
+        store_(Store::open(baseline_->store_url())),
+        queue_(store_.queue("bench")),
+        seconds_(seconds) {
+    baseline_->create_table();
+    QueueSettings settings;
+    settings.lease = std::chrono::minutes(5);
+    queue_.create(settings);
+  }
+
+  std::string_view backend() const { return store_.backend_name(); }
+
+  Result produce(std::size_t batch) {
+    const std::vector<QueueMessage> items(batch, QueueMessage{kPayload, {}, 0, {}, {}, {}});
+    auto raw = baseline_->connect();
+    return compare(
+        batch == 1 ? "queue_produce_single" : "queue_produce_batch_" + std::to_string(batch), 1,
+        seconds_,
+        [&](int, std::size_t) {
+          queue_.produce(items);
+          return batch;
+        },
+        [&](int, std::size_t) {
+          raw->queue_produce(batch, kPayload);
+          return batch;
+        });
+  }
+
+  // Workers each lease `batch` items and complete them, until the time is up.
+  Result lease_and_complete(int workers, std::size_t batch) {
+    std::vector<std::unique_ptr<bench::BaselineConnection>> raw;
+    for (int t = 0; t < workers; ++t) raw.push_back(baseline_->connect());
+    const std::string name = batch == 1
+                                 ? "queue_lease_complete_" + std::to_string(workers) + "_worker" +
+                                       (workers > 1 ? "s" : "")
+                                 : "queue_lease_" + std::to_string(batch) + "_complete_batch";
+    return compare(
+        name, workers, seconds_, [&](int, std::size_t) { return cycle(batch); },
+        [&](int t, std::size_t) { return raw[t]->queue_claim_and_delete(batch); });
+  }
+
+  // A producer keeps the queue topped up while a worker leases and completes batches of 100;
+  // returns the items completed per second in each window.
+  std::vector<double> steady(double seconds, double window) {
+    std::atomic<bool> stop{false};
+    std::atomic<std::int64_t> backlog{0};
+    std::thread producer([&] {
+      const std::vector<QueueMessage> items(1000, QueueMessage{kPayload, {}, 0, {}, {}, {}});
+      while (!stop) {
+        if (backlog > 20000) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(5));
+          continue;
+        }
+        queue_.produce(items);
+        backlog += 1000;
+      }
+    });
+    std::vector<double> windows;
+    const auto start = Clock::now();
+    for (auto window_start = start;
+         std::chrono::duration<double>(window_start - start).count() + 1e-9 < seconds;) {
+      const auto window_end = window_start + std::chrono::duration<double>(window);
+      std::size_t done = 0;
+      while (Clock::now() < window_end) {
+        const std::size_t finished = cycle(100);
+        done += finished;
+        backlog -= static_cast<std::int64_t>(finished);
+      }
+      windows.push_back(static_cast<double>(done) /
+                        std::chrono::duration<double>(Clock::now() - window_start).count());
+      window_start = Clock::now();
+    }
+    stop = true;
+    producer.join();
+    return windows;
+  }
+
+ private:
+  std::size_t cycle(std::size_t batch) {
+    const auto leased = queue_.lease(batch);
+    std::vector<std::string> tokens;
+    for (const auto& item : leased) tokens.push_back(item.token);
+    return tokens.empty() ? 0 : queue_.complete(tokens);
+  }
+
+  inline static const std::string kPayload = std::string(100, 'q');
+  std::unique_ptr<bench::Baseline> baseline_;
+  Store store_;
+  Queue queue_;
+  double seconds_;
+};
+
 void print_table(std::string_view backend, const std::vector<Result>& results) {
   std::printf("%-24s %-9s %14s %14s %7s\n", "scenario", "backend", "strata ev/s", "baseline ev/s",
               "ratio");
@@ -352,6 +448,7 @@ void add_bench_commands(CLI::App& app, Context& context) {
   bench->require_subcommand(1);
   struct Options {
     double seconds = 3;
+    double steady_seconds = 60;
     bool json = false;
     std::string only;
   };
@@ -379,6 +476,37 @@ void add_bench_commands(CLI::App& app, Context& context) {
     } else {
       print_table(run.backend(), results);
     }
+  });
+  auto* queue = bench->add_subcommand(
+      "queue", "Produce, lease+complete from 1 and 8 workers, batches, and a steady run");
+  queue->add_option("--seconds", options->seconds, "Seconds per measurement")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  queue
+      ->add_option("--steady-seconds", options->steady_seconds,
+                   "Length of the steady run, reported in 10-second windows")
+      ->capture_default_str();
+  queue->add_flag("--json", options->json, "One JSON object per scenario");
+  queue->callback([options, &context] {
+    QueueBench run(context.url, options->seconds);
+    const std::vector<Result> results = {run.produce(1000), run.produce(1),
+                                         run.lease_and_complete(1, 1), run.lease_and_complete(8, 1),
+                                         run.lease_and_complete(1, 100)};
+    const auto windows = run.steady(options->steady_seconds, 10);
+    if (options->json) {
+      print_json(run.backend(), results);
+      nlohmann::ordered_json line;
+      line["scenario"] = "queue_steady_lease_100_complete_batch";
+      line["backend"] = run.backend();
+      line["window_seconds"] = 10;
+      line["items_per_s"] = windows;
+      std::cout << line.dump() << "\n";
+      return;
+    }
+    print_table(run.backend(), results);
+    std::printf("steady lease 100 + complete, items/s per 10 s window:");
+    for (const double rate : windows) std::printf(" %.0f", rate);
+    std::printf("\n");
   });
   events->callback([options, &context] {
     EventsBench run(context.url, options->seconds);

@@ -522,6 +522,9 @@ class PgSession final : public Session {
                                       const std::vector<PendingMessage>& messages) override {
     wrote_ = true;
     const QueueConfig config = queue_config(queue);
+    const bool keyless = std::none_of(messages.begin(), messages.end(),
+                                      [](const PendingMessage& m) { return m.dedup_key; });
+    if (keyless && messages.size() > 1) return produce_keyless(queue, config, messages);
     // One pipeline: the statements for every message, in one transaction.
     std::vector<Params> params;
     std::vector<const std::string*> sqls;
@@ -827,6 +830,40 @@ class PgSession final : public Session {
       }
       throw;
     }
+  }
+
+  // A batch without dedup keys: one INSERT of arrays and the notification, in one round trip.
+  std::vector<Produced> produce_keyless(std::string_view queue, const QueueConfig& config,
+                                        const std::vector<PendingMessage>& messages) {
+    std::array<std::string, 5> arrays;
+    for (auto& array : arrays) array = "{";
+    for (std::size_t i = 0; i < messages.size(); ++i) {
+      const PendingMessage& message = messages[i];
+      if (i > 0) {
+        for (auto& array : arrays) array += ',';
+      }
+      pq::append_array_element(arrays[0], pq::bytea_literal(message.payload));
+      pq::append_array_element(arrays[1], message.headers);
+      arrays[2] += std::to_string(message.priority);
+      arrays[3] += std::to_string(message.delay_ms);
+      const auto expires_in = message.expires_in_ms ? message.expires_in_ms : config.expire_ms;
+      arrays[4] += expires_in ? std::to_string(*expires_in) : "NULL";
+    }
+    Params insert;
+    insert.add(queue);
+    for (auto& array : arrays) insert.add(array += '}');
+    const Params notify = Params().add(channel_).add(queue);
+    return atomically([&] {
+      const std::array<Command, 2> commands = {Command{sql_.queue_insert_many, insert},
+                                               Command{sql_.queue_notify, notify}};
+      const auto results = connection_.pipeline(commands);
+      std::vector<std::int64_t> ids;
+      for (int row = 0; row < results[0].rows(); ++row) ids.push_back(results[0].integer(row, 0));
+      std::sort(ids.begin(), ids.end());
+      std::vector<Produced> produced;
+      for (const std::int64_t id : ids) produced.push_back(Produced{id, false});
+      return produced;
+    });
   }
 
   QueueConfig queue_config(std::string_view queue) {

@@ -274,6 +274,16 @@ PgSql::PgSql(std::string quoted_schema) : schema(std::move(quoted_schema)) {
       "now() + $5::bigint * interval '1 millisecond', "
       "now() + $6::bigint * interval '1 millisecond', $7::text, now()) "
       "ON CONFLICT (queue, dedup_key) WHERE dedup_key IS NOT NULL DO NOTHING RETURNING id");
+  // A batch without dedup keys, as one statement: identity values are drawn in row order, so
+  // the ids returned, sorted, follow the input's order.
+  queue_insert_many = qualify(
+      "INSERT INTO {schema}.queue_items (queue, payload, headers, priority, run_at, expires_at, "
+      "created_at) SELECT $1::text, m.payload, m.headers, m.priority, "
+      "now() + m.delay_ms * interval '1 millisecond', "
+      "now() + m.expires_ms * interval '1 millisecond', now() FROM unnest($2::bytea[], "
+      "$3::json[], $4::integer[], $5::bigint[], $6::bigint[]) WITH ORDINALITY "
+      "AS m (payload, headers, priority, delay_ms, expires_ms, ordinal) ORDER BY m.ordinal "
+      "RETURNING id");
   queue_dedup_id = qualify(
       "SELECT id FROM {schema}.queue_items WHERE queue = $1::text AND dedup_key = $2::text");
   // $1 queue, $2 max attempts, $3 whether dead letters are kept.

@@ -71,6 +71,7 @@ struct PgSql {
   std::string queue_create;
   std::string queue_unkey_expired;
   std::string queue_insert;
+  std::string queue_insert_many;
   std::string queue_notify = "SELECT pg_notify($1::text, $2::text)";
   std::string queue_dedup_id;
   std::string queue_bury_exhausted;

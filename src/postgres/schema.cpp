@@ -102,6 +102,8 @@ CREATE UNIQUE INDEX queue_items_tokens ON {schema}.queue_items (lease_token)
   WHERE lease_token IS NOT NULL;
 CREATE UNIQUE INDEX queue_items_dedup ON {schema}.queue_items (queue, dedup_key)
   WHERE dedup_key IS NOT NULL;
+CREATE INDEX queue_items_expiry ON {schema}.queue_items (queue, expires_at)
+  WHERE expires_at IS NOT NULL AND lease_token IS NULL;
 
 CREATE TABLE {schema}.dead_letters (
   id         bigint PRIMARY KEY,  -- the item's id, kept through requeues

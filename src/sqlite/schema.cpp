@@ -105,6 +105,8 @@ CREATE UNIQUE INDEX strata_queue_tokens ON strata_queue_items (lease_token)
   WHERE lease_token IS NOT NULL;
 CREATE UNIQUE INDEX strata_queue_dedup ON strata_queue_items (queue, dedup_key)
   WHERE dedup_key IS NOT NULL;
+CREATE INDEX strata_queue_expiry ON strata_queue_items (queue, expires_at)
+  WHERE expires_at IS NOT NULL AND lease_token IS NULL;
 
 CREATE TABLE strata_dead_letters (
   id         INTEGER PRIMARY KEY,  -- the item's id, kept through requeues

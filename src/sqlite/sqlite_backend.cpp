@@ -569,10 +569,14 @@ class SqliteSession final : public Session {
             .bind(3, now)
             .run();
       }
+      // Only an item with a dedup key can conflict; the others take the plain statement.
       Query insert = db_.query(
-          "INSERT INTO strata_queue_items (queue, payload, headers, priority, run_at, expires_at, "
-          "dedup_key, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
-          "ON CONFLICT (queue, dedup_key) WHERE dedup_key IS NOT NULL DO NOTHING RETURNING id");
+          message.dedup_key
+              ? "INSERT INTO strata_queue_items (queue, payload, headers, priority, run_at, "
+                "expires_at, dedup_key, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
+                "ON CONFLICT (queue, dedup_key) WHERE dedup_key IS NOT NULL DO NOTHING RETURNING id"
+              : "INSERT INTO strata_queue_items (queue, payload, headers, priority, run_at, "
+                "expires_at, dedup_key, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
       insert.bind(1, queue)
           .bind_blob(2, message.payload)
           .bind_optional(3, message.headers)
@@ -585,6 +589,11 @@ class SqliteSession final : public Session {
         insert.bind(6, now + *expires_in * 1000);
       } else {
         insert.bind_null(6);
+      }
+      if (!message.dedup_key) {
+        insert.run();
+        produced.push_back(Produced{db_.last_insert_rowid(), false});
+        continue;
       }
       if (insert.step()) {
         produced.push_back(Produced{insert.integer(0), false});
