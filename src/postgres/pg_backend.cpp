@@ -593,11 +593,20 @@ class PgSession final : public Session {
                              .add(static_cast<std::int64_t>(config.paused ? 0 : max_items))
                              .add(lease_ms.value_or(config.lease_ms));
     return atomically([&] {
-      const std::array<Command, 4> commands = {
-          Command{sql_.queue_bury_exhausted, bury}, Command{sql_.queue_reclaim, q},
-          Command{sql_.queue_sweep, q}, Command{sql_.queue_claim, claim}};
+      // Planned on every call, and kept to walking the indexes in order: a queue grows far
+      // faster than its statistics follow, and a plan made for an empty queue (a bitmap scan
+      // and a sort) reads the whole queue once it is full.
+      const Params none;
+      const std::array<Command, 8> commands = {Command{sql_.queue_plan_by_index, none, false},
+                                               Command{sql_.queue_plan_without_sort, none, false},
+                                               Command{sql_.queue_bury_exhausted, bury, false},
+                                               Command{sql_.queue_reclaim, q, false},
+                                               Command{sql_.queue_sweep, q, false},
+                                               Command{sql_.queue_claim, claim, false},
+                                               Command{sql_.queue_plan_default_bitmap, none, false},
+                                               Command{sql_.queue_plan_default_sort, none, false}};
       const auto results = connection_.pipeline(commands);
-      const Result& rows = results[3];
+      const Result& rows = results[5];
       std::vector<LeasedMessage> leased;
       for (int row = 0; row < rows.rows(); ++row) {
         leased.push_back(LeasedMessage{

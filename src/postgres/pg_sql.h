@@ -78,6 +78,10 @@ struct PgSql {
   std::string queue_reclaim;
   std::string queue_sweep;
   std::string queue_claim;
+  std::string queue_plan_by_index = "SET LOCAL enable_bitmapscan TO off";
+  std::string queue_plan_without_sort = "SET LOCAL enable_sort TO off";
+  std::string queue_plan_default_bitmap = "SET LOCAL enable_bitmapscan TO DEFAULT";
+  std::string queue_plan_default_sort = "SET LOCAL enable_sort TO DEFAULT";
   std::string queue_extend;
   std::string queue_complete;
   std::string queue_held_attempts;
