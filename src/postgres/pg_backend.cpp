@@ -125,11 +125,7 @@ Params append_one_params(const AppendBatch& batch) {
   const PendingEvent& event = batch.events.front();
   Params params = check_params(batch);
   params.add(event.id).add(event.type).add(event.data);
-  if (event.metadata) {
-    params.add(*event.metadata);
-  } else {
-    params.add_null();
-  }
+  params.add_nullable(event.metadata);
   params.add(format_timestamp(event.created_at));
   return params;
 }
@@ -487,11 +483,7 @@ class PgSession final : public Session {
     wrote_ = true;
     Params params;
     params.add(workflow);
-    if (version) {
-      params.add(*version);
-    } else {
-      params.add_null();
-    }
+    params.add_nullable(version);
     return static_cast<std::size_t>(connection_.query(sql_.workflow_delete, params).rows());
   }
 
@@ -537,23 +529,11 @@ class PgSession final : public Session {
       }
       Params insert;
       insert.add(queue).add(pq::bytea_literal(message.payload));
-      if (message.headers) {
-        insert.add(*message.headers);
-      } else {
-        insert.add_null();
-      }
+      insert.add_nullable(message.headers);
       insert.add(std::int64_t{message.priority}).add(message.delay_ms);
       const auto expires_in = message.expires_in_ms ? message.expires_in_ms : config.expire_ms;
-      if (expires_in) {
-        insert.add(*expires_in);
-      } else {
-        insert.add_null();
-      }
-      if (message.dedup_key) {
-        insert.add(*message.dedup_key);
-      } else {
-        insert.add_null();
-      }
+      insert.add_nullable(expires_in);
+      insert.add_nullable(message.dedup_key);
       insert_index[i] = static_cast<int>(params.size());
       params.push_back(std::move(insert));
       sqls.push_back(&sql_.queue_insert);
@@ -624,29 +604,28 @@ class PgSession final : public Session {
   bool queue_extend(std::string_view queue, std::string_view token,
                     std::optional<std::int64_t> lease_ms) override {
     wrote_ = true;
-    queue_config(queue);
     Params params;
     params.add(queue).add(token);
-    if (lease_ms) {
-      params.add(*lease_ms);
-    } else {
-      params.add_null();
-    }
-    return connection_.query(sql_.queue_extend, params).rows() == 1;
+    params.add_nullable(lease_ms);
+    if (connection_.query(sql_.queue_extend, params).rows() == 1) return true;
+    queue_config(queue);  // Throws for an unknown queue; else the token was stale.
+    return false;
   }
 
   std::size_t queue_complete(std::string_view queue,
                              const std::vector<std::string>& tokens) override {
     wrote_ = true;
-    queue_config(queue);
     std::string array = "{";
     for (const std::string& token : tokens) {
       if (array.size() > 1) array += ',';
       pq::append_array_element(array, token);
     }
     array += '}';
-    return static_cast<std::size_t>(
+    const auto completed = static_cast<std::size_t>(
         connection_.query(sql_.queue_complete, Params().add(queue).add(array)).rows());
+    // Only a call that completed nothing pays a round trip to tell an unknown queue apart.
+    if (completed == 0) queue_config(queue);
+    return completed;
   }
 
   bool queue_retry(std::string_view queue, std::string_view token,
@@ -729,11 +708,7 @@ class PgSession final : public Session {
     } else {
       params.add_null();
     }
-    if (config.expire_ms) {
-      params.add(*config.expire_ms);
-    } else {
-      params.add_null();
-    }
+    params.add_nullable(config.expire_ms);
     return static_cast<std::size_t>(connection_.query(sql_.queue_requeue, params).rows());
   }
 
@@ -906,16 +881,8 @@ class PgSession final : public Session {
   static Params write_params(std::string_view ns, const KvWrite& write) {
     Params params;
     params.add(ns).add(pq::bytea_literal(write.key)).add(pq::bytea_literal(write.value));
-    if (write.metadata) {
-      params.add(*write.metadata);
-    } else {
-      params.add_null();
-    }
-    if (write.ttl_micros) {
-      params.add(*write.ttl_micros);
-    } else {
-      params.add_null();
-    }
+    params.add_nullable(write.metadata);
+    params.add_nullable(write.ttl_micros);
     params.add(write.value_is_json ? "t" : "f");
     return params;
   }

@@ -59,6 +59,13 @@ class Params {
   Params& add(std::string_view text);
   Params& add(std::int64_t value) { return add(std::string_view(std::to_string(value))); }
   Params& add_null();
+  // The value, or NULL when absent.
+  Params& add_nullable(const std::optional<std::string_view>& text) {
+    return text ? add(*text) : add_null();
+  }
+  Params& add_nullable(const std::optional<std::int64_t>& value) {
+    return value ? add(*value) : add_null();
+  }
 
   int size() const { return static_cast<int>(values_.size()); }
   // Pointers into this object, valid until it changes.
