@@ -99,13 +99,17 @@ class Queue {
 
   // Hands out up to `max_items` ready items (due, unexpired, queue not paused) by priority then
   // age, each held by this caller alone until its lease ends. Returns fewer (or none) when fewer
-  // are ready. Expired leases return their items first (or move them to the dead letters once
-  // their attempts are used up), and expired items are swept. With `wait`, when none is ready,
+  // are ready. Items whose lease ran out come back (or move to the dead letters once their
+  // attempts are used up) before a lease that would otherwise come back short, and within about
+  // a second in any case; expired items are never handed out. With `wait`, when none is ready,
   // waits up to that long for one: woken by producers in this process and, on PostgreSQL, by
   // LISTEN/NOTIFY from any; polling otherwise. Inside a transaction it never waits.
   std::vector<LeasedMessage> lease(std::size_t max_items = 1,
                                    std::optional<std::chrono::milliseconds> lease_for = {},
                                    std::chrono::milliseconds wait = {}) const;
+
+  // Token calls throw Error(invalid_argument), writing nothing, for a string that is not a token
+  // lease() made.
 
   // Lengthens a held lease from now. Throws LeaseLost for a stale token.
   void extend(std::string_view token,

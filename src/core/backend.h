@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/lease_token.h"
 #include "strata/event.h"
 #include "strata/kv.h"
 #include "strata/queue.h"
@@ -134,16 +135,18 @@ class Session {
   virtual void queue_create(std::string_view queue, const QueueSettings& settings) = 0;
   virtual std::vector<Produced> queue_produce(std::string_view queue,
                                               const std::vector<PendingMessage>& messages) = 0;
+  // Leases up to `max_items` under `lease` (see lease_token.h); the items' tokens are left empty.
   virtual std::vector<LeasedMessage> queue_lease(std::string_view queue, std::size_t max_items,
-                                                 std::optional<std::int64_t> lease_ms) = 0;
-  virtual bool queue_extend(std::string_view queue, std::string_view token,
+                                                 std::optional<std::int64_t> lease_ms,
+                                                 std::string_view lease) = 0;
+  virtual bool queue_extend(std::string_view queue, const LeaseToken& token,
                             std::optional<std::int64_t> lease_ms) = 0;
   virtual std::size_t queue_complete(std::string_view queue,
-                                     const std::vector<std::string>& tokens) = 0;
+                                     const std::vector<LeaseToken>& tokens) = 0;
   // Without `delay_ms`, the queue's backoff scaled by `jitter` (0.5 to 1).
-  virtual bool queue_retry(std::string_view queue, std::string_view token,
+  virtual bool queue_retry(std::string_view queue, const LeaseToken& token,
                            std::optional<std::int64_t> delay_ms, double jitter) = 0;
-  virtual bool queue_fail(std::string_view queue, std::string_view token,
+  virtual bool queue_fail(std::string_view queue, const LeaseToken& token,
                           std::string_view reason) = 0;
   virtual QueueStats queue_stats(std::string_view queue) = 0;
   virtual void queue_set_paused(std::string_view queue, bool paused) = 0;

@@ -5,6 +5,7 @@
 
 #include "core/backend.h"
 #include "core/json.h"
+#include "core/lease_token.h"
 #include "core/queue_rules.h"
 #include "core/session_runner.h"
 #include "core/validate.h"
@@ -101,10 +102,14 @@ std::vector<LeasedMessage> Queue::lease(std::size_t max_items,
   if (max_items == 0) return {};
   const auto until = std::chrono::steady_clock::now() + wait;
   while (true) {
+    const std::string lease = detail::new_lease();
     auto leased = detail::run_on_session(
         scope_,
-        [&](detail::Session& session) { return session.queue_lease(name_, max_items, lease_ms); },
+        [&](detail::Session& session) {
+          return session.queue_lease(name_, max_items, lease_ms, lease);
+        },
         detail::Idempotence::not_idempotent);
+    for (LeasedMessage& item : leased) item.token = detail::format_lease_token(item.id, lease);
     if (!leased.empty() || scope_.session != nullptr || std::chrono::steady_clock::now() >= until) {
       return leased;
     }
@@ -115,8 +120,9 @@ std::vector<LeasedMessage> Queue::lease(std::size_t max_items,
 void Queue::extend(std::string_view token,
                    std::optional<std::chrono::milliseconds> lease_for) const {
   const auto lease_ms = milliseconds(lease_for, "lease");
+  const detail::LeaseToken held = detail::parse_lease_token(token);
   if (!detail::run_on_session(scope_, [&](detail::Session& session) {
-        return session.queue_extend(name_, token, lease_ms);
+        return session.queue_extend(name_, held, lease_ms);
       })) {
     lease_lost(name_, token);
   }
@@ -128,8 +134,11 @@ void Queue::complete(std::string_view token) const {
 
 std::size_t Queue::complete(const std::vector<std::string>& tokens) const {
   if (tokens.empty()) return 0;
+  std::vector<detail::LeaseToken> held;
+  held.reserve(tokens.size());
+  for (const std::string& token : tokens) held.push_back(detail::parse_lease_token(token));
   return detail::run_on_session(
-      scope_, [&](detail::Session& session) { return session.queue_complete(name_, tokens); });
+      scope_, [&](detail::Session& session) { return session.queue_complete(name_, held); });
 }
 
 void Queue::retry(std::string_view token, std::optional<std::chrono::milliseconds> delay) const {
@@ -137,16 +146,18 @@ void Queue::retry(std::string_view token, std::optional<std::chrono::millisecond
   const std::optional<std::int64_t> delay_ms =
       delay ? std::optional<std::int64_t>(delay->count()) : std::nullopt;
   const double spread = jitter();
+  const detail::LeaseToken held = detail::parse_lease_token(token);
   if (!detail::run_on_session(scope_, [&](detail::Session& session) {
-        return session.queue_retry(name_, token, delay_ms, spread);
+        return session.queue_retry(name_, held, delay_ms, spread);
       })) {
     lease_lost(name_, token);
   }
 }
 
 void Queue::fail(std::string_view token, std::string_view reason) const {
+  const detail::LeaseToken held = detail::parse_lease_token(token);
   if (!detail::run_on_session(scope_, [&](detail::Session& session) {
-        return session.queue_fail(name_, token, reason);
+        return session.queue_fail(name_, held, reason);
       })) {
     lease_lost(name_, token);
   }

@@ -79,6 +79,14 @@ std::chrono::milliseconds parse_timeout(const Parameter& parameter) {
   return *duration;
 }
 
+bool parse_switch(const Parameter& parameter) {
+  if (parameter.value != "true" && parameter.value != "false") {
+    invalid("store URL parameter " + parameter.key + "='" + parameter.value +
+            "' must be true or false");
+  }
+  return parameter.value == "true";
+}
+
 bool is_identifier(std::string_view name) {
   if (name.empty() || name.size() > 63) return false;
   if (!(std::isalpha(static_cast<unsigned char>(name[0])) || name[0] == '_')) return false;
@@ -141,11 +149,9 @@ PostgresSettings parse_postgres(std::string_view url) {
       } else if (parameter.key == "statement_timeout") {
         settings.statement_timeout = parse_timeout(parameter);
       } else if (parameter.key == "prepared_statements") {
-        if (parameter.value != "true" && parameter.value != "false") {
-          invalid("store URL parameter prepared_statements='" + parameter.value +
-                  "' must be true or false");
-        }
-        settings.prepared_statements = parameter.value == "true";
+        settings.prepared_statements = parse_switch(parameter);
+      } else if (parameter.key == "queue_vacuum") {
+        settings.queue_vacuum = parse_switch(parameter);
       } else if (parameter.key == "schema") {
         if (!is_identifier(parameter.value)) {
           invalid("store URL parameter schema='" + parameter.value +

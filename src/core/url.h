@@ -27,6 +27,10 @@ struct PostgresSettings {
   std::string schema = "strata";
   // Off: every statement goes unnamed (parsed each time), as PgBouncer's transaction mode needs.
   bool prepared_statements = true;
+  // On: the store vacuums the queue table itself once enough items have gone through it,
+  // since autovacuum wakes at most once a minute by default and dead rows at the head of a
+  // queue slow every lease.
+  bool queue_vacuum = true;
 };
 
 using StoreSettings = std::variant<SqliteSettings, PostgresSettings>;

@@ -13,6 +13,7 @@
 #include "core/work_signal.h"
 #include "postgres/pg_sql.h"
 #include "postgres/pq/pq.h"
+#include "postgres/queue_upkeep.h"
 #include "postgres/schema.h"
 #include "strata/error.h"
 
@@ -197,8 +198,12 @@ std::optional<AppendAttempt> refusal(const Result& checked) {
 class PgSession final : public Session {
  public:
   PgSession(Connection& connection, const PgSql& sql, bool in_transaction,
-            const std::string& channel)
-      : connection_(connection), sql_(sql), in_transaction_(in_transaction), channel_(channel) {}
+            const std::string& channel, QueueUpkeep& upkeep)
+      : connection_(connection),
+        sql_(sql),
+        in_transaction_(in_transaction),
+        channel_(channel),
+        upkeep_(upkeep) {}
 
   bool wrote() const { return wrote_; }
 
@@ -561,51 +566,29 @@ class PgSession final : public Session {
     });
   }
 
+  // One round trip when items are ready. Expired leases and items are seen to at most once a
+  // second per process, and whenever the claim alone comes back short.
   std::vector<LeasedMessage> queue_lease(std::string_view queue, std::size_t max_items,
-                                         std::optional<std::int64_t> lease_ms) override {
+                                         std::optional<std::int64_t> lease_ms,
+                                         std::string_view lease) override {
     wrote_ = true;
-    const QueueConfig config = queue_config(queue);
-    const Params q = Params().add(queue);
-    const Params bury =
-        Params().add(queue).add(config.max_attempts).add(config.dead_letters ? "t" : "f");
-    const Params claim = Params()
-                             .add(queue)
-                             .add(static_cast<std::int64_t>(config.paused ? 0 : max_items))
-                             .add(lease_ms.value_or(config.lease_ms));
-    return atomically([&] {
-      // Planned on every call, and kept to walking the indexes in order: a queue grows far
-      // faster than its statistics follow, and a plan made for an empty queue (a bitmap scan
-      // and a sort) reads the whole queue once it is full.
-      const Params none;
-      const std::array<Command, 8> commands = {Command{sql_.queue_plan_by_index, none, false},
-                                               Command{sql_.queue_plan_without_sort, none, false},
-                                               Command{sql_.queue_bury_exhausted, bury, false},
-                                               Command{sql_.queue_reclaim, q, false},
-                                               Command{sql_.queue_sweep, q, false},
-                                               Command{sql_.queue_claim, claim, false},
-                                               Command{sql_.queue_plan_default_bitmap, none, false},
-                                               Command{sql_.queue_plan_default_sort, none, false}};
-      const auto results = connection_.pipeline(commands);
-      const Result& rows = results[5];
-      std::vector<LeasedMessage> leased;
-      for (int row = 0; row < rows.rows(); ++row) {
-        leased.push_back(LeasedMessage{
-            rows.integer(row, 0), pq::from_hex(rows.text(row, 1)), rows.optional_string(row, 2),
-            static_cast<int>(rows.integer(row, 3)), static_cast<int>(rows.integer(row, 4)),
-            rows.string(row, 5), rows.integer(row, 6)});
-      }
-      std::sort(leased.begin(), leased.end(), [](const auto& a, const auto& b) {
-        return a.priority != b.priority ? a.priority > b.priority : a.id < b.id;
-      });
-      return leased;
+    const bool swept = upkeep_.sweep_now(queue, false);
+    auto leased = claim(queue, max_items, lease_ms, lease, swept);
+    if (leased.size() < max_items && !swept && upkeep_.sweep_now(queue, true)) {
+      auto more = claim(queue, max_items - leased.size(), lease_ms, lease, true);
+      leased.insert(leased.end(), more.begin(), more.end());
+    }
+    upkeep_.churned(leased.size());
+    std::sort(leased.begin(), leased.end(), [](const auto& a, const auto& b) {
+      return a.priority != b.priority ? a.priority > b.priority : a.id < b.id;
     });
+    return leased;
   }
 
-  bool queue_extend(std::string_view queue, std::string_view token,
+  bool queue_extend(std::string_view queue, const LeaseToken& token,
                     std::optional<std::int64_t> lease_ms) override {
     wrote_ = true;
-    Params params;
-    params.add(queue).add(token);
+    Params params = held_params(queue, token);
     params.add_nullable(lease_ms);
     if (connection_.query(sql_.queue_extend, params).rows() == 1) return true;
     queue_config(queue);  // Throws for an unknown queue; else the token was stale.
@@ -613,43 +596,48 @@ class PgSession final : public Session {
   }
 
   std::size_t queue_complete(std::string_view queue,
-                             const std::vector<std::string>& tokens) override {
+                             const std::vector<LeaseToken>& tokens) override {
     wrote_ = true;
-    std::string array = "{";
-    for (const std::string& token : tokens) {
-      if (array.size() > 1) array += ',';
-      pq::append_array_element(array, token);
+    std::string items = "{";
+    std::string leases = "{";
+    for (const LeaseToken& token : tokens) {
+      if (items.size() > 1) items += ',', leases += ',';
+      items += std::to_string(token.item);
+      leases += token.lease;  // Hex digits only: nothing to quote.
     }
-    array += '}';
-    const auto completed = static_cast<std::size_t>(
-        connection_.query(sql_.queue_complete, Params().add(queue).add(array)).rows());
+    const Params params = Params().add(queue).add(items + "}").add(leases + "}");
+    const auto completed =
+        static_cast<std::size_t>(connection_.query(sql_.queue_complete, params).rows());
     // Only a call that completed nothing pays a round trip to tell an unknown queue apart.
     if (completed == 0) queue_config(queue);
     return completed;
   }
 
-  bool queue_retry(std::string_view queue, std::string_view token,
+  bool queue_retry(std::string_view queue, const LeaseToken& token,
                    std::optional<std::int64_t> delay_ms, double jitter) override {
     wrote_ = true;
-    const QueueConfig config = queue_config(queue);
-    return atomically([&] {
-      const Result held =
-          connection_.query(sql_.queue_held_attempts, Params().add(queue).add(token));
-      if (held.rows() == 0) return false;
-      const std::int64_t attempts = held.integer(0, 0);
+    const bool held = atomically([&] {
+      const Result rows = connection_.query(sql_.queue_held_attempts, held_params(queue, token));
+      if (rows.rows() == 0) return false;
+      const std::int64_t attempts = rows.integer(0, 0);
+      const QueueConfig config = read_queue_config(rows, 1);
       if (attempts >= config.max_attempts) {
-        return bury_held(queue, token, config, "retried after its last attempt");
+        return bury_held(queue, token, "retried after its last attempt");
       }
       const std::int64_t delay = delay_ms.value_or(backoff_ms(config, attempts, jitter));
-      connection_.query(sql_.queue_give_back, Params().add(queue).add(token).add(delay));
+      connection_.query(sql_.queue_give_back, held_params(queue, token).add(delay));
       return true;
     });
+    if (!held) queue_config(queue);  // Throws for an unknown queue; else the token was stale.
+    return held;
   }
 
-  bool queue_fail(std::string_view queue, std::string_view token,
+  bool queue_fail(std::string_view queue, const LeaseToken& token,
                   std::string_view reason) override {
     wrote_ = true;
-    return bury_held(queue, token, queue_config(queue), reason);
+    if (bury_held(queue, token, reason)) return true;
+    queue_config(queue);  // Throws for an unknown queue; else the token was stale.
+    return false;
   }
 
   QueueStats queue_stats(std::string_view queue) override {
@@ -853,22 +841,87 @@ class PgSession final : public Session {
   QueueConfig queue_config(std::string_view queue) {
     const Result rows = connection_.query(sql_.queue_config, Params().add(queue));
     if (rows.rows() == 0) throw_unknown_queue(queue);
+    return read_queue_config(rows, 0);
+  }
+
+  // The settings in the columns of queue_config, from `column` on, of the first row.
+  static QueueConfig read_queue_config(const Result& rows, int column) {
     QueueConfig config;
-    config.lease_ms = rows.integer(0, 0);
-    config.max_attempts = rows.integer(0, 1);
-    config.retry_base_ms = rows.integer(0, 2);
-    config.retry_cap_ms = rows.integer(0, 3);
-    if (!rows.is_null(0, 4)) config.expire_ms = rows.integer(0, 4);
-    config.dead_letters = rows.text(0, 5) == "t";
-    config.paused = rows.text(0, 6) == "t";
+    config.lease_ms = rows.integer(0, column);
+    config.max_attempts = rows.integer(0, column + 1);
+    config.retry_base_ms = rows.integer(0, column + 2);
+    config.retry_cap_ms = rows.integer(0, column + 3);
+    if (!rows.is_null(0, column + 4)) config.expire_ms = rows.integer(0, column + 4);
+    config.dead_letters = rows.text(0, column + 5) == "t";
+    config.paused = rows.text(0, column + 6) == "t";
     return config;
   }
 
-  bool bury_held(std::string_view queue, std::string_view token, const QueueConfig& config,
-                 std::string_view reason) {
-    const Params params =
-        Params().add(queue).add(token).add(reason).add(config.dead_letters ? "t" : "f");
-    return connection_.query(sql_.queue_bury_held, params).integer(0, 0) == 1;
+  static Params held_params(std::string_view queue, const LeaseToken& token) {
+    return Params().add(queue).add(token.item).add(token.lease);
+  }
+
+  bool bury_held(std::string_view queue, const LeaseToken& token, std::string_view reason) {
+    return connection_.query(sql_.queue_bury_held, held_params(queue, token).add(reason))
+               .integer(0, 0) == 1;
+  }
+
+  // One round trip: the claim, after the sweeps when `sweep`. On its own, in the pipeline's
+  // implicit transaction, committed without waiting for the disk (see queue_plan_lease_alone);
+  // in the caller's transaction, in a savepoint.
+  std::vector<LeasedMessage> claim(std::string_view queue, std::size_t max_items,
+                                   std::optional<std::int64_t> lease_ms, std::string_view lease,
+                                   bool sweep) {
+    const Params none;
+    const Params q = Params().add(queue);
+    Params claim_params = Params().add(queue).add(static_cast<std::int64_t>(max_items));
+    claim_params.add_nullable(lease_ms).add(lease);
+    std::vector<Command> commands;
+    if (in_transaction_) commands.push_back(Command{sql_.atomic_savepoint, none});
+    commands.push_back(
+        Command{in_transaction_ ? sql_.queue_plan_by_index : sql_.queue_plan_lease_alone, none});
+    const std::size_t config_at = commands.size();
+    if (sweep) {
+      commands.push_back(Command{sql_.queue_config, q});
+      commands.push_back(Command{sql_.queue_bury_exhausted, q});
+      commands.push_back(Command{sql_.queue_reclaim, q});
+      commands.push_back(Command{sql_.queue_sweep, q});
+    }
+    const std::size_t claim_at = commands.size();
+    commands.push_back(Command{sql_.queue_claim, claim_params});
+    if (in_transaction_) {
+      commands.push_back(Command{sql_.queue_plan_default, none});
+      commands.push_back(Command{sql_.atomic_release, none});
+    }
+    const auto results =
+        in_transaction_ ? pipeline_or_roll_back(commands) : connection_.pipeline(commands);
+    if (sweep && results[config_at].rows() == 0) throw_unknown_queue(queue);
+    const Result& rows = results[claim_at];
+    std::vector<LeasedMessage> leased;
+    for (int row = 0; row < rows.rows(); ++row) {
+      leased.push_back(
+          LeasedMessage{rows.integer(row, 0), pq::from_hex(rows.text(row, 1)),
+                        rows.optional_string(row, 2), static_cast<int>(rows.integer(row, 3)),
+                        static_cast<int>(rows.integer(row, 4)), "", rows.integer(row, 5)});
+    }
+    return leased;
+  }
+
+  // Runs `commands`, which open and close a savepoint of the caller's transaction, in one round
+  // trip; when one fails, rolls back to the savepoint before throwing.
+  std::vector<Result> pipeline_or_roll_back(std::span<const Command> commands) {
+    try {
+      return connection_.pipeline(commands);
+    } catch (...) {
+      if (!connection_.is_broken() && connection_.transaction_status() == PQTRANS_INERROR) {
+        try {
+          connection_.exec(sql_.atomic_rollback);
+        } catch (const PqError&) {
+          // Broken now; the pool drops it.
+        }
+      }
+      throw;
+    }
   }
 
   std::int64_t live_version(std::string_view ns, std::string_view key) {
@@ -916,6 +969,7 @@ class PgSession final : public Session {
   const PgSql& sql_;
   const bool in_transaction_;
   const std::string& channel_;  // Where producers NOTIFY waiting leases.
+  QueueUpkeep& upkeep_;
   bool wrote_ = false;
 };
 
@@ -977,7 +1031,11 @@ class PgBackend final : public Backend {
         pool_(
             PoolSettings{settings.max_connections, settings.min_connections,
                          settings.acquire_timeout, 3, std::chrono::milliseconds(50)},
-            [this] { return connect(); }, &reusable) {}
+            [this] { return connect(); }, &reusable),
+        upkeep_([this] { return connect(); },
+                settings.queue_vacuum ? "VACUUM (INDEX_CLEANUP ON, SKIP_LOCKED) " +
+                                            quote_identifier(settings.schema) + ".queue_items"
+                                      : "") {}
 
   ~PgBackend() override {
     stopping_ = true;
@@ -1011,7 +1069,7 @@ class PgBackend final : public Backend {
     bool wrote = false;
     guarded(
         [&](Connection& connection) {
-          PgSession session(connection, sql_, false, channel_);
+          PgSession session(connection, sql_, false, channel_, upkeep_);
           try {
             fn(session);
           } catch (...) {
@@ -1025,7 +1083,7 @@ class PgBackend final : public Backend {
   void run_transaction(const SessionFn& fn) override {
     guarded([&](Connection& connection) {
       connection.exec(sql_.begin);
-      PgSession session(connection, sql_, true, channel_);
+      PgSession session(connection, sql_, true, channel_, upkeep_);
       try {
         fn(session);
       } catch (...) {
@@ -1149,6 +1207,7 @@ class PgBackend final : public Backend {
   const std::string connect_options_;
   const std::string channel_;
   Pool<Connection> pool_;
+  QueueUpkeep upkeep_;
   WorkSignal work_;
   std::once_flag listener_started_;
   std::atomic<bool> stopping_{false};

@@ -286,57 +286,71 @@ PgSql::PgSql(std::string quoted_schema) : schema(std::move(quoted_schema)) {
       "RETURNING id");
   queue_dedup_id = qualify(
       "SELECT id FROM {schema}.queue_items WHERE queue = $1::text AND dedup_key = $2::text");
-  // $1 queue, $2 max attempts, $3 whether dead letters are kept.
+  const std::string keeps_dead_letters =
+      "(SELECT dead_letters FROM {schema}.queues WHERE name = $1::text)";
   queue_bury_exhausted = qualify(
-      with("WITH gone AS (DELETE FROM {schema}.queue_items WHERE id IN (SELECT id FROM "
+      with("WITH gone AS (DELETE FROM {schema}.queue_items WHERE id = ANY(ARRAY(SELECT id FROM "
            "{schema}.queue_items WHERE queue = $1::text AND lease_token IS NOT NULL AND "
-           "leased_until <= now() AND attempts >= $2::integer LIMIT 100 FOR UPDATE SKIP LOCKED) "
-           "RETURNING *) " +
+           "leased_until <= now() AND attempts >= (SELECT max_attempts FROM {schema}.queues "
+           "WHERE name = $1::text) LIMIT 100 FOR UPDATE SKIP LOCKED)) RETURNING *) " +
                bury,
-           "'lease expired on its last attempt'", "$3"));
+           "'lease expired on its last attempt'", keeps_dead_letters.c_str()));
   queue_reclaim = qualify(
       "UPDATE {schema}.queue_items SET lease_token = NULL, leased_until = NULL, "
       "history = history || jsonb_build_array(jsonb_build_object('attempt', attempts, "
       "'outcome', 'lease expired', 'at', " +
       micros_now +
-      ")) WHERE id IN (SELECT id FROM "
+      ")) WHERE id = ANY(ARRAY(SELECT id FROM "
       "{schema}.queue_items WHERE queue = $1::text AND lease_token IS NOT NULL AND "
-      "leased_until <= now() LIMIT 100 FOR UPDATE SKIP LOCKED)");
+      "leased_until <= now() LIMIT 100 FOR UPDATE SKIP LOCKED))");
   queue_sweep = qualify(
-      "DELETE FROM {schema}.queue_items WHERE id IN (SELECT id FROM {schema}.queue_items "
-      "WHERE queue = $1::text AND lease_token IS NULL AND expires_at <= now() LIMIT 100 "
-      "FOR UPDATE SKIP LOCKED)");
-  // $1 queue, $2 how many, $3 lease ms.
+      "DELETE FROM {schema}.queue_items WHERE id = ANY(ARRAY(SELECT id FROM "
+      "{schema}.queue_items WHERE queue = $1::text AND lease_token IS NULL AND "
+      "expires_at <= now() LIMIT 100 FOR UPDATE SKIP LOCKED))");
+  // $1 queue, $2 how many, $3 lease ms (NULL: the queue's), $4 the lease. Nothing when the
+  // queue is paused or unknown. Claims and sweeps pick their rows as an array, so that even a
+  // plan made without knowing how many finds each row by its primary key.
   queue_claim = qualify(
-      "UPDATE {schema}.queue_items SET lease_token = replace(gen_random_uuid()::text, '-', ''), "
-      "leased_until = now() + $3::bigint * interval '1 millisecond', attempts = attempts + 1 "
-      "WHERE id IN (SELECT id FROM {schema}.queue_items WHERE queue = $1::text AND "
-      "lease_token IS NULL AND run_at <= now() AND (expires_at IS NULL OR expires_at > now()) "
-      "ORDER BY priority DESC, id LIMIT $2::bigint FOR UPDATE SKIP LOCKED) RETURNING id, "
-      "encode(payload, 'hex'), headers, priority, attempts, lease_token, "
-      "(extract(epoch FROM leased_until) * 1000000)::bigint");
+      "UPDATE {schema}.queue_items SET lease_token = $4::text, leased_until = now() + "
+      "coalesce($3::bigint, (SELECT lease_ms FROM {schema}.queues WHERE name = $1::text)) * "
+      "interval '1 millisecond', attempts = attempts + 1 WHERE id = ANY(ARRAY(SELECT id FROM "
+      "{schema}.queue_items WHERE queue = $1::text AND lease_token IS NULL AND run_at <= now() "
+      "AND (expires_at IS NULL OR expires_at > now()) AND EXISTS (SELECT 1 FROM "
+      "{schema}.queues WHERE name = $1::text AND NOT paused) ORDER BY priority DESC, id "
+      "LIMIT $2::bigint FOR UPDATE SKIP LOCKED)) RETURNING id, encode(payload, 'hex'), headers, "
+      "priority, attempts, (extract(epoch FROM leased_until) * 1000000)::bigint");
+  // The item a token holds: $1 queue, $2 item id, $3 lease.
+  const std::string held =
+      "id = $2::bigint AND queue = $1::text AND lease_token = $3::text AND leased_until > now()";
+  // $4 lease ms (NULL: the queue's).
   queue_extend = qualify(
-      "UPDATE {schema}.queue_items SET leased_until = now() + coalesce($3::bigint, "
+      "UPDATE {schema}.queue_items SET leased_until = now() + coalesce($4::bigint, "
       "(SELECT lease_ms FROM {schema}.queues WHERE name = $1::text)) * interval '1 millisecond' "
-      "WHERE queue = $1::text AND lease_token = $2::text AND leased_until > now() "
-      "RETURNING true");
+      "WHERE " +
+      held + " RETURNING true");
+  // $1 queue, $2 item ids, $3 their leases.
   queue_complete = qualify(
-      "DELETE FROM {schema}.queue_items WHERE queue = $1::text AND "
-      "lease_token = ANY($2::text[]) AND leased_until > now() RETURNING true");
+      "DELETE FROM {schema}.queue_items AS item USING unnest($2::bigint[], $3::text[]) AS "
+      "held (id, lease) WHERE item.id = held.id AND item.queue = $1::text AND "
+      "item.lease_token = held.lease AND item.leased_until > now() RETURNING true");
+  // The held item's attempts and its queue's settings, as queue_config lists them.
   queue_held_attempts = qualify(
-      "SELECT attempts FROM {schema}.queue_items WHERE queue = $1::text AND "
-      "lease_token = $2::text AND leased_until > now() FOR UPDATE");
+      "SELECT attempts, lease_ms, max_attempts, retry_base_ms, retry_cap_ms, expire_ms, "
+      "dead_letters, paused FROM {schema}.queue_items AS item JOIN {schema}.queues ON "
+      "name = queue WHERE " +
+      held + " FOR UPDATE OF item");
+  // $4 delay ms.
   queue_give_back = qualify(
       "UPDATE {schema}.queue_items SET lease_token = NULL, leased_until = NULL, "
-      "run_at = now() + $3::bigint * interval '1 millisecond', history = history || "
+      "run_at = now() + $4::bigint * interval '1 millisecond', history = history || "
       "jsonb_build_array(jsonb_build_object('attempt', attempts, 'outcome', 'retried', 'at', " +
-      micros_now + ")) WHERE queue = $1::text AND lease_token = $2::text");
-  // $1 queue, $2 token, $3 reason, $4 whether dead letters are kept. Returns the item buried.
-  queue_bury_held =
-      qualify(with("WITH gone AS (DELETE FROM {schema}.queue_items WHERE queue = $1::text AND "
-                   "lease_token = $2::text AND leased_until > now() RETURNING *), buried AS (" +
-                       bury + " RETURNING 1) SELECT count(*) FROM gone",
-                   "$3", "$4"));
+      micros_now + ")) WHERE " + held);
+  // $4 reason. Returns how many items it buried (or dropped, when the queue keeps no dead
+  // letters): 1, or 0 when the token holds nothing.
+  queue_bury_held = qualify(with("WITH gone AS (DELETE FROM {schema}.queue_items WHERE " + held +
+                                     " RETURNING *), buried AS (" + bury +
+                                     " RETURNING 1) SELECT count(*) FROM gone",
+                                 "$4", keeps_dead_letters.c_str()));
   queue_stats = qualify(
       "SELECT count(*) FILTER (WHERE (lease_token IS NULL OR leased_until <= now()) AND "
       "run_at <= now()), count(*) FILTER (WHERE lease_token IS NULL AND run_at > now()), "

@@ -78,10 +78,24 @@ struct PgSql {
   std::string queue_reclaim;
   std::string queue_sweep;
   std::string queue_claim;
-  std::string queue_plan_by_index = "SET LOCAL enable_bitmapscan TO off";
-  std::string queue_plan_without_sort = "SET LOCAL enable_sort TO off";
-  std::string queue_plan_default_bitmap = "SET LOCAL enable_bitmapscan TO DEFAULT";
-  std::string queue_plan_default_sort = "SET LOCAL enable_sort TO DEFAULT";
+  // A queue grows far faster than its statistics follow, and a plan made for an empty queue
+  // (a bitmap scan and a sort) reads the whole queue once it is full: a lease keeps its
+  // statements to walking the indexes in order. That plan is right at every size, so it is
+  // planned once and cached (left to choose, PostgreSQL plans a claim afresh on every call,
+  // as its LIMIT is a parameter).
+  std::string queue_plan_by_index =
+      "SELECT set_config('enable_bitmapscan', 'off', true), set_config('enable_sort', 'off', "
+      "true), set_config('plan_cache_mode', 'force_generic_plan', true)";
+  // The same for a lease in a transaction of its own, committed without waiting for its WAL to
+  // reach the disk: a crash can forget only the lease (the item is handed out again, as after
+  // an expired lease), and any later commit, such as the item's completion, flushes it.
+  std::string queue_plan_lease_alone =
+      "SELECT set_config('enable_bitmapscan', 'off', true), set_config('enable_sort', 'off', "
+      "true), set_config('plan_cache_mode', 'force_generic_plan', true), "
+      "set_config('synchronous_commit', 'off', true)";
+  std::string queue_plan_default =
+      "SELECT set_config(name, reset_val, true) FROM pg_settings WHERE name IN "
+      "('enable_bitmapscan', 'enable_sort', 'plan_cache_mode')";
   std::string queue_extend;
   std::string queue_complete;
   std::string queue_held_attempts;

@@ -120,6 +120,13 @@ CREATE TABLE {schema}.dead_letters (
 );
 CREATE INDEX dead_letters_queue ON {schema}.dead_letters (queue, id);
 )sql"},
+    {4, "one lease per lease call; queue table never truncated by VACUUM", R"sql(
+-- lease_token now holds the lease of a whole lease() call, which tokens pair with an item's id.
+DROP INDEX {schema}.queue_items_tokens;
+-- VACUUM's truncation of empty pages at the end takes an exclusive lock that stalls every
+-- lease; a queue's table refills those pages at once anyway.
+ALTER TABLE {schema}.queue_items SET (vacuum_truncate = false);
+)sql"},
 };
 
 }  // namespace

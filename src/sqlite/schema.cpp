@@ -123,6 +123,10 @@ CREATE TABLE strata_dead_letters (
 );
 CREATE INDEX strata_dead_letters_queue ON strata_dead_letters (queue, id);
 )sql"},
+    {4, "one lease per lease call", R"sql(
+-- lease_token now holds the lease of a whole lease() call, which tokens pair with an item's id.
+DROP INDEX strata_queue_tokens;
+)sql"},
 };
 
 }  // namespace

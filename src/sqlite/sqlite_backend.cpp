@@ -63,8 +63,11 @@ constexpr const char* kBury =
     "INSERT INTO strata_dead_letters (id, queue, payload, headers, priority, dedup_key, "
     "attempts, history, reason, failed_at, created_at) SELECT id, queue, payload, headers, "
     "priority, dedup_key, attempts, json_insert(history, '$[#]', json_object('attempt', "
-    "attempts, 'outcome', 'dead', 'reason', ?5, 'at', ?2)), ?5, ?2, created_at "
+    "attempts, 'outcome', 'dead', 'reason', ?6, 'at', ?2)), ?6, ?2, created_at "
     "FROM strata_queue_items WHERE ";
+
+// The item a token holds: ?1 queue, ?2 now, ?4 item id, ?5 lease.
+constexpr const char* kHeld = "id = ?4 AND queue = ?1 AND lease_token = ?5 AND leased_until > ?2";
 
 constexpr const char* kWorkflowSelect =
     "SELECT workflow, version, state, created_at FROM strata_workflow_checkpoints "
@@ -613,7 +616,8 @@ class SqliteSession final : public Session {
   }
 
   std::vector<LeasedMessage> queue_lease(std::string_view queue, std::size_t max_items,
-                                         std::optional<std::int64_t> lease_ms) override {
+                                         std::optional<std::int64_t> lease_ms,
+                                         std::string_view lease) override {
     const auto writing = writer_turn();
     AtomicScope atomic(db_, in_transaction_);
     const QueueConfig config = queue_config(queue);
@@ -628,20 +632,20 @@ class SqliteSession final : public Session {
     std::vector<LeasedMessage> leased;
     if (!config.paused) {
       Query claim = db_.query(
-          "UPDATE strata_queue_items SET lease_token = lower(hex(randomblob(16))), "
+          "UPDATE strata_queue_items SET lease_token = ?5, "
           "leased_until = ?2 + ?3, attempts = attempts + 1 WHERE id IN (SELECT id FROM "
           "strata_queue_items WHERE queue = ?1 AND lease_token IS NULL AND run_at <= ?2 AND "
           "(expires_at IS NULL OR expires_at > ?2) ORDER BY priority DESC, id LIMIT ?4) "
-          "RETURNING id, payload, headers, priority, attempts, lease_token, leased_until");
+          "RETURNING id, payload, headers, priority, attempts, leased_until");
       claim.bind(1, queue)
           .bind(2, now)
           .bind(3, lease_ms.value_or(config.lease_ms) * 1000)
-          .bind(4, static_cast<std::int64_t>(max_items));
+          .bind(4, static_cast<std::int64_t>(max_items))
+          .bind(5, lease);
       while (claim.step()) {
         leased.push_back(LeasedMessage{claim.integer(0), claim.blob(1), claim.optional_text(2),
                                        static_cast<int>(claim.integer(3)),
-                                       static_cast<int>(claim.integer(4)), claim.text(5),
-                                       claim.integer(6)});
+                                       static_cast<int>(claim.integer(4)), "", claim.integer(5)});
       }
     }
     atomic.commit();
@@ -651,34 +655,31 @@ class SqliteSession final : public Session {
     return leased;
   }
 
-  bool queue_extend(std::string_view queue, std::string_view token,
+  bool queue_extend(std::string_view queue, const LeaseToken& token,
                     std::optional<std::int64_t> lease_ms) override {
     const auto writing = writer_turn();
     const QueueConfig config = queue_config(queue);
     const std::int64_t now = now_micros();
-    db_.query(
-           "UPDATE strata_queue_items SET leased_until = ?3 + ?4 WHERE queue = ?1 AND "
-           "lease_token = ?2 AND leased_until > ?3")
+    db_.query(std::string("UPDATE strata_queue_items SET leased_until = ?2 + ?3 WHERE ") + kHeld)
         .bind(1, queue)
-        .bind(2, token)
-        .bind(3, now)
-        .bind(4, lease_ms.value_or(config.lease_ms) * 1000)
+        .bind(2, now)
+        .bind(3, lease_ms.value_or(config.lease_ms) * 1000)
+        .bind(4, token.item)
+        .bind(5, token.lease)
         .run();
     return db_.changes() == 1;
   }
 
   std::size_t queue_complete(std::string_view queue,
-                             const std::vector<std::string>& tokens) override {
+                             const std::vector<LeaseToken>& tokens) override {
     const auto writing = writer_turn();
     AtomicScope atomic(db_, in_transaction_);
     queue_config(queue);
     const std::int64_t now = now_micros();
     std::size_t completed = 0;
-    Query erase = db_.query(
-        "DELETE FROM strata_queue_items WHERE queue = ?1 AND lease_token = ?2 AND "
-        "leased_until > ?3");
-    for (const std::string& token : tokens) {
-      erase.bind(1, queue).bind(2, token).bind(3, now).run();
+    Query erase = db_.query(std::string("DELETE FROM strata_queue_items WHERE ") + kHeld);
+    for (const LeaseToken& token : tokens) {
+      erase.bind(1, queue).bind(2, now).bind(4, token.item).bind(5, token.lease).run();
       completed += static_cast<std::size_t>(db_.changes());
       erase.reset();
     }
@@ -686,16 +687,14 @@ class SqliteSession final : public Session {
     return completed;
   }
 
-  bool queue_retry(std::string_view queue, std::string_view token,
+  bool queue_retry(std::string_view queue, const LeaseToken& token,
                    std::optional<std::int64_t> delay_ms, double jitter) override {
     const auto writing = writer_turn();
     AtomicScope atomic(db_, in_transaction_);
     const QueueConfig config = queue_config(queue);
     const std::int64_t now = now_micros();
-    Query held = db_.query(
-        "SELECT attempts FROM strata_queue_items WHERE queue = ?1 AND lease_token = ?2 AND "
-        "leased_until > ?3");
-    held.bind(1, queue).bind(2, token).bind(3, now);
+    Query held = db_.query(std::string("SELECT attempts FROM strata_queue_items WHERE ") + kHeld);
+    held.bind(1, queue).bind(2, now).bind(4, token.item).bind(5, token.lease);
     if (!held.step()) return false;
     const std::int64_t attempts = held.integer(0);
     held.reset();
@@ -704,20 +703,23 @@ class SqliteSession final : public Session {
     } else {
       const std::int64_t delay = delay_ms.value_or(backoff_ms(config, attempts, jitter));
       db_.query(
-             "UPDATE strata_queue_items SET lease_token = NULL, leased_until = NULL, "
-             "run_at = ?3 + ?4, history = json_insert(history, '$[#]', json_object('attempt', "
-             "attempts, 'outcome', 'retried', 'at', ?3)) WHERE queue = ?1 AND lease_token = ?2")
+             std::string("UPDATE strata_queue_items SET lease_token = NULL, leased_until = NULL, "
+                         "run_at = ?2 + ?3, history = json_insert(history, '$[#]', "
+                         "json_object('attempt', attempts, 'outcome', 'retried', 'at', ?2)) "
+                         "WHERE ") +
+             kHeld)
           .bind(1, queue)
-          .bind(2, token)
-          .bind(3, now)
-          .bind(4, delay * 1000)
+          .bind(2, now)
+          .bind(3, delay * 1000)
+          .bind(4, token.item)
+          .bind(5, token.lease)
           .run();
     }
     atomic.commit();
     return true;
   }
 
-  bool queue_fail(std::string_view queue, std::string_view token,
+  bool queue_fail(std::string_view queue, const LeaseToken& token,
                   std::string_view reason) override {
     const auto writing = writer_turn();
     AtomicScope atomic(db_, in_transaction_);
@@ -906,7 +908,7 @@ class SqliteSession final : public Session {
           .bind(1, queue)
           .bind(2, now)
           .bind(3, config.max_attempts)
-          .bind(5, "lease expired on its last attempt")
+          .bind(6, "lease expired on its last attempt")
           .run();
     }
     db_.query("DELETE FROM strata_queue_items WHERE " + exhausted)
@@ -926,21 +928,22 @@ class SqliteSession final : public Session {
 
   // Moves the item a live token holds to the dead letters (or drops it when the queue keeps
   // none). False when the token holds nothing.
-  bool bury_held(std::string_view queue, std::string_view token, const QueueConfig& config,
+  bool bury_held(std::string_view queue, const LeaseToken& token, const QueueConfig& config,
                  std::int64_t now, std::string_view reason) {
-    const std::string held = "queue = ?1 AND lease_token = ?4 AND leased_until > ?2";
     if (config.dead_letters) {
-      db_.query(std::string(kBury) + held)
+      db_.query(std::string(kBury) + kHeld)
           .bind(1, queue)
           .bind(2, now)
-          .bind(4, token)
-          .bind(5, reason)
+          .bind(4, token.item)
+          .bind(5, token.lease)
+          .bind(6, reason)
           .run();
     }
-    db_.query("DELETE FROM strata_queue_items WHERE " + held)
+    db_.query(std::string("DELETE FROM strata_queue_items WHERE ") + kHeld)
         .bind(1, queue)
         .bind(2, now)
-        .bind(4, token)
+        .bind(4, token.item)
+        .bind(5, token.lease)
         .run();
     return db_.changes() == 1;
   }

@@ -263,7 +263,7 @@ TEST_P(CliTest, MigrateReportsTheSchemaVersion) {
   int status = -1;
   const auto out = json_lines(strata("migrate", &status));
   ASSERT_EQ(status, 0);
-  EXPECT_EQ(out[0]["schema_version"], 3);
+  EXPECT_EQ(out[0]["schema_version"], kLatestSchema);
   EXPECT_EQ(out[0]["applied"], 0);
 }
 

@@ -9,8 +9,6 @@
 namespace strata::testing {
 namespace {
 
-constexpr int kLatestSchema = 3;
-
 using MigrationTest = BackendTest;
 using MigrationRaceTest = BackendTest;
 

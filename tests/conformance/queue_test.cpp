@@ -42,17 +42,32 @@ TEST_P(QueueTest, LeasesByPriorityThenAgeAndHoldsEachItemOnce) {
   using P = std::vector<std::string>;
   const auto first = jobs.lease(3);
   EXPECT_EQ(payloads(first), (P{"urgent", "c", "a"}));
+  std::set<std::string> tokens;
   for (const auto& item : first) {
     EXPECT_EQ(item.attempt, 1);
-    EXPECT_EQ(item.token.size(), 32u);
+    tokens.insert(item.token);
   }
+  EXPECT_EQ(tokens.size(), 3u);
   EXPECT_EQ(payloads(jobs.lease(3)), (P{"b"}));  // The others are held.
   EXPECT_TRUE(jobs.lease(3).empty());
   auto stats = jobs.stats();
   EXPECT_EQ(stats.leased, 4);
   EXPECT_EQ(stats.ready, 0);
+  // A token is its item's and its lease's: the item's id with another lease holds nothing.
+  std::string forged = first[0].token;
+  forged.back() = forged.back() == '0' ? '1' : '0';
+  EXPECT_THROW(jobs.complete(forged), LeaseLost);
   jobs.complete(first[0].token);
-  EXPECT_EQ(jobs.complete({first[1].token, first[2].token, "not-a-token"}), 2u);
+  // A string lease() never made is bad input: refused, and nothing is completed.
+  try {
+    jobs.complete({first[1].token, first[2].token, "not-a-token"});
+    ADD_FAILURE() << "a string lease() never made was taken for a token";
+  } catch (const Error& error) {
+    EXPECT_EQ(error.code(), ErrorCode::invalid_argument);
+    EXPECT_STREQ(error.what(), "'not-a-token' is not a lease token");
+  }
+  EXPECT_EQ(jobs.stats().leased, 3);
+  EXPECT_EQ(jobs.complete({first[1].token, first[2].token}), 2u);
   EXPECT_THROW(jobs.complete(first[0].token), LeaseLost);
   EXPECT_EQ(jobs.stats().leased, 1);
 }

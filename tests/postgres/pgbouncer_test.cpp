@@ -24,7 +24,7 @@ class PgBouncerTest : public ::testing::Test {
 
 TEST_F(PgBouncerTest, MigratesAppendsAndReads) {
   Store store = Store::open(bouncer_url_ + "&max_connections=4");
-  EXPECT_EQ(store.schema_version(), 3);
+  EXPECT_EQ(store.schema_version(), kLatestSchema);
   auto events = store.events();
   events.append("order-1", event("Placed"), ExpectedVersion::no_stream());
   std::vector<EventData> batch(300, event("Line"));

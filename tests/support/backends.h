@@ -68,6 +68,9 @@ EventData event(std::string type, std::string data = "{}",
                 std::optional<std::string> metadata = std::nullopt,
                 std::optional<std::string> id = std::nullopt);
 
+// The schema version every migration leads to.
+constexpr int kLatestSchema = 4;
+
 // Shorthand for an unconditional key-value write.
 KvPut kv_write(std::string key, std::string value);
 

@@ -53,6 +53,9 @@ TEST(StoreUrl, PostgresParametersAreConsumedBeforeLibpq) {
   EXPECT_FALSE(
       std::get<PostgresSettings>(parse_store_url("postgres://h/db?prepared_statements=false"))
           .prepared_statements);
+  EXPECT_TRUE(std::get<PostgresSettings>(parse_store_url("postgres://h/db")).queue_vacuum);
+  EXPECT_FALSE(std::get<PostgresSettings>(parse_store_url("postgres://h/db?queue_vacuum=false"))
+                   .queue_vacuum);
 }
 
 TEST(StoreUrl, ErrorsNameWhatIsWrong) {
@@ -67,6 +70,8 @@ TEST(StoreUrl, ErrorsNameWhatIsWrong) {
             std::string::npos);
   EXPECT_NE(error_message("postgres://h/db?schema=a;drop").find("schema"), std::string::npos);
   EXPECT_NE(error_message("postgres://h/db?prepared_statements=maybe").find("prepared_statements"),
+            std::string::npos);
+  EXPECT_NE(error_message("postgres://h/db?queue_vacuum=1").find("queue_vacuum='1'"),
             std::string::npos);
   EXPECT_NE(
       error_message("postgres://h/db?min_connections=5&max_connections=2").find("min_connections"),
