@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -106,6 +107,28 @@ TEST_P(QueueTest, StaleTokensAreRefusedAndExpiredLeasesComeBack) {
   EXPECT_NE(again[0].token, held[0].token);
   EXPECT_THROW(jobs.complete(held[0].token), LeaseLost);  // The old token is fenced off.
   jobs.complete(again[0].token);
+}
+
+// A queue that always has ready items never comes back short, yet an expired lease returns its
+// item within about a second.
+TEST_P(QueueTest, ExpiredLeasesComeBackWhileOtherItemsAreReady) {
+  auto jobs = store().queue("busy");
+  jobs.create();
+  jobs.produce({message("urgent", 9)});
+  const auto held = jobs.lease(1, 100ms);
+  ASSERT_EQ(held.size(), 1u);
+  jobs.produce(std::vector<QueueMessage>(1000, message("filler")));
+  std::this_thread::sleep_for(150ms);
+  const auto deadline = std::chrono::steady_clock::now() + 3s;
+  std::optional<LeasedMessage> back;
+  while (!back && std::chrono::steady_clock::now() < deadline) {
+    const auto leased = jobs.lease(1);
+    ASSERT_EQ(leased.size(), 1u);
+    if (leased[0].id == held[0].id) back = leased[0];
+    std::this_thread::sleep_for(10ms);  // At most 300 leases: fillers remain.
+  }
+  ASSERT_TRUE(back.has_value()) << "the expired lease never returned its item";
+  EXPECT_EQ(back->attempt, 2);
 }
 
 TEST_P(QueueTest, MaxAttemptsLeadToTheDeadLettersWithHistory) {

@@ -187,6 +187,44 @@ TEST_F(PostgresTest, NamesDoNotDependOnTheSearchPath) {
   EXPECT_EQ(read_everything(store.events()).size(), 102u);
 }
 
+// How many times anyone but autovacuum vacuumed this test's queue table.
+int manual_queue_vacuums(const std::string& schema) {
+  return std::stoi(
+      run_admin_sql("SELECT vacuum_count FROM pg_stat_user_tables WHERE schemaname = '" + schema +
+                    "' AND relname = 'queue_items'")[0]);
+}
+
+// Leases and completes 12,000 items, in batches, from `store`'s queue "churn".
+void churn_queue(Store& store) {
+  auto queue = store.queue("churn");
+  queue.create();
+  const std::vector<QueueMessage> batch(1000, QueueMessage{"x", {}, 0, {}, {}, {}});
+  for (int round = 0; round < 12; ++round) {
+    queue.produce(batch);
+    std::vector<std::string> tokens;
+    for (const auto& item : queue.lease(1000)) tokens.push_back(item.token);
+    ASSERT_EQ(queue.complete(tokens), 1000u);
+  }
+}
+
+// Autovacuum wakes once a minute by default, while dead rows at the head of a busy queue slow
+// every lease: the store vacuums the queue table itself, unless told not to.
+TEST_F(PostgresTest, TheStoreVacuumsItsQueueTableOnceEnoughItemsWentThrough) {
+  {
+    Store store = open("&queue_vacuum=false");
+    churn_queue(store);
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    EXPECT_EQ(manual_queue_vacuums(application_), 0);
+  }
+  Store store = open();
+  churn_queue(store);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (manual_queue_vacuums(application_) == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_GE(manual_queue_vacuums(application_), 1);
+}
+
 TEST_F(PostgresTest, SchemasIsolateStores) {
   Store first = open();
   const std::string other_url = fresh_database_url(BackendKind::postgres);
