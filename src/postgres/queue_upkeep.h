@@ -34,7 +34,7 @@ class QueueUpkeep {
   bool sweep_now(std::string_view queue, bool wanted);
 
   // Records rows that leases turned into dead versions; once enough have gathered, the queue
-  // table is vacuumed on a background thread, at most a tenth of the time. Thread-safe.
+  // table is vacuumed on a background thread, at most a quarter of the time. Thread-safe.
   void churned(std::size_t rows);
 
  private:
