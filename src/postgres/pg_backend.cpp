@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <deque>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
@@ -218,7 +219,7 @@ class PgSession final : public Session {
       }
     } catch (const PqError& error) {
       if (error.sqlstate() != kUniqueViolation) throw;
-      undo_append();
+      roll_back_quietly(sql_.rollback_savepoint);
       AppendAttempt attempt;
       attempt.outcome = AppendAttempt::Outcome::duplicate_id;
       attempt.current_version = stream_info(batch.stream).version;
@@ -515,55 +516,46 @@ class PgSession final : public Session {
     connection_.query(sql_.queue_create, params);
   }
 
+  // One round trip and one transaction: the queue's settings (to tell an unknown queue), the
+  // statements of every item, and the notification.
   std::vector<Produced> queue_produce(std::string_view queue,
                                       const std::vector<PendingMessage>& messages) override {
     wrote_ = true;
-    const QueueConfig config = queue_config(queue);
     const bool keyless = std::none_of(messages.begin(), messages.end(),
                                       [](const PendingMessage& m) { return m.dedup_key; });
-    if (keyless && messages.size() > 1) return produce_keyless(queue, config, messages);
-    // One pipeline: the statements for every message, in one transaction.
-    std::vector<Params> params;
-    std::vector<const std::string*> sqls;
-    std::vector<int> insert_index(messages.size());
-    for (std::size_t i = 0; i < messages.size(); ++i) {
-      const PendingMessage& message = messages[i];
+    if (keyless && messages.size() > 1) return produce_keyless(queue, messages);
+    const Params q = Params().add(queue);
+    std::deque<Params> params;  // The commands refer to them: they must not move.
+    std::vector<Command> commands = {Command{sql_.queue_config, q}};
+    std::vector<std::size_t> insert_at;
+    for (const PendingMessage& message : messages) {
+      const Params* key = nullptr;
       if (message.dedup_key) {
-        params.push_back(Params().add(queue).add(*message.dedup_key));
-        sqls.push_back(&sql_.queue_unkey_expired);
+        key = &params.emplace_back(Params().add(queue).add(*message.dedup_key));
+        commands.push_back(Command{sql_.queue_unkey_expired, *key});
       }
-      Params insert;
+      Params& insert = params.emplace_back();
       insert.add(queue).add(pq::bytea_literal(message.payload));
       insert.add_nullable(message.headers);
       insert.add(std::int64_t{message.priority}).add(message.delay_ms);
-      const auto expires_in = message.expires_in_ms ? message.expires_in_ms : config.expire_ms;
-      insert.add_nullable(expires_in);
+      insert.add_nullable(message.expires_in_ms);
       insert.add_nullable(message.dedup_key);
-      insert_index[i] = static_cast<int>(params.size());
-      params.push_back(std::move(insert));
-      sqls.push_back(&sql_.queue_insert);
+      insert_at.push_back(commands.size());
+      commands.push_back(Command{sql_.queue_insert, insert});
+      // The item holding the key, read when the insert found the key taken.
+      if (key) commands.push_back(Command{sql_.queue_dedup_id, *key});
     }
     // Delivered at commit; PostgreSQL folds identical notifications of one transaction into one.
-    params.push_back(Params().add(channel_).add(queue));
-    sqls.push_back(&sql_.queue_notify);
-    return atomically([&] {
-      std::vector<Command> commands;
-      for (std::size_t i = 0; i < params.size(); ++i)
-        commands.push_back(Command{*sqls[i], params[i]});
-      const auto results = connection_.pipeline(commands);
-      std::vector<Produced> produced;
-      for (std::size_t i = 0; i < messages.size(); ++i) {
-        const Result& inserted = results[static_cast<std::size_t>(insert_index[i])];
-        if (inserted.rows() == 1) {
-          produced.push_back(Produced{inserted.integer(0, 0), false});
-          continue;
-        }
-        const Result existing =
-            connection_.query(sql_.queue_dedup_id, Params().add(queue).add(*messages[i].dedup_key));
-        produced.push_back(Produced{existing.integer(0, 0), true});
-      }
-      return produced;
-    });
+    const Params notify = Params().add(channel_).add(queue);
+    commands.push_back(Command{sql_.queue_notify, notify});
+    const auto results = atomic_pipeline(commands);
+    if (results[0].rows() == 0) throw_unknown_queue(queue);
+    std::vector<Produced> produced;
+    for (const std::size_t at : insert_at) {
+      const bool inserted = results[at].rows() == 1;
+      produced.push_back(Produced{results[inserted ? at : at + 1].integer(0, 0), !inserted});
+    }
+    return produced;
   }
 
   // One round trip when items are ready. Expired leases and items are seen to at most once a
@@ -572,9 +564,10 @@ class PgSession final : public Session {
                                          std::optional<std::int64_t> lease_ms,
                                          std::string_view lease) override {
     wrote_ = true;
-    const bool swept = upkeep_.sweep_now(queue, false);
+    const bool swept = upkeep_.sweep_due(queue);
     auto leased = claim(queue, max_items, lease_ms, lease, swept);
-    if (leased.size() < max_items && !swept && upkeep_.sweep_now(queue, true)) {
+    if (leased.size() < max_items && !swept) {
+      upkeep_.swept(queue);
       auto more = claim(queue, max_items - leased.size(), lease_ms, lease, true);
       leased.insert(leased.end(), more.begin(), more.end());
     }
@@ -763,7 +756,7 @@ class PgSession final : public Session {
       const auto results = connection_.pipeline(begin);
       const Result& checked = results[2];
       if (auto refused = refusal(checked)) {
-        undo_append();
+        roll_back_quietly(sql_.rollback_savepoint);
         return refused;
       }
       const std::int64_t current = checked.integer(0, 0);
@@ -779,7 +772,7 @@ class PgSession final : public Session {
                        Position(ended[0].unsigned_integer(0, 0), ended[0].unsigned_integer(0, 1))};
       return attempt;
     } catch (const PqError& error) {
-      if (error.sqlstate() != kUniqueViolation) undo_append();
+      if (error.sqlstate() != kUniqueViolation) roll_back_quietly(sql_.rollback_savepoint);
       throw;
     }
   }
@@ -793,19 +786,13 @@ class PgSession final : public Session {
       connection_.exec(in_transaction_ ? sql_.atomic_release : sql_.commit);
       return result;
     } catch (...) {
-      if (!connection_.is_broken()) {
-        try {
-          connection_.exec(in_transaction_ ? sql_.atomic_rollback : "ROLLBACK");
-        } catch (const PqError&) {
-          // Broken now; the pool drops it.
-        }
-      }
+      roll_back_quietly(sql_.atomic_rollback);
       throw;
     }
   }
 
-  // A batch without dedup keys: one INSERT of arrays and the notification, in one round trip.
-  std::vector<Produced> produce_keyless(std::string_view queue, const QueueConfig& config,
+  // A batch without dedup keys: one INSERT of arrays, in one round trip.
+  std::vector<Produced> produce_keyless(std::string_view queue,
                                         const std::vector<PendingMessage>& messages) {
     std::array<std::string, 5> arrays;
     for (auto& array : arrays) array = "{";
@@ -818,24 +805,24 @@ class PgSession final : public Session {
       pq::append_array_element(arrays[1], message.headers);
       arrays[2] += std::to_string(message.priority);
       arrays[3] += std::to_string(message.delay_ms);
-      const auto expires_in = message.expires_in_ms ? message.expires_in_ms : config.expire_ms;
-      arrays[4] += expires_in ? std::to_string(*expires_in) : "NULL";
+      arrays[4] += message.expires_in_ms ? std::to_string(*message.expires_in_ms) : "NULL";
     }
+    const Params q = Params().add(queue);
     Params insert;
     insert.add(queue);
     for (auto& array : arrays) insert.add(array += '}');
     const Params notify = Params().add(channel_).add(queue);
-    return atomically([&] {
-      const std::array<Command, 2> commands = {Command{sql_.queue_insert_many, insert},
-                                               Command{sql_.queue_notify, notify}};
-      const auto results = connection_.pipeline(commands);
-      std::vector<std::int64_t> ids;
-      for (int row = 0; row < results[0].rows(); ++row) ids.push_back(results[0].integer(row, 0));
-      std::sort(ids.begin(), ids.end());
-      std::vector<Produced> produced;
-      for (const std::int64_t id : ids) produced.push_back(Produced{id, false});
-      return produced;
-    });
+    const std::array<Command, 3> commands = {Command{sql_.queue_config, q},
+                                             Command{sql_.queue_insert_many, insert},
+                                             Command{sql_.queue_notify, notify}};
+    const auto results = atomic_pipeline(commands);
+    if (results[0].rows() == 0) throw_unknown_queue(queue);
+    std::vector<std::int64_t> ids;
+    for (int row = 0; row < results[1].rows(); ++row) ids.push_back(results[1].integer(row, 0));
+    std::sort(ids.begin(), ids.end());
+    std::vector<Produced> produced;
+    for (const std::int64_t id : ids) produced.push_back(Produced{id, false});
+    return produced;
   }
 
   QueueConfig queue_config(std::string_view queue) {
@@ -876,10 +863,8 @@ class PgSession final : public Session {
     const Params q = Params().add(queue);
     Params claim_params = Params().add(queue).add(static_cast<std::int64_t>(max_items));
     claim_params.add_nullable(lease_ms).add(lease);
-    std::vector<Command> commands;
-    if (in_transaction_) commands.push_back(Command{sql_.atomic_savepoint, none});
-    commands.push_back(
-        Command{in_transaction_ ? sql_.queue_plan_by_index : sql_.queue_plan_lease_alone, none});
+    std::vector<Command> commands = {
+        Command{in_transaction_ ? sql_.queue_plan_by_index : sql_.queue_plan_lease_alone, none}};
     const std::size_t config_at = commands.size();
     if (sweep) {
       commands.push_back(Command{sql_.queue_config, q});
@@ -889,12 +874,8 @@ class PgSession final : public Session {
     }
     const std::size_t claim_at = commands.size();
     commands.push_back(Command{sql_.queue_claim, claim_params});
-    if (in_transaction_) {
-      commands.push_back(Command{sql_.queue_plan_default, none});
-      commands.push_back(Command{sql_.atomic_release, none});
-    }
-    const auto results =
-        in_transaction_ ? pipeline_or_roll_back(commands) : connection_.pipeline(commands);
+    if (in_transaction_) commands.push_back(Command{sql_.queue_plan_default, none});
+    const auto results = atomic_pipeline(commands);
     if (sweep && results[config_at].rows() == 0) throw_unknown_queue(queue);
     const Result& rows = results[claim_at];
     std::vector<LeasedMessage> leased;
@@ -907,20 +888,38 @@ class PgSession final : public Session {
     return leased;
   }
 
-  // Runs `commands`, which open and close a savepoint of the caller's transaction, in one round
-  // trip; when one fails, rolls back to the savepoint before throwing.
-  std::vector<Result> pipeline_or_roll_back(std::span<const Command> commands) {
+  // Runs `commands` atomically in one round trip: in the pipeline's implicit transaction, or
+  // under a savepoint inside the caller's, rolled back to when one fails. Returns their results.
+  std::vector<Result> atomic_pipeline(std::span<const Command> commands) {
+    if (!in_transaction_) return connection_.pipeline(commands);
+    const Params none;
+    std::vector<Command> wrapped = {Command{sql_.atomic_savepoint, none}};
+    for (const Command& command : commands) wrapped.push_back(command);
+    wrapped.push_back(Command{sql_.atomic_release, none});
+    std::vector<Result> results;
     try {
-      return connection_.pipeline(commands);
+      results = connection_.pipeline(wrapped);
     } catch (...) {
-      if (!connection_.is_broken() && connection_.transaction_status() == PQTRANS_INERROR) {
-        try {
-          connection_.exec(sql_.atomic_rollback);
-        } catch (const PqError&) {
-          // Broken now; the pool drops it.
-        }
-      }
+      roll_back_quietly(sql_.atomic_rollback);
       throw;
+    }
+    results.pop_back();
+    results.erase(results.begin());
+    return results;
+  }
+
+  // Leaves no trace of a failed call: inside the caller's transaction, runs `to_savepoint` (the
+  // call's ROLLBACK TO SAVEPOINT); else rolls back the call's own transaction. Never throws.
+  void roll_back_quietly(const std::string& to_savepoint) noexcept {
+    if (connection_.is_broken()) return;
+    try {
+      if (in_transaction_) {
+        connection_.exec(to_savepoint);
+      } else if (connection_.transaction_status() != PQTRANS_IDLE) {
+        connection_.exec("ROLLBACK");
+      }
+    } catch (const PqError&) {
+      // Broken now; the pool drops it.
     }
   }
 
@@ -949,20 +948,6 @@ class PgSession final : public Session {
       params.add_null();
     }
     return params;
-  }
-
-  // Leaves no trace of a failed append: rolls back its savepoint or its own transaction.
-  void undo_append() noexcept {
-    if (connection_.is_broken()) return;
-    try {
-      if (in_transaction_) {
-        connection_.exec(sql_.rollback_savepoint);
-      } else if (connection_.transaction_status() != PQTRANS_IDLE) {
-        connection_.exec("ROLLBACK");
-      }
-    } catch (const PqError&) {
-      // The connection is unusable; the pool will drop it.
-    }
   }
 
   Connection& connection_;

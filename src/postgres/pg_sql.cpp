@@ -267,23 +267,27 @@ PgSql::PgSql(std::string quoted_schema) : schema(std::move(quoted_schema)) {
   queue_unkey_expired = qualify(
       "DELETE FROM {schema}.queue_items WHERE queue = $1::text AND dedup_key = $2::text AND "
       "lease_token IS NULL AND expires_at <= now()");
-  // $1 queue, $2 payload, $3 headers, $4 priority, $5 delay ms, $6 expiry ms, $7 dedup key.
+  // Producing reads the queue's row: its default expiry, and nothing is inserted into a queue
+  // that does not exist.
+  // $1 queue, $2 payload, $3 headers, $4 priority, $5 delay ms, $6 expiry ms (NULL: the
+  // queue's), $7 dedup key.
   queue_insert = qualify(
       "INSERT INTO {schema}.queue_items (queue, payload, headers, priority, run_at, expires_at, "
-      "dedup_key, created_at) VALUES ($1::text, $2::bytea, $3::json, $4::integer, "
+      "dedup_key, created_at) SELECT name, $2::bytea, $3::json, $4::integer, "
       "now() + $5::bigint * interval '1 millisecond', "
-      "now() + $6::bigint * interval '1 millisecond', $7::text, now()) "
+      "now() + coalesce($6::bigint, expire_ms) * interval '1 millisecond', $7::text, now() "
+      "FROM {schema}.queues WHERE name = $1::text "
       "ON CONFLICT (queue, dedup_key) WHERE dedup_key IS NOT NULL DO NOTHING RETURNING id");
   // A batch without dedup keys, as one statement: identity values are drawn in row order, so
   // the ids returned, sorted, follow the input's order.
   queue_insert_many = qualify(
       "INSERT INTO {schema}.queue_items (queue, payload, headers, priority, run_at, expires_at, "
-      "created_at) SELECT $1::text, m.payload, m.headers, m.priority, "
+      "created_at) SELECT name, m.payload, m.headers, m.priority, "
       "now() + m.delay_ms * interval '1 millisecond', "
-      "now() + m.expires_ms * interval '1 millisecond', now() FROM unnest($2::bytea[], "
-      "$3::json[], $4::integer[], $5::bigint[], $6::bigint[]) WITH ORDINALITY "
-      "AS m (payload, headers, priority, delay_ms, expires_ms, ordinal) ORDER BY m.ordinal "
-      "RETURNING id");
+      "now() + coalesce(m.expires_ms, expire_ms) * interval '1 millisecond', now() "
+      "FROM {schema}.queues, unnest($2::bytea[], $3::json[], $4::integer[], $5::bigint[], "
+      "$6::bigint[]) WITH ORDINALITY AS m (payload, headers, priority, delay_ms, expires_ms, "
+      "ordinal) WHERE name = $1::text ORDER BY m.ordinal RETURNING id");
   queue_dedup_id = qualify(
       "SELECT id FROM {schema}.queue_items WHERE queue = $1::text AND dedup_key = $2::text");
   const std::string keeps_dead_letters =

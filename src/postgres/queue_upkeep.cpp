@@ -14,16 +14,19 @@ QueueUpkeep::~QueueUpkeep() {
   if (vacuum_thread_.joinable()) vacuum_thread_.join();
 }
 
-bool QueueUpkeep::sweep_now(std::string_view queue, bool wanted) {
+bool QueueUpkeep::sweep_due(std::string_view queue) {
   const auto now = std::chrono::steady_clock::now();
   std::lock_guard lock(mutex_);
-  auto next = next_sweep_.find(queue);
-  if (next == next_sweep_.end()) {
-    next = next_sweep_.emplace(std::string(queue), now).first;
-  }
-  if (!wanted && now < next->second) return false;
-  next->second = now + kSweepInterval;
+  const auto next = next_sweep_.find(queue);
+  if (next != next_sweep_.end() && now < next->second) return false;
+  next_sweep_.insert_or_assign(std::string(queue), now + kSweepInterval);
   return true;
+}
+
+void QueueUpkeep::swept(std::string_view queue) {
+  const auto now = std::chrono::steady_clock::now();
+  std::lock_guard lock(mutex_);
+  next_sweep_.insert_or_assign(std::string(queue), now + kSweepInterval);
 }
 
 void QueueUpkeep::churned(std::size_t rows) {

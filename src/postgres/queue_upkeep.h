@@ -28,10 +28,11 @@ class QueueUpkeep {
   // Stops the vacuum thread, waiting for a VACUUM under way.
   ~QueueUpkeep();
 
-  // Whether a lease of `queue` should sweep now: true when `wanted` or when a second has
-  // passed since this process last swept it; either way the next sweep is then a second away.
-  // Thread-safe.
-  bool sweep_now(std::string_view queue, bool wanted);
+  // Whether a lease of `queue` should sweep now: a second has passed since this process last
+  // swept it. When true, the caller sweeps, and the next sweep is a second away. Thread-safe.
+  bool sweep_due(std::string_view queue);
+  // Records a sweep of `queue` made without being due: the next is a second away. Thread-safe.
+  void swept(std::string_view queue);
 
   // Records rows that leases turned into dead versions; once enough have gathered, the queue
   // table is vacuumed on a background thread, at most a quarter of the time. Thread-safe.

@@ -222,6 +222,10 @@ TEST_P(QueueTest, DedupKeysHoldWhileLiveAndSurviveRequeues) {
 TEST_P(QueueTest, PauseResumeAndErrors) {
   auto jobs = store().queue("paused");
   EXPECT_EQ(error_code_of([&] { jobs.produce({message("x")}); }), ErrorCode::not_found);
+  EXPECT_EQ(error_code_of([&] {
+              jobs.produce({message("x"), message("y")});
+            }),
+            ErrorCode::not_found);
   EXPECT_EQ(error_code_of([&] { jobs.lease(); }), ErrorCode::not_found);
   QueueSettings bad;
   bad.max_attempts = 0;

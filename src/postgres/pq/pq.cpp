@@ -173,7 +173,7 @@ Result Connection::query(const std::string& sql, const Params& params) {
 void Connection::send(const Command& command, std::vector<PendingPrepare>& prepares) {
   const auto values = command.params.pointers();
   const auto lengths = command.params.lengths();
-  if (!prepare_ || !command.reuse_plan) {
+  if (!prepare_) {
     if (PQsendQueryParams(connection_, command.sql.c_str(), command.params.size(), nullptr,
                           values.data(), lengths.data(), nullptr, 0) == 0) {
       fail(nullptr);

@@ -81,9 +81,6 @@ class Params {
 struct Command {
   const std::string& sql;
   const Params& params;
-  // False: planned afresh on every run (unnamed), for statements whose best plan changes with
-  // a table's size far faster than its statistics follow, such as a queue's.
-  bool reuse_plan = true;
 };
 
 // Quotes `text` as an element of a text-format array literal.
