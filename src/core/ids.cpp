@@ -9,15 +9,6 @@ namespace {
 
 constexpr char kHex[] = "0123456789abcdef";
 
-std::mt19937_64& thread_random() {
-  thread_local std::mt19937_64 generator = [] {
-    std::random_device device;
-    std::seed_seq seed{device(), device(), device(), device()};
-    return std::mt19937_64(seed);
-  }();
-  return generator;
-}
-
 std::string format_uuid(const std::array<unsigned char, 16>& bytes) {
   std::string out;
   out.reserve(36);
@@ -37,6 +28,15 @@ int hex_value(char c) {
 }
 
 }  // namespace
+
+std::mt19937_64& thread_random() {
+  thread_local std::mt19937_64 generator = [] {
+    std::random_device device;
+    std::seed_seq seed{device(), device(), device(), device()};
+    return std::mt19937_64(seed);
+  }();
+  return generator;
+}
 
 std::string new_uuid_v7() {
   const auto millis =

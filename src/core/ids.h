@@ -3,12 +3,16 @@
 
 #include <cstdint>
 #include <optional>
+#include <random>
 #include <string>
 #include <string_view>
 
 #include "strata/event.h"
 
 namespace strata::detail {
+
+// This thread's random generator, seeded from the operating system.
+std::mt19937_64& thread_random();
 
 // A new time-ordered UUID (version 7, RFC 9562) in canonical lower-case form. Thread-safe.
 std::string new_uuid_v7();

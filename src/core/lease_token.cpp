@@ -1,8 +1,8 @@
 #include "core/lease_token.h"
 
 #include <charconv>
-#include <random>
 
+#include "core/ids.h"
 #include "strata/error.h"
 
 namespace strata::detail {
@@ -18,14 +18,10 @@ bool is_lease(std::string_view text) {
 }  // namespace
 
 std::string new_lease() {
-  thread_local std::mt19937_64 random([] {
-    std::random_device device;
-    return (std::uint64_t{device()} << 32) ^ device();
-  }());
   static constexpr char kHex[] = "0123456789abcdef";
   std::string lease(kLeaseDigits, '0');
   for (std::size_t half = 0; half < 2; ++half) {
-    std::uint64_t bits = random();
+    std::uint64_t bits = thread_random()();
     for (std::size_t i = 0; i < kLeaseDigits / 2; ++i, bits >>= 4) {
       lease[half * (kLeaseDigits / 2) + i] = kHex[bits & 0xF];
     }

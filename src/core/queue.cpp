@@ -4,6 +4,7 @@
 #include <random>
 
 #include "core/backend.h"
+#include "core/ids.h"
 #include "core/json.h"
 #include "core/lease_token.h"
 #include "core/queue_rules.h"
@@ -58,8 +59,7 @@ std::optional<std::int64_t> milliseconds(std::optional<std::chrono::milliseconds
 
 // Full jitter between half and all of the backoff, so that retries of many items spread out.
 double jitter() {
-  thread_local std::mt19937_64 random(std::random_device{}());
-  return std::uniform_real_distribution<double>(0.5, 1.0)(random);
+  return std::uniform_real_distribution<double>(0.5, 1.0)(detail::thread_random());
 }
 
 [[noreturn]] void lease_lost(const std::string& queue, std::string_view token) {
