@@ -1,6 +1,7 @@
 #include "output.h"
 
 #include <algorithm>
+#include <iostream>
 #include <nlohmann/json.hpp>
 
 namespace strata::cli {
@@ -87,6 +88,14 @@ std::string append_line(std::string_view stream, const AppendResult& result) {
   line["version"] = result.version;
   line["position"] = result.position.to_string();
   return line.dump();
+}
+
+void print(const nlohmann::ordered_json& line) {
+  std::cout << line.dump() << "\n";
+}
+
+std::chrono::milliseconds seconds(double value) {
+  return std::chrono::milliseconds(static_cast<std::int64_t>(value * 1000));
 }
 
 }  // namespace strata::cli

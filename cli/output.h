@@ -1,6 +1,7 @@
 // JSON lines on standard output: one object per line.
 #pragma once
 
+#include <chrono>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -24,6 +25,12 @@ std::string entry_line(const KvEntry& entry);
 
 // Adds `bytes` to `line` as `name`, or as `name`_base64 when they are not UTF-8.
 void add_bytes(nlohmann::ordered_json& line, const std::string& name, const std::string& bytes);
+
+// Prints `line` as one line of standard output.
+void print(const nlohmann::ordered_json& line);
+
+// A duration given in (possibly fractional) seconds on the command line.
+std::chrono::milliseconds seconds(double value);
 
 // {"stream","version","position"}.
 std::string append_line(std::string_view stream, const AppendResult& result);

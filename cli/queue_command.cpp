@@ -7,14 +7,6 @@
 namespace strata::cli {
 namespace {
 
-std::chrono::milliseconds seconds(double value) {
-  return std::chrono::milliseconds(static_cast<std::int64_t>(value * 1000));
-}
-
-void print(const nlohmann::ordered_json& line) {
-  std::cout << line.dump() << "\n";
-}
-
 // The queue commands share one set of options; each subcommand reads the ones it declares.
 struct Options {
   std::string queue;

@@ -48,4 +48,13 @@ class WrongExpectedVersion : public Error {
   std::int64_t actual_;
 };
 
+// Thrown when a token no longer holds its lease: a queue item's (it ran out, or the item was
+// completed, retried or failed) or a lock's (it lapsed, or was released). Code:
+// wrong_expected_version.
+class LeaseLost : public Error {
+ public:
+  explicit LeaseLost(const std::string& message)
+      : Error(ErrorCode::wrong_expected_version, message) {}
+};
+
 }  // namespace strata

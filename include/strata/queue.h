@@ -76,14 +76,6 @@ struct QueueStats {
   bool paused = false;
 };
 
-// Thrown when a token no longer holds its lease (it ran out, or the item was completed,
-// retried or failed). Code: wrong_expected_version.
-class LeaseLost : public Error {
- public:
-  explicit LeaseLost(const std::string& message)
-      : Error(ErrorCode::wrong_expected_version, message) {}
-};
-
 // A handle on one queue, from Store::queue() or Transaction::queue(); calls behave as Events'
 // do (their own unit of work, or the transaction's). Every call but create() throws not_found
 // for a queue never created.

@@ -9,6 +9,7 @@
 
 #include "strata/events.h"
 #include "strata/kv.h"
+#include "strata/lock.h"
 #include "strata/queue.h"
 #include "strata/scope.h"
 #include "strata/workflow.h"
@@ -70,6 +71,9 @@ class Store {
 
   // Workflow checkpoints; each call runs as its own atomic unit of work.
   Workflows workflows() const { return Workflows(detail::Scope{backend_}); }
+
+  // Locks and, over them, leader election (see lock.h); each call is its own unit of work.
+  Locks locks() const { return Locks(detail::Scope{backend_}); }
 
   // Runs `fn(Transaction&)` atomically on one connection: commits when it returns, rolls back
   // and rethrows when it throws. Returns what `fn` returns. A commit whose outcome is unknown

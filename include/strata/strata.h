@@ -5,6 +5,7 @@
 #include "strata/event.h"
 #include "strata/events.h"
 #include "strata/kv.h"
+#include "strata/lock.h"
 #include "strata/position.h"
 #include "strata/queue.h"
 #include "strata/store.h"

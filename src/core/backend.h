@@ -12,6 +12,7 @@
 #include "core/lease_token.h"
 #include "strata/event.h"
 #include "strata/kv.h"
+#include "strata/lock.h"
 #include "strata/queue.h"
 #include "strata/workflow.h"
 
@@ -82,10 +83,27 @@ struct PendingMessage {
   std::optional<std::string_view> dedup_key;
 };
 
-// One connection, inside or outside a transaction. Used by one thread at a time.
+// Locks kept as rows, timed on the database's clock (PostgreSQL) or the process's (SQLite).
+class LockOps {
+ public:
+  virtual ~LockOps() = default;
+  // Takes `key` when free or lapsed, with the key's next token; nullopt when held.
+  virtual std::optional<Lock> acquire(std::string_view key, std::string_view holder,
+                                      std::int64_t ttl_ms) = 0;
+  // The lock with its new expiry, or nullopt when `token` no longer holds it.
+  virtual std::optional<Lock> extend(std::string_view key, std::int64_t token,
+                                     std::int64_t ttl_ms) = 0;
+  virtual bool release(std::string_view key, std::int64_t token) = 0;
+  virtual std::optional<Lock> status(std::string_view key) = 0;
+};
+
+// One connection, inside or outside a transaction. Used by one thread at a time. Each
+// primitive added since queues has an interface of its own, reached through an accessor.
 class Session {
  public:
   virtual ~Session() = default;
+
+  virtual LockOps& locks() = 0;
 
   // Appends atomically: inside a transaction under a savepoint, else in a transaction of its own.
   // A failed attempt leaves no trace and leaves an enclosing transaction usable.

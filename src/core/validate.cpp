@@ -29,6 +29,12 @@ bool has_control_character(std::string_view text) {
   return false;
 }
 
+std::string event_label(std::size_t index) {
+  return "event " + std::to_string(index);
+}
+
+}  // namespace
+
 void validate_name(std::string_view what, std::string_view name, std::size_t max_bytes) {
   if (name.empty()) invalid(std::string(what) + " must not be empty");
   if (name.size() > max_bytes) {
@@ -40,12 +46,6 @@ void validate_name(std::string_view what, std::string_view name, std::size_t max
     invalid(std::string(what) + " " + shown(name) + " contains a control character");
   }
 }
-
-std::string event_label(std::size_t index) {
-  return "event " + std::to_string(index);
-}
-
-}  // namespace
 
 void validate_stream_name(std::string_view stream) {
   validate_name("stream name", stream, kMaxStreamNameBytes);
@@ -68,6 +68,10 @@ void validate_queue_name(std::string_view name) {
 
 void validate_workflow_name(std::string_view name) {
   validate_name("workflow name", name, kMaxWorkflowNameBytes);
+}
+
+void validate_lock_key(std::string_view key) {
+  validate_name("lock key", key, kMaxLockKeyBytes);
 }
 
 void validate_key(std::string_view key) {

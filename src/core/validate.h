@@ -10,6 +10,9 @@
 
 namespace strata::detail {
 
+// 1..max_bytes of UTF-8 without control characters; messages call it `what`.
+void validate_name(std::string_view what, std::string_view name, std::size_t max_bytes);
+
 // 1..kMaxStreamNameBytes of UTF-8 without control characters.
 void validate_stream_name(std::string_view stream);
 // A category is a stream-name prefix without '-'.
@@ -21,6 +24,8 @@ void validate_namespace(std::string_view name);
 void validate_queue_name(std::string_view name);
 // 1..kMaxWorkflowNameBytes of UTF-8 without control characters.
 void validate_workflow_name(std::string_view name);
+// 1..kMaxLockKeyBytes of UTF-8 without control characters.
+void validate_lock_key(std::string_view key);
 // Validates a key-value write: sizes, metadata JSON (without \u0000, which PostgreSQL's jsonb
 // cannot hold), TTL and conditions.
 KvWrite prepare_write(const KvPut& put);

@@ -12,10 +12,12 @@
 #include "core/pool.h"
 #include "core/queue_rules.h"
 #include "core/work_signal.h"
+#include "postgres/pg_locks.h"
 #include "postgres/pg_sql.h"
 #include "postgres/pq/pq.h"
 #include "postgres/queue_upkeep.h"
 #include "postgres/schema.h"
+#include "postgres/session_context.h"
 #include "strata/error.h"
 
 namespace strata::detail {
@@ -206,10 +208,12 @@ class PgSession final : public Session {
         channel_(channel),
         upkeep_(upkeep) {}
 
-  bool wrote() const { return wrote_; }
+  bool wrote() const { return context_.wrote; }
+
+  LockOps& locks() override { return locks_; }
 
   AppendAttempt try_append(const AppendBatch& batch) override {
-    wrote_ = true;
+    context_.wrote = true;
     try {
       for (int attempt = 1;; ++attempt) {
         auto done = batch.events.size() <= kMaxRowsPerStatement ? append_by_statement(batch)
@@ -219,7 +223,7 @@ class PgSession final : public Session {
       }
     } catch (const PqError& error) {
       if (error.sqlstate() != kUniqueViolation) throw;
-      roll_back_quietly(sql_.rollback_savepoint);
+      context_.roll_back_quietly(sql_.rollback_savepoint);
       AppendAttempt attempt;
       attempt.outcome = AppendAttempt::Outcome::duplicate_id;
       attempt.current_version = stream_info(batch.stream).version;
@@ -265,7 +269,7 @@ class PgSession final : public Session {
   }
 
   KvOutcome kv_put(std::string_view ns, const KvWrite& write) override {
-    wrote_ = true;
+    context_.wrote = true;
     Params params = write_params(ns, write);
     const std::string* sql = &sql_.kv_upsert;
     if (write.condition == KvWrite::Condition::absent) sql = &sql_.kv_insert_if_absent;
@@ -280,7 +284,7 @@ class PgSession final : public Session {
 
   std::vector<std::int64_t> kv_put_many(std::string_view ns,
                                         const std::vector<KvWrite>& writes) override {
-    wrote_ = true;
+    context_.wrote = true;
     if (writes.size() > kMaxRowsPerStatement && copy_fresh(ns, writes)) {
       return std::vector<std::int64_t>(writes.size(), 1);
     }
@@ -309,7 +313,7 @@ class PgSession final : public Session {
       rows += "\t\\N\n";
     }
     try {
-      atomically([&] {
+      context_.atomically([&] {
         connection_.copy_in(sql_.kv_copy, rows);
         return true;
       });
@@ -352,7 +356,7 @@ class PgSession final : public Session {
 
   KvOutcome kv_erase(std::string_view ns, std::string_view key,
                      std::optional<std::int64_t> if_version) override {
-    wrote_ = true;
+    context_.wrote = true;
     Params params;
     params.add(ns).add(pq::bytea_literal(key));
     if (if_version) params.add(*if_version);
@@ -363,7 +367,7 @@ class PgSession final : public Session {
   }
 
   std::size_t kv_erase_many(std::string_view ns, const std::vector<std::string>& keys) override {
-    wrote_ = true;
+    context_.wrote = true;
     std::string array = "{";
     for (const std::string& key : keys) {
       if (array.size() > 1) array += ',';
@@ -405,20 +409,20 @@ class PgSession final : public Session {
   }
 
   void kv_clear(std::string_view ns) override {
-    wrote_ = true;
+    context_.wrote = true;
     connection_.query(sql_.kv_clear, Params().add(ns));
   }
 
   std::size_t kv_purge_expired(std::string_view ns, std::size_t limit) override {
-    wrote_ = true;
+    context_.wrote = true;
     const Result purged = connection_.query(sql_.kv_purge_expired,
                                             Params().add(ns).add(static_cast<std::int64_t>(limit)));
     return static_cast<std::size_t>(purged.rows());
   }
 
   KvCheckpoint kv_checkpoint_create(std::string_view ns) override {
-    wrote_ = true;
-    return atomically([&] {
+    context_.wrote = true;
+    return context_.atomically([&] {
       const Result header = connection_.query(sql_.kv_checkpoint_header, Params().add(ns));
       const std::int64_t id = header.integer(0, 0);
       connection_.query(sql_.kv_checkpoint_copy, Params().add(id).add(ns));
@@ -438,8 +442,8 @@ class PgSession final : public Session {
   }
 
   bool kv_checkpoint_restore(std::string_view ns, std::int64_t id) override {
-    wrote_ = true;
-    return atomically([&] {
+    context_.wrote = true;
+    return context_.atomically([&] {
       if (connection_.query(sql_.kv_checkpoint_exists, Params().add(id).add(ns)).rows() == 0) {
         return false;
       }
@@ -451,12 +455,12 @@ class PgSession final : public Session {
   }
 
   bool kv_checkpoint_delete(std::string_view ns, std::int64_t id) override {
-    wrote_ = true;
+    context_.wrote = true;
     return connection_.query(sql_.kv_checkpoint_delete, Params().add(id).add(ns)).rows() > 0;
   }
 
   WorkflowCheckpoint workflow_save(std::string_view workflow, std::string_view state) override {
-    wrote_ = true;
+    context_.wrote = true;
     const Params lock = Params().add(lock_key(stable_hash64("workflow " + std::string(workflow))));
     const Params save = Params().add(workflow).add(state);
     const std::array<Command, 2> commands = {Command{sql_.lock_stream, lock},
@@ -486,7 +490,7 @@ class PgSession final : public Session {
 
   std::size_t workflow_delete(std::string_view workflow,
                               std::optional<std::int64_t> version) override {
-    wrote_ = true;
+    context_.wrote = true;
     Params params;
     params.add(workflow);
     params.add_nullable(version);
@@ -494,13 +498,13 @@ class PgSession final : public Session {
   }
 
   std::size_t workflow_prune(std::string_view workflow, std::size_t keep) override {
-    wrote_ = true;
+    context_.wrote = true;
     const Params params = Params().add(workflow).add(static_cast<std::int64_t>(keep));
     return static_cast<std::size_t>(connection_.query(sql_.workflow_prune, params).rows());
   }
 
   void queue_create(std::string_view queue, const QueueSettings& settings) override {
-    wrote_ = true;
+    context_.wrote = true;
     Params params;
     params.add(queue)
         .add(static_cast<std::int64_t>(settings.lease.count()))
@@ -520,7 +524,7 @@ class PgSession final : public Session {
   // statements of every item, and the notification.
   std::vector<Produced> queue_produce(std::string_view queue,
                                       const std::vector<PendingMessage>& messages) override {
-    wrote_ = true;
+    context_.wrote = true;
     const bool keyless = std::none_of(messages.begin(), messages.end(),
                                       [](const PendingMessage& m) { return m.dedup_key; });
     if (keyless && messages.size() > 1) return produce_keyless(queue, messages);
@@ -548,7 +552,7 @@ class PgSession final : public Session {
     // Delivered at commit; PostgreSQL folds identical notifications of one transaction into one.
     const Params notify = Params().add(channel_).add(queue);
     commands.push_back(Command{sql_.queue_notify, notify});
-    const auto results = atomic_pipeline(commands);
+    const auto results = context_.atomic_pipeline(commands);
     if (results[0].rows() == 0) throw_unknown_queue(queue);
     std::vector<Produced> produced;
     for (const std::size_t at : insert_at) {
@@ -563,7 +567,7 @@ class PgSession final : public Session {
   std::vector<LeasedMessage> queue_lease(std::string_view queue, std::size_t max_items,
                                          std::optional<std::int64_t> lease_ms,
                                          std::string_view lease) override {
-    wrote_ = true;
+    context_.wrote = true;
     const bool swept = upkeep_.sweep_due(queue);
     auto leased = claim(queue, max_items, lease_ms, lease, swept);
     if (leased.size() < max_items && !swept) {
@@ -580,7 +584,7 @@ class PgSession final : public Session {
 
   bool queue_extend(std::string_view queue, const LeaseToken& token,
                     std::optional<std::int64_t> lease_ms) override {
-    wrote_ = true;
+    context_.wrote = true;
     Params params = held_params(queue, token);
     params.add_nullable(lease_ms);
     if (connection_.query(sql_.queue_extend, params).rows() == 1) return true;
@@ -590,7 +594,7 @@ class PgSession final : public Session {
 
   std::size_t queue_complete(std::string_view queue,
                              const std::vector<LeaseToken>& tokens) override {
-    wrote_ = true;
+    context_.wrote = true;
     std::string items = "{";
     std::string leases = "{";
     for (const LeaseToken& token : tokens) {
@@ -608,8 +612,8 @@ class PgSession final : public Session {
 
   bool queue_retry(std::string_view queue, const LeaseToken& token,
                    std::optional<std::int64_t> delay_ms, double jitter) override {
-    wrote_ = true;
-    const bool held = atomically([&] {
+    context_.wrote = true;
+    const bool held = context_.atomically([&] {
       const Result rows = connection_.query(sql_.queue_held_attempts, held_params(queue, token));
       if (rows.rows() == 0) return false;
       const std::int64_t attempts = rows.integer(0, 0);
@@ -627,7 +631,7 @@ class PgSession final : public Session {
 
   bool queue_fail(std::string_view queue, const LeaseToken& token,
                   std::string_view reason) override {
-    wrote_ = true;
+    context_.wrote = true;
     if (bury_held(queue, token, reason)) return true;
     queue_config(queue);  // Throws for an unknown queue; else the token was stale.
     return false;
@@ -643,7 +647,7 @@ class PgSession final : public Session {
   }
 
   void queue_set_paused(std::string_view queue, bool paused) override {
-    wrote_ = true;
+    context_.wrote = true;
     if (connection_.query(sql_.queue_set_paused, Params().add(queue).add(paused ? "t" : "f"))
             .rows() == 0) {
       throw_unknown_queue(queue);
@@ -651,7 +655,7 @@ class PgSession final : public Session {
   }
 
   std::size_t queue_purge(std::string_view queue) override {
-    wrote_ = true;
+    context_.wrote = true;
     queue_config(queue);
     return static_cast<std::size_t>(
         connection_.query(sql_.queue_purge, Params().add(queue)).rows());
@@ -675,7 +679,7 @@ class PgSession final : public Session {
 
   std::size_t queue_requeue(std::string_view queue,
                             const std::optional<std::vector<std::int64_t>>& ids) override {
-    wrote_ = true;
+    context_.wrote = true;
     const QueueConfig config = queue_config(queue);
     Params params;
     params.add(queue);
@@ -694,7 +698,7 @@ class PgSession final : public Session {
   }
 
   std::size_t queue_purge_dead(std::string_view queue) override {
-    wrote_ = true;
+    context_.wrote = true;
     queue_config(queue);
     return static_cast<std::size_t>(
         connection_.query(sql_.queue_purge_dead, Params().add(queue)).rows());
@@ -756,7 +760,7 @@ class PgSession final : public Session {
       const auto results = connection_.pipeline(begin);
       const Result& checked = results[2];
       if (auto refused = refusal(checked)) {
-        roll_back_quietly(sql_.rollback_savepoint);
+        context_.roll_back_quietly(sql_.rollback_savepoint);
         return refused;
       }
       const std::int64_t current = checked.integer(0, 0);
@@ -772,21 +776,7 @@ class PgSession final : public Session {
                        Position(ended[0].unsigned_integer(0, 0), ended[0].unsigned_integer(0, 1))};
       return attempt;
     } catch (const PqError& error) {
-      if (error.sqlstate() != kUniqueViolation) roll_back_quietly(sql_.rollback_savepoint);
-      throw;
-    }
-  }
-
-  // Runs `body` atomically: in a transaction of its own, or under a savepoint inside the caller's.
-  template <class Fn>
-  std::invoke_result_t<Fn&> atomically(Fn&& body) {
-    connection_.exec(in_transaction_ ? sql_.atomic_savepoint : sql_.begin);
-    try {
-      auto result = body();
-      connection_.exec(in_transaction_ ? sql_.atomic_release : sql_.commit);
-      return result;
-    } catch (...) {
-      roll_back_quietly(sql_.atomic_rollback);
+      if (error.sqlstate() != kUniqueViolation) context_.roll_back_quietly(sql_.rollback_savepoint);
       throw;
     }
   }
@@ -815,7 +805,7 @@ class PgSession final : public Session {
     const std::array<Command, 3> commands = {Command{sql_.queue_config, q},
                                              Command{sql_.queue_insert_many, insert},
                                              Command{sql_.queue_notify, notify}};
-    const auto results = atomic_pipeline(commands);
+    const auto results = context_.atomic_pipeline(commands);
     if (results[0].rows() == 0) throw_unknown_queue(queue);
     std::vector<std::int64_t> ids;
     for (int row = 0; row < results[1].rows(); ++row) ids.push_back(results[1].integer(row, 0));
@@ -875,7 +865,7 @@ class PgSession final : public Session {
     const std::size_t claim_at = commands.size();
     commands.push_back(Command{sql_.queue_claim, claim_params});
     if (in_transaction_) commands.push_back(Command{sql_.queue_plan_default, none});
-    const auto results = atomic_pipeline(commands);
+    const auto results = context_.atomic_pipeline(commands);
     if (sweep && results[config_at].rows() == 0) throw_unknown_queue(queue);
     const Result& rows = results[claim_at];
     std::vector<LeasedMessage> leased;
@@ -886,41 +876,6 @@ class PgSession final : public Session {
                         static_cast<int>(rows.integer(row, 4)), "", rows.integer(row, 5)});
     }
     return leased;
-  }
-
-  // Runs `commands` atomically in one round trip: in the pipeline's implicit transaction, or
-  // under a savepoint inside the caller's, rolled back to when one fails. Returns their results.
-  std::vector<Result> atomic_pipeline(std::span<const Command> commands) {
-    if (!in_transaction_) return connection_.pipeline(commands);
-    const Params none;
-    std::vector<Command> wrapped = {Command{sql_.atomic_savepoint, none}};
-    for (const Command& command : commands) wrapped.push_back(command);
-    wrapped.push_back(Command{sql_.atomic_release, none});
-    std::vector<Result> results;
-    try {
-      results = connection_.pipeline(wrapped);
-    } catch (...) {
-      roll_back_quietly(sql_.atomic_rollback);
-      throw;
-    }
-    results.pop_back();
-    results.erase(results.begin());
-    return results;
-  }
-
-  // Leaves no trace of a failed call: inside the caller's transaction, runs `to_savepoint` (the
-  // call's ROLLBACK TO SAVEPOINT); else rolls back the call's own transaction. Never throws.
-  void roll_back_quietly(const std::string& to_savepoint) noexcept {
-    if (connection_.is_broken()) return;
-    try {
-      if (in_transaction_) {
-        connection_.exec(to_savepoint);
-      } else if (connection_.transaction_status() != PQTRANS_IDLE) {
-        connection_.exec("ROLLBACK");
-      }
-    } catch (const PqError&) {
-      // Broken now; the pool drops it.
-    }
   }
 
   std::int64_t live_version(std::string_view ns, std::string_view key) {
@@ -955,7 +910,8 @@ class PgSession final : public Session {
   const bool in_transaction_;
   const std::string& channel_;  // Where producers NOTIFY waiting leases.
   QueueUpkeep& upkeep_;
-  bool wrote_ = false;
+  PgContext context_{connection_, sql_, in_transaction_};
+  PgLocks locks_{context_};
 };
 
 Error to_error(const PqError& error, bool wrote, const PostgresSettings& settings) {

@@ -5,6 +5,8 @@
 #include <string>
 #include <string_view>
 
+#include "postgres/pg_locks.h"
+
 namespace strata::detail {
 
 // `name` as a quoted SQL identifier ("name", with inner quotes doubled).
@@ -20,6 +22,7 @@ struct PgSql {
   }
 
   std::string schema;
+  PgLockSql locks{schema};
   // Appends rely on each statement seeing what committed before it, whatever the server's default.
   std::string begin = "BEGIN ISOLATION LEVEL READ COMMITTED";
   std::string commit = "COMMIT";

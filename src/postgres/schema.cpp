@@ -127,6 +127,16 @@ DROP INDEX {schema}.queue_items_tokens;
 -- lease; a queue's table refills those pages at once anyway.
 ALTER TABLE {schema}.queue_items SET (vacuum_truncate = false);
 )sql"},
+    {5, "locks", R"sql(
+-- One row per key ever locked: free when holder is NULL or expires_at has passed. The row
+-- stays after release so that the key's fencing token keeps rising.
+CREATE TABLE {schema}.locks (
+  key        text PRIMARY KEY,
+  holder     text,
+  token      bigint NOT NULL,
+  expires_at timestamptz
+);
+)sql"},
 };
 
 }  // namespace

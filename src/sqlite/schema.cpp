@@ -127,6 +127,16 @@ CREATE INDEX strata_dead_letters_queue ON strata_dead_letters (queue, id);
 -- lease_token now holds the lease of a whole lease() call, which tokens pair with an item's id.
 DROP INDEX strata_queue_tokens;
 )sql"},
+    {5, "locks", R"sql(
+-- One row per key ever locked: free when holder is NULL or expires_at has passed. The row
+-- stays after release so that the key's fencing token keeps rising.
+CREATE TABLE strata_locks (
+  key        TEXT PRIMARY KEY,
+  holder     TEXT,
+  token      INTEGER NOT NULL,
+  expires_at INTEGER               -- microseconds since 1970, UTC
+);
+)sql"},
 };
 
 }  // namespace

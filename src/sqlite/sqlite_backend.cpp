@@ -11,6 +11,8 @@
 #include "core/work_signal.h"
 #include "sqlite/db.h"
 #include "sqlite/schema.h"
+#include "sqlite/session_context.h"
+#include "sqlite/sqlite_locks.h"
 #include "strata/error.h"
 
 namespace strata::detail {
@@ -130,59 +132,14 @@ Error to_error(const SqliteError& error, const SqliteSettings& settings) {
   }
 }
 
-// The Store's writer lock: waits up to busy_timeout, as SQLite itself would.
-struct WriterLock {
-  std::timed_mutex mutex;
-  std::chrono::milliseconds timeout;
-
-  std::unique_lock<std::timed_mutex> take() {
-    std::unique_lock lock(mutex, std::defer_lock);
-    if (!lock.try_lock_for(timeout)) {
-      throw Error(ErrorCode::timeout,
-                  "another writer of this store held the sqlite database for "
-                  "longer than busy_timeout (" +
-                      std::to_string(timeout.count()) + " ms)");
-    }
-    return lock;
-  }
-};
-
-// A transaction of its own, or a savepoint inside the caller's. Rolls back unless committed.
-class AtomicScope {
- public:
-  AtomicScope(Database& db, bool nested) : db_(db), nested_(nested) {
-    db_.exec(nested_ ? "SAVEPOINT strata_atomic" : "BEGIN IMMEDIATE");
-  }
-  AtomicScope(const AtomicScope&) = delete;
-  AtomicScope& operator=(const AtomicScope&) = delete;
-  ~AtomicScope() {
-    if (open_) rollback();
-  }
-  void commit() {
-    db_.exec(nested_ ? "RELEASE strata_atomic" : "COMMIT");
-    open_ = false;
-  }
-  void rollback() noexcept {
-    open_ = false;
-    try {
-      db_.exec(nested_ ? "ROLLBACK TO strata_atomic; RELEASE strata_atomic" : "ROLLBACK");
-    } catch (const SqliteError&) {
-      // Nothing more to undo: SQLite already rolled the transaction back.
-    }
-  }
-
- private:
-  Database& db_;
-  bool nested_;
-  bool open_ = true;
-};
-
 class SqliteSession final : public Session {
  public:
   // `writer` is the Store's writer lock, taken around each write; null inside a transaction,
   // which holds it throughout.
   SqliteSession(Database& db, WriterLock* writer, WorkSignal& work)
-      : db_(db), in_transaction_(writer == nullptr), writer_(writer), work_(work) {}
+      : db_(db), in_transaction_(writer == nullptr), work_(work), context_{db, writer} {}
+
+  LockOps& locks() override { return locks_; }
 
   // Whether this session produced queue items, to wake waiting leases once they commit.
   bool produced() const { return produced_; }
@@ -1012,18 +969,14 @@ class SqliteSession final : public Session {
     }
   }
 
-  // One writer at a time in this process, in the order they come: SQLite's own busy handler
-  // polls with sleeps, so a writer that loops can starve the others until busy_timeout. Other
-  // processes still wait through busy_timeout.
-  std::unique_lock<std::timed_mutex> writer_turn() {
-    return writer_ != nullptr ? writer_->take() : std::unique_lock<std::timed_mutex>();
-  }
+  std::unique_lock<std::timed_mutex> writer_turn() { return context_.writer_turn(); }
 
   Database& db_;
   bool in_transaction_;
-  WriterLock* writer_;
   WorkSignal& work_;
   bool produced_ = false;
+  SqliteContext context_;
+  SqliteLocks locks_{context_};
 };
 
 class SqliteBackend final : public Backend {

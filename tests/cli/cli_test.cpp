@@ -259,6 +259,44 @@ TEST_P(CliTest, QueueAndDeadLetterCommands) {
   EXPECT_EQ(json_lines(strata("dlq purge jobs", &status))[0]["purged"], 0);
 }
 
+TEST_P(CliTest, LockCommands) {
+  int status = -1;
+  auto out = json_lines(strata("lock acquire nightly --holder host-1 --ttl 60", &status));
+  ASSERT_EQ(status, 0);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0]["key"], "nightly");
+  EXPECT_EQ(out[0]["holder"], "host-1");
+  const std::int64_t token = out[0]["token"];
+  EXPECT_TRUE(out[0]["expires_at"].is_string());
+
+  EXPECT_EQ(strata("lock acquire nightly --holder host-2 --wait 0.2", &status), "");
+  EXPECT_EQ(status, 3);
+  EXPECT_NE(last_stderr().find("held by 'host-1'"), std::string::npos) << last_stderr();
+
+  out = json_lines(strata("lock status nightly", &status));
+  EXPECT_EQ(out[0]["holder"], "host-1");
+  EXPECT_EQ(out[0]["token"], token);
+  out = json_lines(strata("lock extend nightly --token " + std::to_string(token), &status));
+  ASSERT_EQ(status, 0);
+  EXPECT_EQ(out[0]["token"], token);
+
+  strata("lock release nightly --token " + std::to_string(token + 1), &status);
+  EXPECT_EQ(status, 3) << "a wrong token releases nothing";
+  out = json_lines(strata("lock release nightly --token " + std::to_string(token), &status));
+  ASSERT_EQ(status, 0);
+  EXPECT_EQ(out[0]["released"], true);
+  strata("lock extend nightly --token " + std::to_string(token), &status);
+  EXPECT_EQ(status, 3) << "released: the token holds nothing";
+  out = json_lines(strata("lock status nightly", &status));
+  EXPECT_TRUE(out[0]["holder"].is_null());
+
+  out = json_lines(strata("lock acquire nightly --holder host-2", &status));
+  ASSERT_EQ(status, 0);
+  EXPECT_GT(out[0]["token"], token);
+  strata("lock acquire '' --holder host-2", &status);
+  EXPECT_EQ(status, 2);
+}
+
 TEST_P(CliTest, MigrateReportsTheSchemaVersion) {
   int status = -1;
   const auto out = json_lines(strata("migrate", &status));

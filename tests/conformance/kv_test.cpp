@@ -398,23 +398,11 @@ TEST_P(KvTest, ConditionalWritesRacingFromThreads) {
 TEST_P(KvProcessTest, InsertIfAbsentRacingFromProcesses) {
   constexpr int kProcesses = 4;
   constexpr int kKeys = 20;
-  const auto start = std::chrono::duration_cast<std::chrono::milliseconds>(
-                         std::chrono::system_clock::now().time_since_epoch())
-                         .count() +
-                     300;
-  std::vector<FILE*> workers;
-  for (int i = 0; i < kProcesses; ++i) {
-    const std::string command = worker_path() + " '" + url() + "' " + std::to_string(start) +
-                                " kv-claim claims " + std::to_string(kKeys) + " 2>&1";
-    workers.push_back(popen(command.c_str(), "r"));
-  }
   int total_won = 0;
-  for (FILE* worker : workers) {
-    char buffer[256] = {};
-    const bool read = std::fgets(buffer, sizeof buffer, worker) != nullptr;
-    EXPECT_EQ(pclose(worker), 0) << buffer;
-    ASSERT_TRUE(read);
-    total_won += std::atoi(buffer + std::string("won ").size());
+  for (const std::string& output :
+       run_workers_together(url(), kProcesses, "kv-claim claims " + std::to_string(kKeys), 300)) {
+    ASSERT_TRUE(output.starts_with("won ")) << output;
+    total_won += std::atoi(output.c_str() + std::string("won ").size());
   }
   EXPECT_EQ(total_won, kKeys);  // Each key claimed by exactly one process.
   auto kv = store().kv("claims");

@@ -41,22 +41,8 @@ TEST_P(MigrationTest, AnEmptyDatabaseCanBeOpenedWithoutMigrating) {
 // exactly once and every process ends up with a working store.
 TEST_P(MigrationRaceTest, ProcessesOpeningAFreshDatabaseTogether) {
   const std::string fresh = fresh_database_url(kind());
-  const auto start = std::chrono::duration_cast<std::chrono::milliseconds>(
-                         std::chrono::system_clock::now().time_since_epoch())
-                         .count() +
-                     300;
   constexpr int kProcesses = 6;
-  std::vector<FILE*> workers;
-  for (int i = 0; i < kProcesses; ++i) {
-    const std::string command =
-        worker_path() + " '" + fresh + "' " + std::to_string(start) + " open 2>&1";
-    workers.push_back(popen(command.c_str(), "r"));
-  }
-  for (FILE* worker : workers) {
-    std::string output;
-    char buffer[512];
-    while (std::fgets(buffer, sizeof buffer, worker) != nullptr) output += buffer;
-    EXPECT_EQ(pclose(worker), 0) << output;
+  for (const std::string& output : run_workers_together(fresh, kProcesses, "open", 300)) {
     EXPECT_EQ(output, "schema_version " + std::to_string(kLatestSchema) + "\n");
   }
   Store store = Store::open(fresh);

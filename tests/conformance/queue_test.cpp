@@ -9,6 +9,7 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "support/backends.h"
@@ -307,21 +308,10 @@ TEST_P(QueueProcessTest, ProcessesCompleteEachItemExactlyOnce) {
   std::vector<QueueMessage> items;
   for (int i = 0; i < kItems; ++i) items.push_back(message(std::to_string(i)));
   jobs.produce(items);
-  const auto start = std::chrono::duration_cast<std::chrono::milliseconds>(
-                         std::chrono::system_clock::now().time_since_epoch())
-                         .count() +
-                     1000;
-  std::vector<FILE*> workers;
-  for (int i = 0; i < 4; ++i) {
-    const std::string command =
-        worker_path() + " '" + url() + "' " + std::to_string(start) + " queue-work shared 2>&1";
-    workers.push_back(popen(command.c_str(), "r"));
-  }
   std::multiset<std::string> completed;
-  for (FILE* worker : workers) {
-    char buffer[64];
-    while (std::fgets(buffer, sizeof buffer, worker) != nullptr) completed.insert(buffer);
-    EXPECT_EQ(pclose(worker), 0);
+  for (const std::string& output : run_workers_together(url(), 4, "queue-work shared")) {
+    std::istringstream lines(output);
+    for (std::string line; std::getline(lines, line);) completed.insert(line);
   }
   EXPECT_EQ(completed.size(), static_cast<std::size_t>(kItems));
   EXPECT_EQ(std::set<std::string>(completed.begin(), completed.end()).size(), completed.size());

@@ -16,13 +16,6 @@ namespace {
 using ThreadRaceTest = BackendTest;
 using ProcessRaceTest = BackendTest;
 
-long long milliseconds_from_now(int delay) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-             .count() +
-         delay;
-}
-
 void expect_gapless(const std::vector<RecordedEvent>& stream, std::int64_t count) {
   ASSERT_EQ(static_cast<std::int64_t>(stream.size()), count);
   std::set<std::string> ids;
@@ -126,19 +119,9 @@ TEST_P(ThreadRaceTest, AReaderOfAllEventsNeverSkipsNorRepeats) {
 TEST_P(ProcessRaceTest, ProcessesRacingForOneStream) {
   constexpr int kProcesses = 4;
   constexpr int kWinsEach = 25;
-  const std::string start = std::to_string(milliseconds_from_now(1000));
-  std::vector<FILE*> workers;
-  for (int i = 0; i < kProcesses; ++i) {
-    const std::string command = worker_path() + " '" + url() + "' " + start +
-                                " append-race proc-1 " + std::to_string(kWinsEach) + " 2>&1";
-    workers.push_back(popen(command.c_str(), "r"));
-  }
   int total_conflicts = 0;
-  for (FILE* worker : workers) {
-    std::string output;
-    char buffer[512];
-    while (std::fgets(buffer, sizeof buffer, worker) != nullptr) output += buffer;
-    ASSERT_EQ(pclose(worker), 0) << output;
+  for (const std::string& output :
+       run_workers_together(url(), kProcesses, "append-race proc-1 " + std::to_string(kWinsEach))) {
     std::istringstream line(output);
     std::string wins_word, conflicts_word;
     int wins = 0, conflicts = 0;

@@ -39,6 +39,25 @@ TEST_F(PgBouncerTest, MigratesAppendsAndReads) {
   EXPECT_EQ(direct.events().stream_info("order-1").version, 301);
 }
 
+// Locks are rows, not session state: one taken through PgBouncer's pooled server connections
+// is seen directly, and freed from another process's pool.
+TEST_F(PgBouncerTest, LocksHoldAcrossPooledConnections) {
+  Store bounced = Store::open(bouncer_url_ + "&max_connections=4");
+  Store direct = Store::open(direct_url_);
+  const auto lock = bounced.locks().try_acquire("leader", "bounced", std::chrono::seconds(30));
+  ASSERT_TRUE(lock);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([&] {
+      EXPECT_FALSE(bounced.locks().try_acquire("leader", "other", std::chrono::seconds(30)));
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(direct.locks().status("leader"), lock);
+  EXPECT_TRUE(Store::open(bouncer_url_).locks().release("leader", lock->token));
+  EXPECT_FALSE(direct.locks().status("leader"));
+}
+
 TEST_F(PgBouncerTest, TransactionsKeyValueAndWorkflows) {
   Store store = Store::open(bouncer_url_);
   store.transaction([](Transaction& tx) {

@@ -147,6 +147,29 @@ std::string run_command(const std::string& command, int* status) {
   return output;
 }
 
+std::vector<std::string> run_workers_together(const std::string& url, int count,
+                                              const std::string& args, int delay_ms) {
+  const auto start = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count() +
+                     delay_ms;
+  const std::string command =
+      worker_path() + " '" + url + "' " + std::to_string(start) + " " + args + " 2>&1";
+  std::vector<FILE*> workers;
+  for (int i = 0; i < count; ++i) workers.push_back(popen(command.c_str(), "r"));
+  std::vector<std::string> outputs;
+  for (FILE* worker : workers) {
+    std::string output;
+    char buffer[4096];
+    while (const std::size_t read = std::fread(buffer, 1, sizeof buffer, worker)) {
+      output.append(buffer, read);
+    }
+    EXPECT_EQ(pclose(worker), 0) << command << ": " << output;
+    outputs.push_back(std::move(output));
+  }
+  return outputs;
+}
+
 std::string worker_path() {
   return STRATA_TEST_WORKER;
 }

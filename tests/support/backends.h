@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
@@ -69,7 +70,7 @@ EventData event(std::string type, std::string data = "{}",
                 std::optional<std::string> id = std::nullopt);
 
 // The schema version every migration leads to.
-constexpr int kLatestSchema = 4;
+constexpr int kLatestSchema = 5;
 
 // Shorthand for an unconditional key-value write.
 KvPut kv_write(std::string key, std::string value);
@@ -90,6 +91,11 @@ std::optional<ErrorCode> error_code_of(Fn&& fn) {
 
 // Runs a helper program and returns its standard output; its exit status in `status`.
 std::string run_command(const std::string& command, int* status = nullptr);
+// Starts `count` helper processes (tests/support/worker.cpp) on `url` with `args`, all told to
+// begin at one moment `delay` from now, and waits for them. Returns each one's output (stdout
+// and stderr); a process that exits non-zero fails the test.
+std::vector<std::string> run_workers_together(const std::string& url, int count,
+                                              const std::string& args, int delay_ms = 1000);
 // A path to a built helper, from the compile-time definitions of the test target.
 std::string worker_path();
 std::string cli_path();

@@ -5,9 +5,12 @@
 //   strata_test_worker URL START_MS kv-claim NS N        claims keys 0..N-1 of NS if absent
 //   strata_test_worker URL START_MS queue-work Q         completes items of Q until none is left
 //   strata_test_worker URL START_MS queue-hold Q N MS    leases N items for MS ms, then hangs
+//   strata_test_worker URL START_MS lock-race KEY N      takes lock KEY N times; while holding
+//                                                        it, checks nobody else does and that
+//                                                        its token beats the last one used
 // Each waits until START_MS (ms since the epoch) so that all start together (append-race opens
 // its store first, so that the race is in the appends), then prints one line:
-// "schema_version V", "wins W conflicts C" or "won W".
+// "schema_version V", "wins W conflicts C", "won W" or "tokens T1 T2 …".
 #include <unistd.h>
 #include <chrono>
 #include <iostream>
@@ -85,6 +88,37 @@ int queue_hold(strata::Store& store, const std::string& name, int n, int lease_m
   return 0;
 }
 
+// Takes lock `key` n times. Each time, in the critical section, it marks the key-value entry
+// "holder" as its own (failing if another process's mark is there) and moves the fence to its
+// token (failing if the fence is not below it), then clears its mark and releases.
+int lock_race(strata::Store& store, const std::string& key, int n) {
+  auto locks = store.locks();
+  auto guarded = store.kv("lock-race");
+  const std::string me = std::to_string(getpid());
+  std::string tokens;
+  for (int taken = 0; taken < n;) {
+    const auto lock = locks.acquire(key, me, std::chrono::seconds(30), std::chrono::seconds(30));
+    if (!lock) continue;
+    strata::KvPut mark;
+    mark.key = "holder";
+    mark.value = me;
+    mark.if_absent = true;
+    guarded.put(mark);  // Throws KeyVersionConflict when another process holds the lock too.
+    const auto fence = guarded.get("fence");
+    if (fence && std::stoll(fence->value) >= lock->token) {
+      std::cerr << "token " << lock->token << " is not above the fence " << fence->value << "\n";
+      return 1;
+    }
+    guarded.put("fence", std::to_string(lock->token));
+    guarded.erase("holder");
+    if (!locks.release(key, lock->token)) return 1;
+    tokens += " " + std::to_string(lock->token);
+    ++taken;
+  }
+  std::cout << "tokens" << tokens << std::endl;
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -120,6 +154,11 @@ int main(int argc, char** argv) {
       strata::Store store = strata::Store::open(url);
       wait_until(start_ms);
       return kv_claim(store, argv[4], std::stoi(argv[5]));
+    }
+    if (command == "lock-race" && argc == 6) {
+      strata::Store store = strata::Store::open(url);
+      wait_until(start_ms);
+      return lock_race(store, argv[4], std::stoi(argv[5]));
     }
     std::cerr << "unknown command " << command << "\n";
     return 2;
