@@ -38,6 +38,7 @@ int main(int argc, char** argv) {
   add_workflow_commands(app, context);
   add_queue_commands(app, context);
   add_lock_commands(app, context);
+  add_snapshot_commands(app, context);
   add_bench_commands(app, context);
   try {
     app.parse(argc, argv);

@@ -12,6 +12,7 @@
 #include "strata/lock.h"
 #include "strata/queue.h"
 #include "strata/scope.h"
+#include "strata/snapshot.h"
 #include "strata/workflow.h"
 
 namespace strata {
@@ -31,6 +32,7 @@ class Transaction {
   KeyValue kv(std::string_view name) const { return KeyValue(scope_, std::string(name)); }
   Workflows workflows() const { return Workflows(scope_); }
   Queue queue(std::string_view name) const { return Queue(scope_, std::string(name)); }
+  Snapshots snapshots() const { return Snapshots(scope_); }
 
  private:
   friend class Store;
@@ -71,6 +73,9 @@ class Store {
 
   // Workflow checkpoints; each call runs as its own atomic unit of work.
   Workflows workflows() const { return Workflows(detail::Scope{backend_}); }
+
+  // Snapshots of streams' state; each call runs as its own atomic unit of work.
+  Snapshots snapshots() const { return Snapshots(detail::Scope{backend_}); }
 
   // Locks and, over them, leader election (see lock.h); each call is its own unit of work.
   Locks locks() const { return Locks(detail::Scope{backend_}); }

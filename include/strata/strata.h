@@ -8,5 +8,6 @@
 #include "strata/lock.h"
 #include "strata/position.h"
 #include "strata/queue.h"
+#include "strata/snapshot.h"
 #include "strata/store.h"
 #include "strata/workflow.h"

@@ -14,6 +14,7 @@
 #include "strata/kv.h"
 #include "strata/lock.h"
 #include "strata/queue.h"
+#include "strata/snapshot.h"
 #include "strata/workflow.h"
 
 namespace strata::detail {
@@ -97,6 +98,24 @@ class LockOps {
   virtual std::optional<Lock> status(std::string_view key) = 0;
 };
 
+// Which snapshots a prune deletes: those beyond the newest `keep_last` of their stream, and
+// those older than `max_age_ms`.
+struct PruneRule {
+  std::optional<std::int64_t> keep_last;
+  std::optional<std::int64_t> max_age_ms;
+};
+
+class SnapshotOps {
+ public:
+  virtual ~SnapshotOps() = default;
+  virtual Snapshot save(std::string_view stream, std::int64_t version, std::string_view state) = 0;
+  // The newest snapshot at or below `version`.
+  virtual std::optional<Snapshot> load(std::string_view stream, std::int64_t version) = 0;
+  virtual std::vector<Snapshot> list(std::string_view stream) = 0;
+  // Applies `rule` to one stream, or to all when `stream` is absent; returns how many went.
+  virtual std::size_t prune(std::optional<std::string_view> stream, const PruneRule& rule) = 0;
+};
+
 // One connection, inside or outside a transaction. Used by one thread at a time. Each
 // primitive added since queues has an interface of its own, reached through an accessor.
 class Session {
@@ -104,6 +123,7 @@ class Session {
   virtual ~Session() = default;
 
   virtual LockOps& locks() = 0;
+  virtual SnapshotOps& snapshots() = 0;
 
   // Appends atomically: inside a transaction under a savepoint, else in a transaction of its own.
   // A failed attempt leaves no trace and leaves an enclosing transaction usable.

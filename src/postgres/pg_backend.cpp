@@ -211,6 +211,7 @@ class PgSession final : public Session {
   bool wrote() const { return context_.wrote; }
 
   LockOps& locks() override { return locks_; }
+  SnapshotOps& snapshots() override { return snapshots_; }
 
   AppendAttempt try_append(const AppendBatch& batch) override {
     context_.wrote = true;
@@ -912,6 +913,7 @@ class PgSession final : public Session {
   QueueUpkeep& upkeep_;
   PgContext context_{connection_, sql_, in_transaction_};
   PgLocks locks_{context_};
+  PgSnapshots snapshots_{context_};
 };
 
 Error to_error(const PqError& error, bool wrote, const PostgresSettings& settings) {

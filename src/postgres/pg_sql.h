@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "postgres/pg_locks.h"
+#include "postgres/pg_snapshots.h"
 
 namespace strata::detail {
 
@@ -23,6 +24,7 @@ struct PgSql {
 
   std::string schema;
   PgLockSql locks{schema};
+  PgSnapshotSql snapshots{schema};
   // Appends rely on each statement seeing what committed before it, whatever the server's default.
   std::string begin = "BEGIN ISOLATION LEVEL READ COMMITTED";
   std::string commit = "COMMIT";

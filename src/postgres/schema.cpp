@@ -137,6 +137,15 @@ CREATE TABLE {schema}.locks (
   expires_at timestamptz
 );
 )sql"},
+    {6, "snapshots", R"sql(
+CREATE TABLE {schema}.snapshots (
+  stream     text NOT NULL,
+  version    bigint NOT NULL,
+  state      json NOT NULL,   -- json, not jsonb: returned byte for byte as saved
+  created_at timestamptz NOT NULL,
+  PRIMARY KEY (stream, version)
+);
+)sql"},
 };
 
 }  // namespace

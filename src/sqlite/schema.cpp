@@ -137,6 +137,15 @@ CREATE TABLE strata_locks (
   expires_at INTEGER               -- microseconds since 1970, UTC
 );
 )sql"},
+    {6, "snapshots", R"sql(
+CREATE TABLE strata_snapshots (
+  stream     TEXT NOT NULL,
+  version    INTEGER NOT NULL,
+  state      TEXT NOT NULL,
+  created_at INTEGER NOT NULL,   -- microseconds since 1970, UTC
+  PRIMARY KEY (stream, version)
+);
+)sql"},
 };
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include "sqlite/schema.h"
 #include "sqlite/session_context.h"
 #include "sqlite/sqlite_locks.h"
+#include "sqlite/sqlite_snapshots.h"
 #include "strata/error.h"
 
 namespace strata::detail {
@@ -140,6 +141,7 @@ class SqliteSession final : public Session {
       : db_(db), in_transaction_(writer == nullptr), work_(work), context_{db, writer} {}
 
   LockOps& locks() override { return locks_; }
+  SnapshotOps& snapshots() override { return snapshots_; }
 
   // Whether this session produced queue items, to wake waiting leases once they commit.
   bool produced() const { return produced_; }
@@ -977,6 +979,7 @@ class SqliteSession final : public Session {
   bool produced_ = false;
   SqliteContext context_;
   SqliteLocks locks_{context_};
+  SqliteSnapshots snapshots_{context_};
 };
 
 class SqliteBackend final : public Backend {

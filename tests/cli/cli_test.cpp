@@ -297,6 +297,27 @@ TEST_P(CliTest, LockCommands) {
   EXPECT_EQ(status, 2);
 }
 
+TEST_P(CliTest, SnapshotCommands) {
+  int status = -1;
+  auto out = json_lines(strata("snapshot save cart-1 3 '{\"items\":2}'", &status));
+  ASSERT_EQ(status, 0);
+  EXPECT_EQ(out[0]["stream"], "cart-1");
+  EXPECT_EQ(out[0]["version"], 3);
+  EXPECT_EQ(out[0]["state"]["items"], 2);
+  strata("snapshot save cart-1 7", &status, "{\"items\":5}");
+  ASSERT_EQ(status, 0);
+
+  EXPECT_EQ(json_lines(strata("snapshot load cart-1", &status))[0]["version"], 7);
+  EXPECT_EQ(json_lines(strata("snapshot load cart-1 --version 6", &status))[0]["version"], 3);
+  strata("snapshot load cart-1 --version 2", &status);
+  EXPECT_EQ(status, 4);
+  EXPECT_EQ(json_lines(strata("snapshot ls cart-1", &status)).size(), 2u);
+  EXPECT_EQ(json_lines(strata("snapshot prune cart-1 --keep 1", &status))[0]["pruned"], 1);
+  EXPECT_EQ(json_lines(strata("snapshot prune --max-age 0", &status))[0]["pruned"], 1);
+  strata("snapshot save cart-1 0 '{}'", &status);
+  EXPECT_EQ(status, 2);
+}
+
 TEST_P(CliTest, MigrateReportsTheSchemaVersion) {
   int status = -1;
   const auto out = json_lines(strata("migrate", &status));
