@@ -14,6 +14,7 @@ void add_workflow_commands(CLI::App& app, Context& context);
 void add_queue_commands(CLI::App& app, Context& context);
 void add_lock_commands(CLI::App& app, Context& context);
 void add_snapshot_commands(CLI::App& app, Context& context);
+void add_stream_commands(CLI::App& app, Context& context);
 void add_bench_commands(CLI::App& app, Context& context);
 
 }  // namespace strata::cli

@@ -14,6 +14,7 @@ inline constexpr int kExitFailure = 1;
 inline constexpr int kExitUsage = 2;                 // Usage errors and invalid arguments.
 inline constexpr int kExitWrongExpectedVersion = 3;  // Also a failed key-value condition.
 inline constexpr int kExitNotFound = 4;
+inline constexpr int kExitStreamDeleted = 5;  // An append to a tombstoned stream.
 
 class Context {
  public:

@@ -14,6 +14,8 @@ int exit_code_for(strata::ErrorCode code) {
       return strata::cli::kExitWrongExpectedVersion;
     case strata::ErrorCode::not_found:
       return strata::cli::kExitNotFound;
+    case strata::ErrorCode::stream_deleted:
+      return strata::cli::kExitStreamDeleted;
     default:
       return strata::cli::kExitFailure;
   }
@@ -39,6 +41,7 @@ int main(int argc, char** argv) {
   add_queue_commands(app, context);
   add_lock_commands(app, context);
   add_snapshot_commands(app, context);
+  add_stream_commands(app, context);
   add_bench_commands(app, context);
   try {
     app.parse(argc, argv);

@@ -19,6 +19,7 @@ enum class ErrorCode {
   timeout,                 // A deadline passed (pool acquire, statement, lock wait).
   unknown_outcome,         // The connection was lost after a write was sent: it may have applied.
   internal,                // A bug or an unexpected database error.
+  stream_deleted,          // The stream was hard-deleted (tombstoned): it takes no more events.
 };
 
 // The name of a code, e.g. "wrong_expected_version". Never null.

@@ -1,6 +1,7 @@
 // Event value types: what an append takes and what reads return.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -105,8 +106,18 @@ struct AllReadOptions {
 };
 
 struct StreamInfo {
-  bool exists = false;
-  std::int64_t version = 0;  // 0 when the stream does not exist.
+  bool exists = false;       // Whether the stream has events to read.
+  std::int64_t version = 0;  // Its last version (kept through deletes); 0 when never written.
+  bool deleted = false;      // Hard-deleted (tombstoned): appends throw stream_deleted.
+};
+
+// How long a stream keeps its events. Reads skip events that fall outside these limits at once;
+// Events::enforce_retention() then removes them.
+struct StreamSettings {
+  std::optional<std::chrono::milliseconds> max_age;  // By creation time; at least 1 ms.
+  std::optional<std::int64_t> max_count;             // The newest this many; at least 1.
+
+  friend bool operator==(const StreamSettings&, const StreamSettings&) = default;
 };
 
 }  // namespace strata

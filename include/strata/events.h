@@ -28,6 +28,8 @@ class Events {
   AppendResult append(std::string_view stream, const EventData& event,
                       ExpectedVersion expected = ExpectedVersion::any()) const;
 
+  // Reads skip events removed by a delete or truncate and those outside the stream's settings.
+
   // Up to `options.limit` events of one stream in version order; empty when the stream does not
   // exist or `from` lies past its end. Throws invalid_argument for a bad name.
   std::vector<RecordedEvent> read_stream(std::string_view stream,
@@ -44,8 +46,27 @@ class Events {
   // paging with the last position it saw never skips nor repeats an event.
   std::vector<RecordedEvent> read_all(const AllReadOptions& options = {}) const;
 
-  // Whether `stream` has events, and its current version.
+  // Whether `stream` has events, its current version, and whether it is deleted.
   StreamInfo stream_info(std::string_view stream) const;
+
+  // Stream lifecycle. Each takes the stream's append lock, so it lands between appends.
+
+  // Soft delete: removes the stream's events; it then reads as empty. Appending reopens it, and
+  // versions go on after the last one (so ExpectedVersion::no_stream no longer holds). Returns
+  // how many events were removed. Throws stream_deleted when it is tombstoned.
+  std::size_t delete_stream(std::string_view stream) const;
+  // Hard delete: removes the stream's events and leaves a tombstone; every later append throws
+  // Error(stream_deleted). Returns how many events were removed; a no-op when already tombstoned.
+  std::size_t tombstone_stream(std::string_view stream) const;
+  // Removes the events below `before_version` (at most every event); versions go on. Returns how
+  // many were removed. Throws stream_deleted when it is tombstoned.
+  std::size_t truncate_stream(std::string_view stream, std::int64_t before_version) const;
+  // Sets `stream`'s retention limits (replacing earlier ones; empty settings lift them).
+  void set_stream_settings(std::string_view stream, const StreamSettings& settings) const;
+  StreamSettings stream_settings(std::string_view stream) const;
+  // Removes, from every stream, the events its settings no longer let reads see; returns how
+  // many. Run it now and then (`strata stream enforce`); versions go on as after a truncate.
+  std::size_t enforce_retention() const;
 
  private:
   friend class Store;

@@ -43,6 +43,7 @@ struct AppendAttempt {
     version_mismatch,  // `expected` does not hold for `current_version`.
     duplicate_id,      // An event id is already stored (possibly an idempotent retry).
     order_conflict,    // A later transaction already appended to the stream (PostgreSQL only).
+    stream_deleted,    // The stream is tombstoned.
   };
   Outcome outcome = Outcome::appended;
   AppendResult result;
@@ -116,6 +117,22 @@ class SnapshotOps {
   virtual std::size_t prune(std::optional<std::string_view> stream, const PruneRule& rule) = 0;
 };
 
+// Stream lifecycle: what deletes and retention remove. A stream's version goes on from its
+// highest removed version, whatever is left.
+class StreamOps {
+ public:
+  virtual ~StreamOps() = default;
+  // Removes the stream's events below `before` (every event for INT64_MAX) and, with
+  // `tombstone`, marks it deleted. Returns how many went; nullopt, changing nothing, when the
+  // stream is tombstoned and `tombstone` is false.
+  virtual std::optional<std::size_t> remove(std::string_view stream, std::int64_t before,
+                                            bool tombstone) = 0;
+  virtual void set_settings(std::string_view stream, const StreamSettings& settings) = 0;
+  virtual StreamSettings settings(std::string_view stream) = 0;
+  // Removes every event that its stream's settings hide from reads; returns how many.
+  virtual std::size_t enforce_retention() = 0;
+};
+
 // One connection, inside or outside a transaction. Used by one thread at a time. Each
 // primitive added since queues has an interface of its own, reached through an accessor.
 class Session {
@@ -124,6 +141,7 @@ class Session {
 
   virtual LockOps& locks() = 0;
   virtual SnapshotOps& snapshots() = 0;
+  virtual StreamOps& streams() = 0;
 
   // Appends atomically: inside a transaction under a savepoint, else in a transaction of its own.
   // A failed attempt leaves no trace and leaves an enclosing transaction usable.

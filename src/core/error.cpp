@@ -22,6 +22,8 @@ const char* to_string(ErrorCode code) noexcept {
       return "unknown_outcome";
     case ErrorCode::internal:
       return "internal";
+    case ErrorCode::stream_deleted:
+      return "stream_deleted";
   }
   return "internal";
 }

@@ -82,6 +82,11 @@ std::vector<std::string> ids_of(const AppendBatch& batch) {
   return ids;
 }
 
+[[noreturn]] void throw_tombstoned(const std::string& stream) {
+  throw Error(ErrorCode::stream_deleted,
+              "stream '" + stream + "' is deleted (tombstoned) and takes no more events");
+}
+
 AppendResult append_batch(Session& session, const AppendBatch& batch) {
   const AppendAttempt attempt = session.try_append(batch);
   switch (attempt.outcome) {
@@ -92,6 +97,8 @@ AppendResult append_batch(Session& session, const AppendBatch& batch) {
                   "stream '" + batch.stream +
                       "' was appended to by a transaction that began writing after this one; "
                       "retry the transaction");
+    case AppendAttempt::Outcome::stream_deleted:
+      throw_tombstoned(batch.stream);
     case AppendAttempt::Outcome::version_mismatch:
     case AppendAttempt::Outcome::duplicate_id:
       break;
@@ -164,6 +171,56 @@ StreamInfo Events::stream_info(std::string_view stream) const {
   detail::validate_stream_name(stream);
   return detail::run_on_session(
       scope_, [&](detail::Session& session) { return session.stream_info(stream); });
+}
+
+std::size_t Events::delete_stream(std::string_view stream) const {
+  return truncate_stream(stream, INT64_MAX);
+}
+
+std::size_t Events::tombstone_stream(std::string_view stream) const {
+  detail::validate_stream_name(stream);
+  return *detail::run_on_session(scope_, [&](detail::Session& session) {
+    return session.streams().remove(stream, INT64_MAX, true);
+  });
+}
+
+std::size_t Events::truncate_stream(std::string_view stream, std::int64_t before_version) const {
+  detail::validate_stream_name(stream);
+  if (before_version < 1) {
+    throw Error(
+        ErrorCode::invalid_argument,
+        "truncate before version " + std::to_string(before_version) + ": must be at least 1");
+  }
+  const auto removed = detail::run_on_session(scope_, [&](detail::Session& session) {
+    return session.streams().remove(stream, before_version, false);
+  });
+  if (!removed) detail::throw_tombstoned(std::string(stream));
+  return *removed;
+}
+
+void Events::set_stream_settings(std::string_view stream, const StreamSettings& settings) const {
+  detail::validate_stream_name(stream);
+  if (settings.max_age && settings.max_age->count() < 1) {
+    throw Error(ErrorCode::invalid_argument, "stream max_age must be at least 1 ms");
+  }
+  if (settings.max_count && *settings.max_count < 1) {
+    throw Error(ErrorCode::invalid_argument, "stream max_count must be at least 1");
+  }
+  detail::run_on_session(scope_, [&](detail::Session& session) {
+    session.streams().set_settings(stream, settings);
+    return true;
+  });
+}
+
+StreamSettings Events::stream_settings(std::string_view stream) const {
+  detail::validate_stream_name(stream);
+  return detail::run_on_session(
+      scope_, [&](detail::Session& session) { return session.streams().settings(stream); });
+}
+
+std::size_t Events::enforce_retention() const {
+  return detail::run_on_session(
+      scope_, [&](detail::Session& session) { return session.streams().enforce_retention(); });
 }
 
 }  // namespace strata

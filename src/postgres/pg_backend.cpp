@@ -38,11 +38,6 @@ constexpr std::string_view kUniqueViolation = "23505";
 constexpr std::string_view kUndefinedTable = "42P01";
 constexpr std::string_view kUndefinedSchema = "3F000";
 
-// The stream lock's key: the stream's stable hash, as the signed bigint PostgreSQL takes.
-std::string lock_key(std::uint64_t hash) {
-  return std::to_string(static_cast<std::int64_t>(hash));
-}
-
 RecordedEvent read_event(const Result& rows, int row) {
   RecordedEvent event;
   event.position = Position(rows.unsigned_integer(row, 0), rows.unsigned_integer(row, 1));
@@ -183,12 +178,14 @@ std::string copy_rows(const AppendBatch& batch, std::int64_t first_version) {
   return rows;
 }
 
-// Why an append was refused, from a check_stream row: the expectation, or else the all-events
-// order; nullopt when both hold (the stream moved on between the append and the check).
+// Why an append was refused, from a check_stream row: a tombstone, the expectation, or else the
+// all-events order; nullopt when all hold (the stream moved on between the append and the check).
 std::optional<AppendAttempt> refusal(const Result& checked) {
   AppendAttempt attempt;
   attempt.current_version = checked.integer(0, 0);
-  if (checked.text(0, 1) != "t") {
+  if (checked.text(0, 3) != "t") {
+    attempt.outcome = AppendAttempt::Outcome::stream_deleted;
+  } else if (checked.text(0, 1) != "t") {
     attempt.outcome = AppendAttempt::Outcome::version_mismatch;
   } else if (checked.text(0, 2) != "t") {
     attempt.outcome = AppendAttempt::Outcome::order_conflict;
@@ -212,6 +209,7 @@ class PgSession final : public Session {
 
   LockOps& locks() override { return locks_; }
   SnapshotOps& snapshots() override { return snapshots_; }
+  StreamOps& streams() override { return streams_; }
 
   AppendAttempt try_append(const AppendBatch& batch) override {
     context_.wrote = true;
@@ -462,7 +460,8 @@ class PgSession final : public Session {
 
   WorkflowCheckpoint workflow_save(std::string_view workflow, std::string_view state) override {
     context_.wrote = true;
-    const Params lock = Params().add(lock_key(stable_hash64("workflow " + std::string(workflow))));
+    const Params lock =
+        Params().add(advisory_lock_key(stable_hash64("workflow " + std::string(workflow))));
     const Params save = Params().add(workflow).add(state);
     const std::array<Command, 2> commands = {Command{sql_.lock_stream, lock},
                                              Command{sql_.workflow_save, save}};
@@ -706,9 +705,8 @@ class PgSession final : public Session {
   }
 
   StreamInfo stream_info(std::string_view stream) override {
-    const Result result = connection_.query(sql_.stream_version, Params().add(stream));
-    if (result.rows() == 0) return StreamInfo{};
-    return StreamInfo{true, result.integer(0, 0)};
+    const Result result = connection_.query(sql_.stream_info, Params().add(stream));
+    return StreamInfo{result.text(0, 1) == "t", result.integer(0, 0), result.text(0, 2) == "t"};
   }
 
  private:
@@ -716,7 +714,7 @@ class PgSession final : public Session {
   // statement. Only a refused append pays a second round trip, to learn why.
   std::optional<AppendAttempt> append_by_statement(const AppendBatch& batch) {
     const bool one = batch.events.size() == 1;
-    const Params lock = Params().add(lock_key(batch.stream_key));
+    const Params lock = Params().add(advisory_lock_key(batch.stream_key));
     const Params append = one ? append_one_params(batch) : append_many_params(batch);
     const Params none;
     std::vector<Command> commands;
@@ -751,7 +749,7 @@ class PgSession final : public Session {
   // Three round trips: lock the stream and check the expectation; COPY the events; read the last
   // position and commit.
   std::optional<AppendAttempt> append_by_copy(const AppendBatch& batch) {
-    const Params lock = Params().add(lock_key(batch.stream_key));
+    const Params lock = Params().add(advisory_lock_key(batch.stream_key));
     const Params check = check_params(batch);
     const Params none;
     const std::array<Command, 3> begin = {
@@ -914,6 +912,7 @@ class PgSession final : public Session {
   PgContext context_{connection_, sql_, in_transaction_};
   PgLocks locks_{context_};
   PgSnapshots snapshots_{context_};
+  PgStreams streams_{context_};
 };
 
 Error to_error(const PqError& error, bool wrote, const PostgresSettings& settings) {
@@ -1084,7 +1083,7 @@ class PgBackend final : public Backend {
     try {
       connection.query(
           sql_.lock_migrations,
-          Params().add(lock_key(stable_hash64("strata migrations " + settings_.schema))));
+          Params().add(advisory_lock_key(stable_hash64("strata migrations " + settings_.schema))));
       connection.exec(sql_.create_migrations_table);
       const Params version = Params().add(std::int64_t{migration.version});
       if (connection.query(sql_.migration_applied, version).rows() == 0) {

@@ -3,14 +3,21 @@
 namespace strata::detail {
 namespace {
 
-// The stream's last event, as `last` (no row when the stream is empty). The caller holds the
-// stream's advisory lock, so the statement's snapshot shows every earlier append to the stream.
+// The stream as `last`: its version (NULL when never written; kept through deletes, which
+// leave it in streams.truncate_before), its last event's transaction id and whether it is
+// tombstoned. The caller holds the stream's advisory lock, so the statement's snapshot shows
+// every earlier append to the stream.
 constexpr std::string_view kLastEvent = R"sql(
 FROM (VALUES (1)) AS one (x)
+LEFT JOIN {schema}.streams AS s ON s.name = $1::text
 LEFT JOIN LATERAL (
   SELECT version, tx_id FROM {schema}.events WHERE stream = $1::text
   ORDER BY version DESC LIMIT 1
-) AS last ON true)sql";
+) AS latest ON true
+CROSS JOIN LATERAL (
+  SELECT nullif(greatest(latest.version, s.truncate_before - 1), 0) AS version, latest.tx_id,
+         coalesce(s.deleted, false) AS deleted
+) AS last)sql";
 
 // Whether the expectation holds: $2 is 0 any, 1 no stream, 2 stream exists, 3 exact ($3).
 constexpr std::string_view kVersionHolds = R"sql(
@@ -31,9 +38,19 @@ std::string conditional_insert(std::string_view values, std::string_view from) {
   return "INSERT INTO {schema}.events (stream, version, id, type, data, metadata, created_at)\n"
          "SELECT " +
          std::string(values) + std::string(kLastEvent) + std::string(from) + "\nWHERE " +
-         std::string(kVersionHolds) + " AND " + std::string(kOrderHolds) +
+         std::string(kVersionHolds) + " AND " + std::string(kOrderHolds) + " AND NOT last.deleted" +
          "\nRETURNING version, position, tx_id::text";
 }
+
+// Event `e` is retained: its stream's settings do not hide it. The first test runs once per
+// statement (an InitPlan), so stores without settings pay nothing per row.
+constexpr std::string_view kRetained =
+    "(NOT EXISTS (SELECT 1 FROM {schema}.streams "
+    "WHERE max_age_ms IS NOT NULL OR max_count IS NOT NULL) OR "
+    "NOT EXISTS (SELECT 1 FROM {schema}.streams s WHERE s.name = e.stream AND ("
+    "(s.max_age_ms IS NOT NULL AND e.created_at <= statement_timestamp() - "
+    "s.max_age_ms * interval '1 millisecond') OR (s.max_count IS NOT NULL AND e.version <= "
+    "(SELECT max(m.version) FROM {schema}.events m WHERE m.stream = e.stream) - s.max_count))))";
 
 // Output columns get names of their own: ORDER BY tx_id must sort the xid8 column, not its text.
 constexpr std::string_view kEventColumns =
@@ -49,7 +66,8 @@ std::string read_all_sql(bool by_category, bool by_type) {
   // event can later appear behind a position already returned.
   std::string where =
       "WHERE (e.tx_id, e.position) > ($1::xid8, $2::bigint) "
-      "AND e.tx_id < pg_snapshot_xmin(pg_current_snapshot())";
+      "AND e.tx_id < pg_snapshot_xmin(pg_current_snapshot()) AND " +
+      std::string(kRetained);
   int next = 4;
   if (by_category) {
     const std::string p = "$" + std::to_string(next++) + "::text";
@@ -80,6 +98,18 @@ constexpr std::string_view kInRange =
     "namespace = $1::text AND key >= $2::bytea AND ($3::bytea IS NULL OR key < $3::bytea) AND ";
 
 }  // namespace
+
+std::string_view retained_event_sql() {
+  return kRetained;
+}
+
+std::string_view stream_state_sql() {
+  return kLastEvent;
+}
+
+std::string advisory_lock_key(std::uint64_t hash) {
+  return std::to_string(static_cast<std::int64_t>(hash));
+}
 
 std::string quote_identifier(std::string_view name) {
   std::string quoted = "\"";
@@ -116,25 +146,31 @@ PgSql::PgSql(std::string quoted_schema) : schema(std::move(quoted_schema)) {
       "e.created_at",
       ",\n  unnest($4::uuid[], $5::text[], $6::json[], $7::json[], $8::timestamptz[])\n"
       "    WITH ORDINALITY AS e (id, type, data, metadata, created_at, ordinal)"));
-  // Columns: current version, whether the expectation holds, whether the order does.
+  // Columns: current version, whether the expectation holds, whether the order does, whether
+  // the stream takes events (is not tombstoned).
   check_stream = qualify("SELECT coalesce(last.version, 0), " + std::string(kVersionHolds) + ", " +
-                         std::string(kOrderHolds) + std::string(kLastEvent));
+                         std::string(kOrderHolds) + ", NOT last.deleted" + std::string(kLastEvent));
   copy_events = qualify(
       "COPY {schema}.events (stream, version, id, type, data, metadata, created_at) FROM STDIN");
   last_position = qualify(
       "SELECT pg_current_xact_id()::text, max(position) FROM {schema}.events "
       "WHERE tx_id = pg_current_xact_id()");
   events_by_id = qualify(select_events("WHERE e.id = ANY($1::uuid[])"));
-  read_stream_forward = qualify(select_events(
-      "WHERE e.stream = $1::text AND e.version >= $2::bigint ORDER BY e.version LIMIT $3::bigint"));
+  const std::string retained(kRetained);
+  read_stream_forward =
+      qualify(select_events("WHERE e.stream = $1::text AND e.version >= $2::bigint AND " +
+                            retained + " ORDER BY e.version LIMIT $3::bigint"));
   read_stream_backward =
-      qualify(select_events("WHERE e.stream = $1::text AND e.version <= $2::bigint "
-                            "ORDER BY e.version DESC LIMIT $3::bigint"));
+      qualify(select_events("WHERE e.stream = $1::text AND e.version <= $2::bigint AND " +
+                            retained + " ORDER BY e.version DESC LIMIT $3::bigint"));
   for (int variant = 0; variant < 4; ++variant) {
     read_all_variants[variant] = qualify(read_all_sql(variant >= 2, variant % 2 == 1));
   }
-  stream_version = qualify(
-      "SELECT version FROM {schema}.events WHERE stream = $1::text ORDER BY version DESC LIMIT 1");
+  // Columns: version, whether it has events to read, whether it is tombstoned.
+  stream_info = qualify(
+      "SELECT coalesce(last.version, 0), EXISTS (SELECT 1 FROM {schema}.events e "
+      "WHERE e.stream = $1::text AND " +
+      retained + "), last.deleted" + std::string(kLastEvent));
   const std::string live(kLive);
   const std::string columns(kKvColumns);
   kv_get = qualify("SELECT " + columns +

@@ -2,13 +2,27 @@
 #pragma once
 
 #include <array>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
 #include "postgres/pg_locks.h"
 #include "postgres/pg_snapshots.h"
+#include "postgres/pg_streams.h"
 
 namespace strata::detail {
+
+// Whether event `e` is retained: its stream's settings (max age, max count) do not hide it.
+// Unqualified: pass it through with_schema.
+std::string_view retained_event_sql();
+
+// An advisory lock's key: a stable hash (e.g. of a stream's name), as the signed bigint
+// PostgreSQL takes.
+std::string advisory_lock_key(std::uint64_t hash);
+
+// FROM clause giving the stream named by $1 as `last`: its version (NULL when never written), its
+// last event's tx_id and whether it is tombstoned. Unqualified, as above.
+std::string_view stream_state_sql();
 
 // `name` as a quoted SQL identifier ("name", with inner quotes doubled).
 std::string quote_identifier(std::string_view name);
@@ -25,6 +39,7 @@ struct PgSql {
   std::string schema;
   PgLockSql locks{schema};
   PgSnapshotSql snapshots{schema};
+  PgStreamSql streams{schema};
   // Appends rely on each statement seeing what committed before it, whatever the server's default.
   std::string begin = "BEGIN ISOLATION LEVEL READ COMMITTED";
   std::string commit = "COMMIT";
@@ -46,7 +61,7 @@ struct PgSql {
   std::string read_stream_forward;
   std::string read_stream_backward;
   std::array<std::string, 4> read_all_variants;
-  std::string stream_version;
+  std::string stream_info;
   std::string kv_get;
   std::string kv_upsert;
   std::string kv_insert_if_absent;

@@ -146,6 +146,17 @@ CREATE TABLE {schema}.snapshots (
   PRIMARY KEY (stream, version)
 );
 )sql"},
+    {7, "stream lifecycle", R"sql(
+-- Only streams that were deleted, truncated or given settings have a row.
+CREATE TABLE {schema}.streams (
+  name            text PRIMARY KEY,
+  truncate_before bigint NOT NULL,  -- versions below are gone; the stream's version is at least
+                                    -- this minus one, whatever events are left
+  deleted         boolean NOT NULL, -- tombstoned: appends are refused
+  max_age_ms      bigint,
+  max_count       bigint
+);
+)sql"},
 };
 
 }  // namespace

@@ -146,6 +146,17 @@ CREATE TABLE strata_snapshots (
   PRIMARY KEY (stream, version)
 );
 )sql"},
+    {7, "stream lifecycle", R"sql(
+-- Only streams that were deleted, truncated or given settings have a row.
+CREATE TABLE strata_streams (
+  name            TEXT PRIMARY KEY,
+  truncate_before INTEGER NOT NULL,  -- versions below are gone; the stream's version is at
+                                     -- least this minus one, whatever events are left
+  deleted         INTEGER NOT NULL,  -- tombstoned: appends are refused
+  max_age_ms      INTEGER,
+  max_count       INTEGER
+);
+)sql"},
 };
 
 }  // namespace

@@ -14,6 +14,7 @@
 #include "sqlite/session_context.h"
 #include "sqlite/sqlite_locks.h"
 #include "sqlite/sqlite_snapshots.h"
+#include "sqlite/sqlite_streams.h"
 #include "strata/error.h"
 
 namespace strata::detail {
@@ -142,6 +143,7 @@ class SqliteSession final : public Session {
 
   LockOps& locks() override { return locks_; }
   SnapshotOps& snapshots() override { return snapshots_; }
+  StreamOps& streams() override { return streams_; }
 
   // Whether this session produced queue items, to wake waiting leases once they commit.
   bool produced() const { return produced_; }
@@ -150,7 +152,12 @@ class SqliteSession final : public Session {
     const auto writing = writer_turn();
     AtomicScope atomic(db_, in_transaction_);
     AppendAttempt attempt;
-    attempt.current_version = current_version(batch.stream);
+    const StreamState state = read_stream_state(db_, batch.stream);
+    attempt.current_version = state.version;
+    if (state.deleted) {
+      attempt.outcome = AppendAttempt::Outcome::stream_deleted;
+      return attempt;
+    }
     if (!batch.expected.holds_for(attempt.current_version)) {
       attempt.outcome = AppendAttempt::Outcome::version_mismatch;
       return attempt;
@@ -183,17 +190,18 @@ class SqliteSession final : public Session {
   std::vector<RecordedEvent> read_stream(std::string_view stream, std::int64_t from,
                                          Direction direction, std::size_t limit) override {
     const bool forward = direction == Direction::forward;
-    Query query = db_.query(std::string("SELECT ") + kEventColumns +
-                            " FROM strata_events WHERE stream = ?1 AND version " +
-                            (forward ? ">= ?2 ORDER BY version" : "<= ?2 ORDER BY version DESC") +
-                            " LIMIT ?3");
+    Query query = db_.query(
+        std::string("SELECT ") + kEventColumns + " FROM strata_events e WHERE stream = ?1 AND " +
+        retained_event_sql(4) + " AND version " +
+        (forward ? ">= ?2 ORDER BY version" : "<= ?2 ORDER BY version DESC") + " LIMIT ?3");
     query.bind(1, stream).bind(2, from).bind(3, static_cast<std::int64_t>(limit));
+    query.bind(4, now_micros());
     return collect_events(query);
   }
 
   std::vector<RecordedEvent> read_all(const AllReadOptions& options) override {
-    std::string sql =
-        std::string("SELECT ") + kEventColumns + " FROM strata_events WHERE position > ?1";
+    std::string sql = std::string("SELECT ") + kEventColumns +
+                      " FROM strata_events e WHERE position > ?1 AND " + retained_event_sql(5);
     if (options.category)
       sql += " AND (stream = ?3 OR substr(stream, 1, length(?3) + 1) = ?3 || '-')";
     if (options.event_type) sql += " AND type = ?4";
@@ -203,6 +211,7 @@ class SqliteSession final : public Session {
         .bind(2, static_cast<std::int64_t>(options.limit));
     if (options.category) query.bind(3, *options.category);
     if (options.event_type) query.bind(4, *options.event_type);
+    query.bind(5, now_micros());
     return collect_events(query);
   }
 
@@ -789,8 +798,13 @@ class SqliteSession final : public Session {
   }
 
   StreamInfo stream_info(std::string_view stream) override {
-    const std::int64_t version = current_version(stream);
-    return StreamInfo{version > 0, version};
+    const StreamState state = read_stream_state(db_, stream);
+    Query readable =
+        db_.query("SELECT EXISTS (SELECT 1 FROM strata_events e WHERE stream = ?1 AND " +
+                  retained_event_sql(2) + ")");
+    readable.bind(1, stream).bind(2, now_micros());
+    readable.step();
+    return StreamInfo{readable.integer(0) != 0, state.version, state.deleted};
   }
 
  private:
@@ -946,13 +960,6 @@ class SqliteSession final : public Session {
     }
   }
 
-  std::int64_t current_version(std::string_view stream) {
-    Query query = db_.query(
-        "SELECT version FROM strata_events WHERE stream = ?1 ORDER BY version DESC LIMIT 1");
-    query.bind(1, stream);
-    return query.step() ? query.integer(0) : 0;
-  }
-
   void insert_events(const AppendBatch& batch, std::int64_t current_version) {
     Query insert = db_.query(
         "INSERT INTO strata_events (stream, version, id, type, data, metadata, created_at) "
@@ -980,6 +987,7 @@ class SqliteSession final : public Session {
   SqliteContext context_;
   SqliteLocks locks_{context_};
   SqliteSnapshots snapshots_{context_};
+  SqliteStreams streams_{context_};
 };
 
 class SqliteBackend final : public Backend {

@@ -318,6 +318,39 @@ TEST_P(CliTest, SnapshotCommands) {
   EXPECT_EQ(status, 2);
 }
 
+TEST_P(CliTest, StreamLifecycleCommands) {
+  int status = -1;
+  for (int i = 0; i < 4; ++i) strata("events append order-1 Placed '{}'", &status);
+  auto out = json_lines(strata("stream truncate order-1 --before 3", &status));
+  ASSERT_EQ(status, 0);
+  EXPECT_EQ(out[0]["removed"], 2);
+  EXPECT_EQ(json_lines(strata("events read order-1", &status)).size(), 2u);
+
+  out = json_lines(strata("stream settings order-1 --max-count 1", &status));
+  ASSERT_EQ(status, 0);
+  EXPECT_EQ(out[0]["max_count"], 1);
+  EXPECT_TRUE(out[0]["max_age_seconds"].is_null());
+  EXPECT_EQ(json_lines(strata("events read order-1", &status)).size(), 1u);
+  EXPECT_EQ(json_lines(strata("stream enforce", &status))[0]["removed"], 1);
+  out = json_lines(strata("stream settings order-1 --clear", &status));
+  EXPECT_TRUE(out[0]["max_count"].is_null());
+
+  out = json_lines(strata("stream delete order-1", &status));
+  EXPECT_EQ(out[0]["removed"], 1);
+  out = json_lines(strata("stream info order-1", &status));
+  EXPECT_EQ(out[0]["exists"], false);
+  EXPECT_EQ(out[0]["version"], 4);
+  strata("events append order-1 Placed '{}' --expect 4", &status);
+  EXPECT_EQ(status, 0) << "a deleted stream reopens, its versions going on";
+
+  strata("stream delete order-1 --hard", &status);
+  ASSERT_EQ(status, 0);
+  strata("events append order-1 Placed '{}'", &status);
+  EXPECT_EQ(status, 5);
+  EXPECT_NE(last_stderr().find("tombstoned"), std::string::npos) << last_stderr();
+  EXPECT_EQ(json_lines(strata("stream info order-1", &status))[0]["deleted"], true);
+}
+
 TEST_P(CliTest, MigrateReportsTheSchemaVersion) {
   int status = -1;
   const auto out = json_lines(strata("migrate", &status));
