@@ -102,6 +102,7 @@ struct AllReadOptions {
   Position after = Position::start();  // Read events strictly after this position.
   std::size_t limit = 1000;
   std::optional<std::string> category;    // Only streams whose name up to the first '-' is this.
+  std::optional<std::string> stream;      // Only this stream (not with `category`).
   std::optional<std::string> event_type;  // Only events of this type.
 };
 

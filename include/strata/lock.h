@@ -52,6 +52,7 @@ class Locks {
 
  private:
   friend class Store;
+  friend class Consumer;
   explicit Locks(detail::Scope scope) : scope_(std::move(scope)) {}
   detail::Scope scope_;
 };

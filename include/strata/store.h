@@ -13,6 +13,7 @@
 #include "strata/queue.h"
 #include "strata/scope.h"
 #include "strata/snapshot.h"
+#include "strata/subscription.h"
 #include "strata/workflow.h"
 
 namespace strata {
@@ -36,6 +37,7 @@ class Transaction {
 
  private:
   friend class Store;
+  friend class Consumer;
   explicit Transaction(detail::Scope scope) : scope_(std::move(scope)) {}
   detail::Scope scope_;
 };
@@ -76,6 +78,16 @@ class Store {
 
   // Snapshots of streams' state; each call runs as its own atomic unit of work.
   Snapshots snapshots() const { return Snapshots(detail::Scope{backend_}); }
+
+  // A feed of the events after `options.after` that catches up, then follows new appends (see
+  // subscription.h). Throws invalid_argument for a bad filter.
+  Subscription subscribe(const SubscriptionOptions& options = {}) const {
+    return Subscription(detail::Scope{backend_}, options);
+  }
+
+  // The durable consumer `name` (one member of its group, see ConsumerOptions). Throws
+  // invalid_argument for a bad name, filter, member or lease.
+  Consumer consumer(std::string_view name, const ConsumerOptions& options = {}) const;
 
   // Locks and, over them, leader election (see lock.h); each call is its own unit of work.
   Locks locks() const { return Locks(detail::Scope{backend_}); }

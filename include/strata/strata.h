@@ -10,4 +10,5 @@
 #include "strata/queue.h"
 #include "strata/snapshot.h"
 #include "strata/store.h"
+#include "strata/subscription.h"
 #include "strata/workflow.h"

@@ -133,6 +133,17 @@ class StreamOps {
   virtual std::size_t enforce_retention() = 0;
 };
 
+// Durable consumers' checkpoints, one per consumer name and group member.
+class ConsumerOps {
+ public:
+  virtual ~ConsumerOps() = default;
+  // The stored checkpoint, or nullopt when the member never advanced.
+  virtual std::optional<Position> checkpoint(std::string_view name, std::int64_t member) = 0;
+  // Moves the checkpoint to `to` if it is at `from` (or absent); returns whether it moved.
+  virtual bool advance(std::string_view name, std::int64_t member, Position from, Position to) = 0;
+  virtual void reset(std::string_view name, std::int64_t member, Position to) = 0;
+};
+
 // One connection, inside or outside a transaction. Used by one thread at a time. Each
 // primitive added since queues has an interface of its own, reached through an accessor.
 class Session {
@@ -142,6 +153,7 @@ class Session {
   virtual LockOps& locks() = 0;
   virtual SnapshotOps& snapshots() = 0;
   virtual StreamOps& streams() = 0;
+  virtual ConsumerOps& consumers() = 0;
 
   // Appends atomically: inside a transaction under a savepoint, else in a transaction of its own.
   // A failed attempt leaves no trace and leaves an enclosing transaction usable.
@@ -244,6 +256,9 @@ class Backend {
   // Returns when work may have arrived for a queue (items produced in this process, or on
   // PostgreSQL a notification from any), or at `until`; spurious returns are allowed.
   virtual void wait_for_work(std::chrono::steady_clock::time_point until) = 0;
+  // Returns when events may have been appended (in this process, or on PostgreSQL by any), or
+  // at `until`; spurious returns are allowed.
+  virtual void wait_for_events(std::chrono::steady_clock::time_point until) = 0;
 };
 
 }  // namespace strata::detail

@@ -161,7 +161,7 @@ std::vector<RecordedEvent> Events::read_category(std::string_view category, Posi
 }
 
 std::vector<RecordedEvent> Events::read_all(const AllReadOptions& options) const {
-  if (options.category) detail::validate_category(*options.category);
+  detail::validate_read_filter(options);
   if (options.limit == 0) return {};
   return detail::run_on_session(
       scope_, [&](detail::Session& session) { return session.read_all(options); });

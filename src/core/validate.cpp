@@ -58,6 +58,12 @@ void validate_category(std::string_view category) {
   }
 }
 
+void validate_read_filter(const AllReadOptions& options) {
+  if (options.category) validate_category(*options.category);
+  if (options.stream) validate_stream_name(*options.stream);
+  if (options.category && options.stream) invalid("read either a category or a stream, not both");
+}
+
 void validate_namespace(std::string_view name) {
   validate_name("namespace", name, kMaxNamespaceBytes);
 }

@@ -18,6 +18,9 @@ void validate_stream_name(std::string_view stream);
 // A category is a stream-name prefix without '-'.
 void validate_category(std::string_view category);
 
+// A read_all filter: a valid category or stream, not both.
+void validate_read_filter(const AllReadOptions& options);
+
 // 1..kMaxNamespaceBytes of UTF-8 without control characters.
 void validate_namespace(std::string_view name);
 // 1..kMaxQueueNameBytes of UTF-8 without control characters.

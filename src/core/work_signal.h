@@ -1,4 +1,5 @@
-// Wakes threads waiting for queue work: a generation counter under a condition variable.
+// Wakes threads waiting for queue items or events: a generation counter under a condition
+// variable.
 #pragma once
 
 #include <chrono>
@@ -30,6 +31,12 @@ class WorkSignal {
   std::mutex mutex_;
   std::condition_variable changed_;
   std::uint64_t generation_ = 0;
+};
+
+// A backend's wake-ups: one for queue items produced, one for events appended.
+struct Signals {
+  WorkSignal queues;
+  WorkSignal events;
 };
 
 }  // namespace strata::detail

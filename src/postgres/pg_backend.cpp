@@ -197,12 +197,12 @@ std::optional<AppendAttempt> refusal(const Result& checked) {
 
 class PgSession final : public Session {
  public:
-  PgSession(Connection& connection, const PgSql& sql, bool in_transaction,
-            const std::string& channel, QueueUpkeep& upkeep)
+  PgSession(Connection& connection, const PgSql& sql, bool in_transaction, const Channels& channels,
+            QueueUpkeep& upkeep)
       : connection_(connection),
         sql_(sql),
         in_transaction_(in_transaction),
-        channel_(channel),
+        channels_(channels),
         upkeep_(upkeep) {}
 
   bool wrote() const { return context_.wrote; }
@@ -210,6 +210,7 @@ class PgSession final : public Session {
   LockOps& locks() override { return locks_; }
   SnapshotOps& snapshots() override { return snapshots_; }
   StreamOps& streams() override { return streams_; }
+  ConsumerOps& consumers() override { return consumers_; }
 
   AppendAttempt try_append(const AppendBatch& batch) override {
     context_.wrote = true;
@@ -256,8 +257,11 @@ class PgSession final : public Session {
         .add(static_cast<std::int64_t>(options.limit));
     if (options.category) params.add(*options.category);
     if (options.event_type) params.add(*options.event_type);
-    return read_events(connection_.query(
-        sql_.read_all(options.category.has_value(), options.event_type.has_value()), params));
+    if (options.stream) params.add(*options.stream);
+    return read_events(
+        connection_.query(sql_.read_all(options.category.has_value(),
+                                        options.event_type.has_value(), options.stream.has_value()),
+                          params));
   }
 
   std::optional<KvEntry> kv_get(std::string_view ns, std::string_view key) override {
@@ -550,8 +554,8 @@ class PgSession final : public Session {
       if (key) commands.push_back(Command{sql_.queue_dedup_id, *key});
     }
     // Delivered at commit; PostgreSQL folds identical notifications of one transaction into one.
-    const Params notify = Params().add(channel_).add(queue);
-    commands.push_back(Command{sql_.queue_notify, notify});
+    const Params notify = Params().add(channels_.queues).add(queue);
+    commands.push_back(Command{sql_.notify, notify});
     const auto results = context_.atomic_pipeline(commands);
     if (results[0].rows() == 0) throw_unknown_queue(queue);
     std::vector<Produced> produced;
@@ -717,10 +721,14 @@ class PgSession final : public Session {
     const Params lock = Params().add(advisory_lock_key(batch.stream_key));
     const Params append = one ? append_one_params(batch) : append_many_params(batch);
     const Params none;
+    // One notification per transaction however many appends it makes: PostgreSQL folds
+    // identical ones together.
+    const Params notify = Params().add(channels_.events).add("");
     std::vector<Command> commands;
     if (in_transaction_) commands.push_back(Command{sql_.savepoint, none});
     commands.push_back(Command{sql_.lock_stream, lock});
     commands.push_back(Command{one ? sql_.append_one : sql_.append_many, append});
+    commands.push_back(Command{sql_.notify, notify});
     if (in_transaction_) commands.push_back(Command{sql_.release_savepoint, none});
     const auto results = connection_.pipeline(commands);
     const Result& written = results[in_transaction_ ? 2 : 1];
@@ -764,8 +772,9 @@ class PgSession final : public Session {
       }
       const std::int64_t current = checked.integer(0, 0);
       connection_.copy_in(sql_.copy_events, copy_rows(batch, current + 1));
-      const std::array<Command, 2> end = {
-          Command{sql_.last_position, none},
+      const Params notify = Params().add(channels_.events).add("");
+      const std::array<Command, 3> end = {
+          Command{sql_.last_position, none}, Command{sql_.notify, notify},
           Command{in_transaction_ ? sql_.release_savepoint : sql_.commit, none}};
       const auto ended = connection_.pipeline(end);
       AppendAttempt attempt;
@@ -800,10 +809,10 @@ class PgSession final : public Session {
     Params insert;
     insert.add(queue);
     for (auto& array : arrays) insert.add(array += '}');
-    const Params notify = Params().add(channel_).add(queue);
+    const Params notify = Params().add(channels_.queues).add(queue);
     const std::array<Command, 3> commands = {Command{sql_.queue_config, q},
                                              Command{sql_.queue_insert_many, insert},
-                                             Command{sql_.queue_notify, notify}};
+                                             Command{sql_.notify, notify}};
     const auto results = context_.atomic_pipeline(commands);
     if (results[0].rows() == 0) throw_unknown_queue(queue);
     std::vector<std::int64_t> ids;
@@ -907,12 +916,13 @@ class PgSession final : public Session {
   Connection& connection_;
   const PgSql& sql_;
   const bool in_transaction_;
-  const std::string& channel_;  // Where producers NOTIFY waiting leases.
+  const Channels& channels_;
   QueueUpkeep& upkeep_;
   PgContext context_{connection_, sql_, in_transaction_};
   PgLocks locks_{context_};
   PgSnapshots snapshots_{context_};
   PgStreams streams_{context_};
+  PgConsumers consumers_{context_};
 };
 
 Error to_error(const PqError& error, bool wrote, const PostgresSettings& settings) {
@@ -969,7 +979,8 @@ class PgBackend final : public Backend {
       : settings_(settings),
         sql_(quote_identifier(settings.schema)),
         connect_options_(connection_options(settings)),
-        channel_("strata_queues_" + std::to_string(stable_hash64(settings.schema))),
+        channels_{"strata_queues_" + std::to_string(stable_hash64(settings.schema)),
+                  "strata_events_" + std::to_string(stable_hash64(settings.schema))},
         pool_(
             PoolSettings{settings.max_connections, settings.min_connections,
                          settings.acquire_timeout, 3, std::chrono::milliseconds(50)},
@@ -986,11 +997,14 @@ class PgBackend final : public Backend {
 
   std::string_view name() const override { return "postgres"; }
 
-  // Woken by the listener on every NOTIFY of this store's channel; polls as a fallback (when
+  // Woken by the listener on every NOTIFY of this store's channels; polls as a fallback (when
   // LISTEN cannot work, e.g. through PgBouncer in transaction mode).
   void wait_for_work(std::chrono::steady_clock::time_point until) override {
-    std::call_once(listener_started_, [this] { listener_ = std::thread([this] { listen(); }); });
-    work_.wait_until(std::min(until, std::chrono::steady_clock::now() + kPollInterval));
+    wait_for(signals_.queues, until);
+  }
+
+  void wait_for_events(std::chrono::steady_clock::time_point until) override {
+    wait_for(signals_.events, until);
   }
 
   void migrate() override {
@@ -1011,7 +1025,7 @@ class PgBackend final : public Backend {
     bool wrote = false;
     guarded(
         [&](Connection& connection) {
-          PgSession session(connection, sql_, false, channel_, upkeep_);
+          PgSession session(connection, sql_, false, channels_, upkeep_);
           try {
             fn(session);
           } catch (...) {
@@ -1025,7 +1039,7 @@ class PgBackend final : public Backend {
   void run_transaction(const SessionFn& fn) override {
     guarded([&](Connection& connection) {
       connection.exec(sql_.begin);
-      PgSession session(connection, sql_, true, channel_, upkeep_);
+      PgSession session(connection, sql_, true, channels_, upkeep_);
       try {
         fn(session);
       } catch (...) {
@@ -1098,15 +1112,26 @@ class PgBackend final : public Backend {
     }
   }
 
+  void wait_for(WorkSignal& signal, std::chrono::steady_clock::time_point until) {
+    std::call_once(listener_started_, [this] { listener_ = std::thread([this] { listen(); }); });
+    signal.wait_until(std::min(until, std::chrono::steady_clock::now() + kPollInterval));
+  }
+
   // The dedicated LISTEN connection, on a thread of its own until the backend is destroyed.
   void listen() {
     while (!stopping_) {
       try {
         auto connection = connect();
-        connection->exec("LISTEN " + quote_identifier(channel_));
-        work_.notify();  // Items may have come while nobody listened.
+        connection->exec("LISTEN " + quote_identifier(channels_.queues) + "; LISTEN " +
+                         quote_identifier(channels_.events));
+        // Work may have come while nobody listened.
+        signals_.queues.notify();
+        signals_.events.notify();
         while (!stopping_) {
-          if (connection->wait_for_notifications(std::chrono::milliseconds(100))) work_.notify();
+          for (const std::string& channel :
+               connection->wait_for_notifications(std::chrono::milliseconds(100))) {
+            (channel == channels_.events ? signals_.events : signals_.queues).notify();
+          }
         }
       } catch (const std::exception&) {
         // Waiters poll meanwhile; try again shortly.
@@ -1147,10 +1172,10 @@ class PgBackend final : public Backend {
   const PostgresSettings settings_;
   const PgSql sql_;
   const std::string connect_options_;
-  const std::string channel_;
+  const Channels channels_;
   Pool<Connection> pool_;
   QueueUpkeep upkeep_;
-  WorkSignal work_;
+  Signals signals_;
   std::once_flag listener_started_;
   std::atomic<bool> stopping_{false};
   std::thread listener_;

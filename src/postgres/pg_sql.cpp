@@ -61,7 +61,7 @@ std::string select_events(std::string_view where) {
   return "SELECT " + std::string(kEventColumns) + " FROM {schema}.events e " + std::string(where);
 }
 
-std::string read_all_sql(bool by_category, bool by_type) {
+std::string read_all_sql(bool by_category, bool by_type, bool by_stream) {
   // Only transactions older than every running one are read: their events are final, so no
   // event can later appear behind a position already returned.
   std::string where =
@@ -73,7 +73,8 @@ std::string read_all_sql(bool by_category, bool by_type) {
     const std::string p = "$" + std::to_string(next++) + "::text";
     where += " AND (e.stream = " + p + " OR starts_with(e.stream, " + p + " || '-'))";
   }
-  if (by_type) where += " AND e.type = $" + std::to_string(next) + "::text";
+  if (by_type) where += " AND e.type = $" + std::to_string(next++) + "::text";
+  if (by_stream) where += " AND e.stream = $" + std::to_string(next) + "::text";
   return select_events(where + " ORDER BY e.tx_id, e.position LIMIT $3::bigint");
 }
 
@@ -163,8 +164,9 @@ PgSql::PgSql(std::string quoted_schema) : schema(std::move(quoted_schema)) {
   read_stream_backward =
       qualify(select_events("WHERE e.stream = $1::text AND e.version <= $2::bigint AND " +
                             retained + " ORDER BY e.version DESC LIMIT $3::bigint"));
-  for (int variant = 0; variant < 4; ++variant) {
-    read_all_variants[variant] = qualify(read_all_sql(variant >= 2, variant % 2 == 1));
+  for (int variant = 0; variant < 8; ++variant) {
+    read_all_variants[variant] =
+        qualify(read_all_sql((variant & 2) != 0, (variant & 1) != 0, (variant & 4) != 0));
   }
   // Columns: version, whether it has events to read, whether it is tombstoned.
   stream_info = qualify(

@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "postgres/pg_consumers.h"
 #include "postgres/pg_locks.h"
 #include "postgres/pg_snapshots.h"
 #include "postgres/pg_streams.h"
@@ -32,14 +33,15 @@ std::string with_schema(std::string_view sql, const std::string& quoted_schema);
 struct PgSql {
   explicit PgSql(std::string quoted_schema);
 
-  const std::string& read_all(bool by_category, bool by_type) const {
-    return read_all_variants[(by_category ? 2 : 0) + (by_type ? 1 : 0)];
+  const std::string& read_all(bool by_category, bool by_type, bool by_stream) const {
+    return read_all_variants[(by_stream ? 4 : 0) + (by_category ? 2 : 0) + (by_type ? 1 : 0)];
   }
 
   std::string schema;
   PgLockSql locks{schema};
   PgSnapshotSql snapshots{schema};
   PgStreamSql streams{schema};
+  PgConsumerSql consumers{schema};
   // Appends rely on each statement seeing what committed before it, whatever the server's default.
   std::string begin = "BEGIN ISOLATION LEVEL READ COMMITTED";
   std::string commit = "COMMIT";
@@ -60,7 +62,7 @@ struct PgSql {
   std::string events_by_id;
   std::string read_stream_forward;
   std::string read_stream_backward;
-  std::array<std::string, 4> read_all_variants;
+  std::array<std::string, 8> read_all_variants;
   std::string stream_info;
   std::string kv_get;
   std::string kv_upsert;
@@ -92,7 +94,7 @@ struct PgSql {
   std::string queue_unkey_expired;
   std::string queue_insert;
   std::string queue_insert_many;
-  std::string queue_notify = "SELECT pg_notify($1::text, $2::text)";
+  std::string notify = "SELECT pg_notify($1::text, $2::text)";
   std::string queue_dedup_id;
   std::string queue_bury_exhausted;
   std::string queue_reclaim;

@@ -157,6 +157,15 @@ CREATE TABLE {schema}.streams (
   max_count       bigint
 );
 )sql"},
+    {8, "durable consumers", R"sql(
+CREATE TABLE {schema}.consumers (
+  name       text NOT NULL,
+  member     bigint NOT NULL,  -- its index in its consumer group (0 without a group)
+  position   text NOT NULL,    -- the last event handled, as Position::to_string() prints it
+  updated_at timestamptz NOT NULL,
+  PRIMARY KEY (name, member)
+);
+)sql"},
 };
 
 }  // namespace

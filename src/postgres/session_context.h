@@ -12,6 +12,12 @@
 
 namespace strata::detail {
 
+// The NOTIFY channels of one store (its schema): one for queue items, one for events.
+struct Channels {
+  std::string queues;
+  std::string events;
+};
+
 struct PgContext {
   pq::Connection& connection;
   const PgSql& sql;

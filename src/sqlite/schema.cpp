@@ -157,6 +157,15 @@ CREATE TABLE strata_streams (
   max_count       INTEGER
 );
 )sql"},
+    {8, "durable consumers", R"sql(
+CREATE TABLE strata_consumers (
+  name       TEXT NOT NULL,
+  member     INTEGER NOT NULL,  -- its index in its consumer group (0 without a group)
+  position   TEXT NOT NULL,     -- the last event handled, as Position::to_string() prints it
+  updated_at INTEGER NOT NULL,  -- microseconds since 1970, UTC
+  PRIMARY KEY (name, member)
+);
+)sql"},
 };
 
 }  // namespace

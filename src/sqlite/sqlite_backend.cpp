@@ -12,6 +12,7 @@
 #include "sqlite/db.h"
 #include "sqlite/schema.h"
 #include "sqlite/session_context.h"
+#include "sqlite/sqlite_consumers.h"
 #include "sqlite/sqlite_locks.h"
 #include "sqlite/sqlite_snapshots.h"
 #include "sqlite/sqlite_streams.h"
@@ -138,15 +139,18 @@ class SqliteSession final : public Session {
  public:
   // `writer` is the Store's writer lock, taken around each write; null inside a transaction,
   // which holds it throughout.
-  SqliteSession(Database& db, WriterLock* writer, WorkSignal& work)
-      : db_(db), in_transaction_(writer == nullptr), work_(work), context_{db, writer} {}
+  SqliteSession(Database& db, WriterLock* writer, Signals& signals)
+      : db_(db), in_transaction_(writer == nullptr), signals_(signals), context_{db, writer} {}
 
   LockOps& locks() override { return locks_; }
   SnapshotOps& snapshots() override { return snapshots_; }
   StreamOps& streams() override { return streams_; }
+  ConsumerOps& consumers() override { return consumers_; }
 
   // Whether this session produced queue items, to wake waiting leases once they commit.
   bool produced() const { return produced_; }
+  // Whether this session appended events, to wake subscribers once they commit.
+  bool appended() const { return appended_; }
 
   AppendAttempt try_append(const AppendBatch& batch) override {
     const auto writing = writer_turn();
@@ -172,6 +176,8 @@ class SqliteSession final : public Session {
     const std::int64_t last_position = db_.last_insert_rowid();
     const auto version = attempt.current_version + static_cast<std::int64_t>(batch.events.size());
     atomic.commit();
+    appended_ = true;
+    if (!in_transaction_) signals_.events.notify();
     attempt.result = AppendResult{version, Position(0, static_cast<std::uint64_t>(last_position))};
     return attempt;
   }
@@ -205,6 +211,7 @@ class SqliteSession final : public Session {
     if (options.category)
       sql += " AND (stream = ?3 OR substr(stream, 1, length(?3) + 1) = ?3 || '-')";
     if (options.event_type) sql += " AND type = ?4";
+    if (options.stream) sql += " AND stream = ?6";
     sql += " ORDER BY position LIMIT ?2";
     Query query = db_.query(sql);
     query.bind(1, static_cast<std::int64_t>(options.after.sequence()))
@@ -212,6 +219,7 @@ class SqliteSession final : public Session {
     if (options.category) query.bind(3, *options.category);
     if (options.event_type) query.bind(4, *options.event_type);
     query.bind(5, now_micros());
+    if (options.stream) query.bind(6, *options.stream);
     return collect_events(query);
   }
 
@@ -579,7 +587,7 @@ class SqliteSession final : public Session {
     }
     atomic.commit();
     produced_ = true;
-    if (!in_transaction_) work_.notify();
+    if (!in_transaction_) signals_.queues.notify();
     return produced;
   }
 
@@ -982,12 +990,14 @@ class SqliteSession final : public Session {
 
   Database& db_;
   bool in_transaction_;
-  WorkSignal& work_;
+  Signals& signals_;
   bool produced_ = false;
+  bool appended_ = false;
   SqliteContext context_;
   SqliteLocks locks_{context_};
   SqliteSnapshots snapshots_{context_};
   SqliteStreams streams_{context_};
+  SqliteConsumers consumers_{context_};
 };
 
 class SqliteBackend final : public Backend {
@@ -1003,7 +1013,12 @@ class SqliteBackend final : public Backend {
 
   // In-process producers wake waiters at once; other processes' items are found by polling.
   void wait_for_work(std::chrono::steady_clock::time_point until) override {
-    work_.wait_until(std::min(until, std::chrono::steady_clock::now() + kPollInterval));
+    signals_.queues.wait_until(std::min(until, std::chrono::steady_clock::now() + kPollInterval));
+  }
+
+  // As for queue items: woken in process at once, other processes' events found by polling.
+  void wait_for_events(std::chrono::steady_clock::time_point until) override {
+    signals_.events.wait_until(std::min(until, std::chrono::steady_clock::now() + kPollInterval));
   }
 
   void migrate() override {
@@ -1045,7 +1060,7 @@ class SqliteBackend final : public Backend {
   void run(const SessionFn& fn) override {
     guarded([&] {
       auto db = pool_.acquire();
-      SqliteSession session(*db, &writer_, work_);
+      SqliteSession session(*db, &writer_, signals_);
       fn(session);
     });
   }
@@ -1055,10 +1070,11 @@ class SqliteBackend final : public Backend {
       auto db = pool_.acquire();
       const auto writing = writer_.take();
       AtomicScope atomic(*db, false);
-      SqliteSession session(*db, nullptr, work_);
+      SqliteSession session(*db, nullptr, signals_);
       fn(session);
       atomic.commit();
-      if (session.produced()) work_.notify();
+      if (session.produced()) signals_.queues.notify();
+      if (session.appended()) signals_.events.notify();
     });
   }
 
@@ -1122,7 +1138,7 @@ class SqliteBackend final : public Backend {
   const SqliteSettings settings_;
   static constexpr std::chrono::milliseconds kPollInterval{100};
   WriterLock writer_;  // See SqliteSession::writer_turn.
-  WorkSignal work_;
+  Signals signals_;
   Pool<Database> pool_;
 };
 

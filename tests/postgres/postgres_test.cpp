@@ -1,10 +1,13 @@
 // PostgreSQL only: the pool, faults, timeouts, and the all-events order under open transactions.
 #include <gtest/gtest.h>
+#include <libpq-fe.h>
+#include <poll.h>
 
 #include <chrono>
 #include <future>
 #include <thread>
 
+#include "core/ids.h"
 #include "support/backends.h"
 
 namespace strata::testing {
@@ -223,6 +226,59 @@ TEST_F(PostgresTest, TheStoreVacuumsItsQueueTableOnceEnoughItemsWentThrough) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   EXPECT_GE(manual_queue_vacuums(application_), 1);
+}
+
+// Appends NOTIFY subscribers once per transaction (PITFALLS 13: NOTIFY takes a database-wide
+// lock at commit), however many appends the transaction makes, on either append path.
+TEST_F(PostgresTest, EachAppendingTransactionSendsOneNotification) {
+  Store store = open();
+  std::unique_ptr<PGconn, decltype(&PQfinish)> listener(PQconnectdb(postgres_base_url().c_str()),
+                                                        &PQfinish);
+  ASSERT_EQ(PQstatus(listener.get()), CONNECTION_OK);
+  const std::string channel =
+      "strata_events_" + std::to_string(detail::stable_hash64(application_));
+  PQclear(PQexec(listener.get(), ("LISTEN " + channel).c_str()));
+
+  store.transaction([](Transaction& tx) {
+    for (int i = 0; i < 5; ++i) tx.events().append("order-" + std::to_string(i % 3), event("A"));
+  });
+  store.events().append("solo-1", std::vector<EventData>(3, event("B")));
+  store.events().append("big-1", std::vector<EventData>(100, event("C")));  // By COPY.
+
+  int notifications = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(500);
+  while (std::chrono::steady_clock::now() < deadline) {
+    pollfd socket{PQsocket(listener.get()), POLLIN, 0};
+    poll(&socket, 1, 50);
+    PQconsumeInput(listener.get());
+    while (PGnotify* notification = PQnotifies(listener.get())) {
+      ++notifications;
+      PQfreemem(notification);
+    }
+  }
+  EXPECT_EQ(notifications, 3);
+}
+
+// A subscriber is woken by another store's append through LISTEN/NOTIFY, well before its
+// polling fallback (a second) would find it.
+TEST_F(PostgresTest, ASubscriberIsWokenByAnotherStoresAppend) {
+  Store subscriber = open();
+  Store writer = open();
+  Subscription feed = subscriber.subscribe();
+  EXPECT_TRUE(feed.poll(std::chrono::milliseconds(300)).empty());  // Starts the listener.
+  for (int trial = 0; trial < 5; ++trial) {
+    std::chrono::steady_clock::time_point appended;
+    std::thread append([&] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      writer.events().append("wake-1", event("Ping"));
+      appended = std::chrono::steady_clock::now();
+    });
+    const auto batch = feed.poll(std::chrono::seconds(10));
+    const auto received = std::chrono::steady_clock::now();
+    append.join();
+    ASSERT_EQ(batch.size(), 1u);
+    EXPECT_LT(received - appended, std::chrono::milliseconds(500)) << "trial " << trial;
+  }
 }
 
 TEST_F(PostgresTest, SchemasIsolateStores) {

@@ -5,12 +5,15 @@
 //   strata_test_worker URL START_MS kv-claim NS N        claims keys 0..N-1 of NS if absent
 //   strata_test_worker URL START_MS queue-work Q         completes items of Q until none is left
 //   strata_test_worker URL START_MS queue-hold Q N MS    leases N items for MS ms, then hangs
+//   strata_test_worker URL START_MS consume NAME N       runs consumer NAME (1 s lease), claiming
+//                                                        each event's id in namespace
+//                                                        "consumed", until N are claimed
 //   strata_test_worker URL START_MS lock-race KEY N      takes lock KEY N times; while holding
 //                                                        it, checks nobody else does and that
 //                                                        its token beats the last one used
 // Each waits until START_MS (ms since the epoch) so that all start together (append-race opens
 // its store first, so that the race is in the appends), then prints one line:
-// "schema_version V", "wins W conflicts C", "won W" or "tokens T1 T2 …".
+// "schema_version V", "wins W conflicts C", "won W", "consumed N" or "tokens T1 T2 …".
 #include <unistd.h>
 #include <chrono>
 #include <iostream>
@@ -119,6 +122,29 @@ int lock_race(strata::Store& store, const std::string& key, int n) {
   return 0;
 }
 
+// Runs consumer `name` slowly (a batch of 5, 2 ms an event) until `total` event ids are claimed.
+// Claiming an id twice would throw KeyVersionConflict and fail the process.
+int consume(strata::Store& store, const std::string& name, std::size_t total) {
+  strata::ConsumerOptions options;
+  options.batch = 5;
+  options.lease = std::chrono::seconds(1);
+  strata::Consumer consumer = store.consumer(name, options);
+  const auto handle = [](strata::Transaction& tx, const strata::RecordedEvent& event) {
+    strata::KvPut claim;
+    claim.key = event.id;
+    claim.value = event.data;
+    claim.if_absent = true;
+    tx.kv("consumed").put(claim);
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  };
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (store.kv("consumed").count() < total && std::chrono::steady_clock::now() < deadline) {
+    consumer.poll(handle, std::chrono::milliseconds(200));
+  }
+  std::cout << "consumed " << store.kv("consumed").count() << std::endl;
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -154,6 +180,10 @@ int main(int argc, char** argv) {
       strata::Store store = strata::Store::open(url);
       wait_until(start_ms);
       return kv_claim(store, argv[4], std::stoi(argv[5]));
+    }
+    if (command == "consume" && argc == 6) {
+      strata::Store store = strata::Store::open(url);
+      return consume(store, argv[4], std::stoul(argv[5]));
     }
     if (command == "lock-race" && argc == 6) {
       strata::Store store = strata::Store::open(url);

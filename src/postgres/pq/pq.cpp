@@ -254,17 +254,17 @@ std::vector<Result> Connection::pipeline(std::span<const Command> commands) {
   return results;
 }
 
-bool Connection::wait_for_notifications(std::chrono::milliseconds timeout) {
+std::vector<std::string> Connection::wait_for_notifications(std::chrono::milliseconds timeout) {
   pollfd socket{PQsocket(connection_), POLLIN, 0};
   if (socket.fd < 0) fail(nullptr);
-  if (poll(&socket, 1, static_cast<int>(timeout.count())) < 0) return false;
+  std::vector<std::string> channels;
+  if (poll(&socket, 1, static_cast<int>(timeout.count())) < 0) return channels;
   if (PQconsumeInput(connection_) == 0) fail(nullptr);
-  bool notified = false;
   while (PGnotify* notification = PQnotifies(connection_)) {
-    notified = true;
+    channels.emplace_back(notification->relname);
     PQfreemem(notification);
   }
-  return notified;
+  return channels;
 }
 
 void Connection::copy_in(const std::string& copy_sql, std::string_view rows) {

@@ -118,9 +118,9 @@ class Connection {
   // Streams `rows` (COPY text format) through `copy_sql` (a COPY … FROM STDIN).
   void copy_in(const std::string& copy_sql, std::string_view rows);
 
-  // Waits up to `timeout` for NOTIFY messages (after LISTEN); returns whether any came.
+  // Waits up to `timeout` for NOTIFY messages (after LISTEN); returns the channel of each.
   // Throws PqError when the connection breaks.
-  bool wait_for_notifications(std::chrono::milliseconds timeout);
+  std::vector<std::string> wait_for_notifications(std::chrono::milliseconds timeout);
 
   bool is_broken() const { return PQstatus(connection_) != CONNECTION_OK; }
   PGTransactionStatusType transaction_status() const { return PQtransactionStatus(connection_); }

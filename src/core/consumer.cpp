@@ -1,0 +1,137 @@
+#include <thread>
+
+#include "core/backend.h"
+#include "core/ids.h"
+#include "core/session_runner.h"
+#include "core/subscription_feed.h"
+#include "core/validate.h"
+#include "strata/store.h"
+
+namespace strata {
+
+struct Consumer::State {
+  std::shared_ptr<detail::Backend> backend;
+  std::string name;
+  ConsumerOptions options;
+  AllReadOptions read;  // Its `after` is the stored checkpoint, once `checkpoint_known`.
+  bool checkpoint_known = false;
+  std::string holder = detail::new_uuid_v7();  // This object, as the member lock's holder.
+  std::string lock_key;
+  std::optional<Lock> lock;
+  std::chrono::steady_clock::time_point lock_until;
+
+  State() = default;
+  State(const State&) = delete;
+  State& operator=(const State&) = delete;
+  // Gives up the member lock, so a standby takes over at once.
+  ~State() {
+    if (!lock) return;
+    try {
+      Locks(scope()).release(lock_key, lock->token);
+    } catch (const Error&) {
+      // It lapses by itself.
+    }
+  }
+
+  detail::Scope scope() const { return detail::Scope{backend}; }
+  std::int64_t member() const { return static_cast<std::int64_t>(options.member); }
+};
+
+Consumer Store::consumer(std::string_view name, const ConsumerOptions& options) const {
+  detail::validate_name("consumer name", name, kMaxConsumerNameBytes);
+  if (options.group_size == 0 || options.member >= options.group_size) {
+    throw Error(ErrorCode::invalid_argument, "consumer member " + std::to_string(options.member) +
+                                                 " is not in a group of " +
+                                                 std::to_string(options.group_size));
+  }
+  if (options.lease.count() < 1) {
+    throw Error(ErrorCode::invalid_argument, "a consumer's lease must be at least 1 ms");
+  }
+  auto state = std::make_unique<Consumer::State>();
+  state->backend = backend_;
+  state->name = std::string(name);
+  state->options = options;
+  state->read =
+      detail::feed_options(Position::start(), options.category, options.stream, options.batch);
+  state->lock_key = "strata.consumer/" + state->name + "/" + std::to_string(options.member);
+  return Consumer(std::move(state));
+}
+
+Consumer::Consumer(std::unique_ptr<State> state) : state_(std::move(state)) {}
+Consumer::Consumer(Consumer&&) noexcept = default;
+Consumer& Consumer::operator=(Consumer&&) noexcept = default;
+
+Consumer::~Consumer() = default;
+
+// Takes or renews the member's lock, renewing once half of it has run.
+bool Consumer::hold_member_lock() {
+  State& state = *state_;
+  const auto now = std::chrono::steady_clock::now();
+  if (state.lock && now < state.lock_until - state.options.lease / 2) return true;
+  const Locks locks(state.scope());
+  if (state.lock) {
+    try {
+      state.lock = locks.extend(state.lock_key, state.lock->token, state.options.lease);
+    } catch (const LeaseLost&) {
+      state.lock.reset();
+    }
+  }
+  if (!state.lock)
+    state.lock = locks.try_acquire(state.lock_key, state.holder, state.options.lease);
+  state.lock_until = now + state.options.lease;
+  return state.lock.has_value();
+}
+
+std::size_t Consumer::poll(const EventHandler& handler, std::chrono::milliseconds wait) {
+  State& state = *state_;
+  if (!hold_member_lock()) {
+    std::this_thread::sleep_for(wait);  // A standby: another process runs this member.
+    return 0;
+  }
+  if (!state.checkpoint_known) {
+    state.read.after = checkpoint();
+    state.checkpoint_known = true;
+  }
+  const auto events = detail::read_or_wait(state.scope(), state.read, wait);
+  if (events.empty()) return 0;
+  const Position from = state.read.after;
+  const Position to = events.back().position;
+  state.checkpoint_known = false;  // Until the batch commits.
+  state.backend->run_transaction([&](detail::Session& session) {
+    Transaction tx(detail::Scope{state.backend, &session});
+    for (const RecordedEvent& event : events) {
+      if (consumer_group_member(event.stream, state.options.group_size) != state.options.member) {
+        continue;
+      }
+      handler(tx, event);
+    }
+    if (!session.consumers().advance(state.name, state.member(), from, to)) {
+      throw Error(ErrorCode::conflict, "consumer '" + state.name + "' member " +
+                                           std::to_string(state.options.member) +
+                                           " was moved on by another process; nothing applied");
+    }
+  });
+  state.read.after = to;
+  state.checkpoint_known = true;
+  return events.size();
+}
+
+Position Consumer::checkpoint() const {
+  const State& state = *state_;
+  return detail::run_on_session(state.scope(),
+                                [&](detail::Session& session) {
+                                  return session.consumers().checkpoint(state.name, state.member());
+                                })
+      .value_or(Position::start());
+}
+
+void Consumer::reset(Position position) {
+  State& state = *state_;
+  detail::run_on_session(state.scope(), [&](detail::Session& session) {
+    session.consumers().reset(state.name, state.member(), position);
+    return true;
+  });
+  state.checkpoint_known = false;
+}
+
+}  // namespace strata

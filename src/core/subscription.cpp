@@ -1,0 +1,51 @@
+#include "strata/subscription.h"
+
+#include "core/backend.h"
+#include "core/ids.h"
+#include "core/session_runner.h"
+#include "core/subscription_feed.h"
+#include "core/validate.h"
+
+namespace strata {
+namespace detail {
+
+AllReadOptions feed_options(Position after, const std::optional<std::string>& category,
+                            const std::optional<std::string>& stream, std::size_t batch) {
+  AllReadOptions read;
+  read.after = after;
+  read.category = category;
+  read.stream = stream;
+  read.limit = batch;
+  validate_read_filter(read);
+  if (batch == 0) throw Error(ErrorCode::invalid_argument, "a subscription's batch must be >= 1");
+  return read;
+}
+
+std::vector<RecordedEvent> read_or_wait(const Scope& scope, const AllReadOptions& read,
+                                        std::chrono::milliseconds wait) {
+  const auto deadline = std::chrono::steady_clock::now() + wait;
+  while (true) {
+    auto events = run_on_session(scope, [&](Session& session) { return session.read_all(read); });
+    if (!events.empty() || std::chrono::steady_clock::now() >= deadline) return events;
+    scope.backend->wait_for_events(deadline);
+  }
+}
+
+}  // namespace detail
+
+Subscription::Subscription(detail::Scope scope, const SubscriptionOptions& options)
+    : scope_(std::move(scope)),
+      read_(detail::feed_options(options.after, options.category, options.stream, options.batch)) {}
+
+std::vector<RecordedEvent> Subscription::poll(std::chrono::milliseconds wait) {
+  auto events = detail::read_or_wait(scope_, read_, wait);
+  if (!events.empty()) read_.after = events.back().position;
+  return events;
+}
+
+std::size_t consumer_group_member(std::string_view stream, std::size_t group_size) {
+  if (group_size == 0) throw Error(ErrorCode::invalid_argument, "a group size must be >= 1");
+  return static_cast<std::size_t>(detail::stable_hash64(stream) % group_size);
+}
+
+}  // namespace strata

@@ -1,0 +1,22 @@
+// What subscriptions and consumers share: their read, and waiting for events to arrive.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "strata/event.h"
+#include "strata/scope.h"
+
+namespace strata::detail {
+
+// The read_all a feed pages with. Throws invalid_argument for a bad filter or a batch of 0.
+AllReadOptions feed_options(Position after, const std::optional<std::string>& category,
+                            const std::optional<std::string>& stream, std::size_t batch);
+
+// read_all(read); when it comes back empty, waits for appends and reads again, until `wait`.
+std::vector<RecordedEvent> read_or_wait(const Scope& scope, const AllReadOptions& read,
+                                        std::chrono::milliseconds wait);
+
+}  // namespace strata::detail
