@@ -12,6 +12,7 @@
 #include "core/pool.h"
 #include "core/queue_rules.h"
 #include "core/work_signal.h"
+#include "postgres/event_notifier.h"
 #include "postgres/pg_locks.h"
 #include "postgres/pg_sql.h"
 #include "postgres/pq/pq.h"
@@ -198,14 +199,17 @@ std::optional<AppendAttempt> refusal(const Result& checked) {
 class PgSession final : public Session {
  public:
   PgSession(Connection& connection, const PgSql& sql, bool in_transaction, const Channels& channels,
-            QueueUpkeep& upkeep)
+            QueueUpkeep& upkeep, EventNotifier& notifier)
       : connection_(connection),
         sql_(sql),
         in_transaction_(in_transaction),
         channels_(channels),
+        notifier_(notifier),
         upkeep_(upkeep) {}
 
   bool wrote() const { return context_.wrote; }
+  // Whether this session appended events, to notify subscribers once they commit.
+  bool appended_events() const { return appended_; }
 
   LockOps& locks() override { return locks_; }
   SnapshotOps& snapshots() override { return snapshots_; }
@@ -218,7 +222,10 @@ class PgSession final : public Session {
       for (int attempt = 1;; ++attempt) {
         auto done = batch.events.size() <= kMaxRowsPerStatement ? append_by_statement(batch)
                                                                 : append_by_copy(batch);
-        if (done) return *done;
+        if (done) {
+          if (done->outcome == AppendAttempt::Outcome::appended) appended();
+          return *done;
+        }
         if (attempt == kAppendAttempts) give_up(batch);
       }
     } catch (const PqError& error) {
@@ -714,6 +721,12 @@ class PgSession final : public Session {
   }
 
  private:
+  // Outside a transaction the append has committed: subscribers may hear of it now.
+  void appended() {
+    appended_ = true;
+    if (!in_transaction_) notifier_.appended();
+  }
+
   // One round trip: lock the stream, then insert the events if the expectation holds, in one
   // statement. Only a refused append pays a second round trip, to learn why.
   std::optional<AppendAttempt> append_by_statement(const AppendBatch& batch) {
@@ -721,14 +734,10 @@ class PgSession final : public Session {
     const Params lock = Params().add(advisory_lock_key(batch.stream_key));
     const Params append = one ? append_one_params(batch) : append_many_params(batch);
     const Params none;
-    // One notification per transaction however many appends it makes: PostgreSQL folds
-    // identical ones together.
-    const Params notify = Params().add(channels_.events).add("");
     std::vector<Command> commands;
     if (in_transaction_) commands.push_back(Command{sql_.savepoint, none});
     commands.push_back(Command{sql_.lock_stream, lock});
     commands.push_back(Command{one ? sql_.append_one : sql_.append_many, append});
-    commands.push_back(Command{sql_.notify, notify});
     if (in_transaction_) commands.push_back(Command{sql_.release_savepoint, none});
     const auto results = connection_.pipeline(commands);
     const Result& written = results[in_transaction_ ? 2 : 1];
@@ -772,9 +781,8 @@ class PgSession final : public Session {
       }
       const std::int64_t current = checked.integer(0, 0);
       connection_.copy_in(sql_.copy_events, copy_rows(batch, current + 1));
-      const Params notify = Params().add(channels_.events).add("");
-      const std::array<Command, 3> end = {
-          Command{sql_.last_position, none}, Command{sql_.notify, notify},
+      const std::array<Command, 2> end = {
+          Command{sql_.last_position, none},
           Command{in_transaction_ ? sql_.release_savepoint : sql_.commit, none}};
       const auto ended = connection_.pipeline(end);
       AppendAttempt attempt;
@@ -917,6 +925,8 @@ class PgSession final : public Session {
   const PgSql& sql_;
   const bool in_transaction_;
   const Channels& channels_;
+  EventNotifier& notifier_;
+  bool appended_ = false;
   QueueUpkeep& upkeep_;
   PgContext context_{connection_, sql_, in_transaction_};
   PgLocks locks_{context_};
@@ -988,7 +998,8 @@ class PgBackend final : public Backend {
         upkeep_([this] { return connect(); },
                 settings.queue_vacuum ? "VACUUM (INDEX_CLEANUP ON, SKIP_LOCKED) " +
                                             quote_identifier(settings.schema) + ".queue_items"
-                                      : "") {}
+                                      : ""),
+        notifier_([this] { return connect(); }, quote_identifier(channels_.events)) {}
 
   ~PgBackend() override {
     stopping_ = true;
@@ -1025,7 +1036,7 @@ class PgBackend final : public Backend {
     bool wrote = false;
     guarded(
         [&](Connection& connection) {
-          PgSession session(connection, sql_, false, channels_, upkeep_);
+          PgSession session(connection, sql_, false, channels_, upkeep_, notifier_);
           try {
             fn(session);
           } catch (...) {
@@ -1039,7 +1050,7 @@ class PgBackend final : public Backend {
   void run_transaction(const SessionFn& fn) override {
     guarded([&](Connection& connection) {
       connection.exec(sql_.begin);
-      PgSession session(connection, sql_, true, channels_, upkeep_);
+      PgSession session(connection, sql_, true, channels_, upkeep_, notifier_);
       try {
         fn(session);
       } catch (...) {
@@ -1047,6 +1058,7 @@ class PgBackend final : public Backend {
         throw;
       }
       commit(connection);
+      if (session.appended_events()) notifier_.appended();
     });
   }
 
@@ -1175,6 +1187,7 @@ class PgBackend final : public Backend {
   const Channels channels_;
   Pool<Connection> pool_;
   QueueUpkeep upkeep_;
+  EventNotifier notifier_;
   Signals signals_;
   std::once_flag listener_started_;
   std::atomic<bool> stopping_{false};
