@@ -9,6 +9,8 @@ namespace strata::cli {
 
 void add_migrate_command(CLI::App& app, Context& context);
 void add_events_commands(CLI::App& app, Context& context);
+// `events subscribe`, under the events command.
+void add_subscribe_command(CLI::App& events, Context& context);
 void add_kv_commands(CLI::App& app, Context& context);
 void add_workflow_commands(CLI::App& app, Context& context);
 void add_queue_commands(CLI::App& app, Context& context);

@@ -99,6 +99,7 @@ void add_events_commands(CLI::App& app, Context& context) {
   add_append(*events, context);
   add_read(*events, context);
   add_all(*events, context);
+  add_subscribe_command(*events, context);
 }
 
 }  // namespace strata::cli

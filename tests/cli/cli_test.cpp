@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <thread>
 
 #include "support/backends.h"
 
@@ -349,6 +350,39 @@ TEST_P(CliTest, StreamLifecycleCommands) {
   EXPECT_EQ(status, 5);
   EXPECT_NE(last_stderr().find("tombstoned"), std::string::npos) << last_stderr();
   EXPECT_EQ(json_lines(strata("stream info order-1", &status))[0]["deleted"], true);
+}
+
+TEST_P(CliTest, SubscribeFollowsLiveAndConsumersResume) {
+  int status = -1;
+  for (int i = 0; i < 3; ++i)
+    strata("events append order-" + std::to_string(i) + " Placed '{}'", &status);
+  strata("events append cart-1 Added '{}'", &status);
+  auto out = json_lines(strata("events subscribe --category order --max-events 3", &status));
+  ASSERT_EQ(status, 0);
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_EQ(out[2]["stream"], "order-2");
+
+  // Live: an event appended after the subscriber started reaches it.
+  std::thread late([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    int append_status = -1;
+    strata("events append order-9 Placed '{}'", &append_status);
+  });
+  out = json_lines(strata("events subscribe --stream order-9 --max-events 1 --idle 30", &status));
+  late.join();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0]["stream"], "order-9");
+
+  out = json_lines(strata("events subscribe --consumer printer --max-events 2", &status));
+  ASSERT_EQ(out.size(), 2u);
+  out = json_lines(strata("events subscribe --consumer printer --idle 1", &status));
+  ASSERT_EQ(status, 0);
+  ASSERT_EQ(out.size(), 3u) << "resumed after the two it printed";
+  EXPECT_EQ(out[0]["stream"], "order-2");
+  EXPECT_EQ(json_lines(strata("events subscribe --consumer printer --idle 0.5", &status)).size(),
+            0u);
+  strata("events subscribe --category order --stream order-1", &status);
+  EXPECT_EQ(status, 2);
 }
 
 TEST_P(CliTest, MigrateReportsTheSchemaVersion) {
