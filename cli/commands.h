@@ -17,6 +17,7 @@ void add_queue_commands(CLI::App& app, Context& context);
 void add_lock_commands(CLI::App& app, Context& context);
 void add_snapshot_commands(CLI::App& app, Context& context);
 void add_stream_commands(CLI::App& app, Context& context);
+void add_metrics_commands(CLI::App& app, Context& context);
 void add_bench_commands(CLI::App& app, Context& context);
 
 }  // namespace strata::cli

@@ -42,6 +42,7 @@ int main(int argc, char** argv) {
   add_lock_commands(app, context);
   add_snapshot_commands(app, context);
   add_stream_commands(app, context);
+  add_metrics_commands(app, context);
   add_bench_commands(app, context);
   try {
     app.parse(argc, argv);

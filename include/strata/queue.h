@@ -134,6 +134,8 @@ class Queue {
   friend class Store;
   friend class Transaction;
   Queue(detail::Scope scope, std::string name);
+  // Adds `items` to the queue's counter `metric`.
+  void count(std::string_view metric, std::size_t items) const;
 
   detail::Scope scope_;
   std::string name_;

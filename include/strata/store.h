@@ -18,6 +18,16 @@
 
 namespace strata {
 
+// What Store::health() found.
+struct Health {
+  bool ok = false;  // The database answered, and its schema is the one this build expects.
+  std::string backend;
+  int schema_version = 0;           // As applied in the database.
+  int expected_schema_version = 0;  // As this build's migrations lead to.
+  double latency_ms = 0;            // One round trip to the database.
+  std::string error;                // Why it is not ok; empty when it is.
+};
+
 struct OpenOptions {
   // Apply pending migrations when opening (safe when many processes open at once). Default: true.
   bool migrate = true;
@@ -118,6 +128,16 @@ class Store {
 
   // "sqlite" or "postgres".
   std::string_view backend_name() const;
+
+  // This Store's metrics in Prometheus text format (0.0.4): calls by operation and backend,
+  // their latency and errors by code; the pool (in use, idle, waiting, acquire wait); lock
+  // contention; queue depth by state and items produced, leased and completed; durable
+  // consumers' progress and lag. Counters cover this process since open; pool and queue depth
+  // are read now. Throws what a queue's stats throw.
+  std::string metrics() const;
+
+  // Checks the database: reachable, one round trip timed, schema up to date. Never throws.
+  Health health() const;
 
  private:
   explicit Store(std::shared_ptr<detail::Backend> backend);

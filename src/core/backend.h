@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "core/lease_token.h"
+#include "core/metrics.h"
+#include "core/pool.h"
 #include "strata/event.h"
 #include "strata/kv.h"
 #include "strata/lock.h"
@@ -217,6 +219,8 @@ class Session {
   virtual bool queue_fail(std::string_view queue, const LeaseToken& token,
                           std::string_view reason) = 0;
   virtual QueueStats queue_stats(std::string_view queue) = 0;
+  // Every queue created, by name.
+  virtual std::vector<std::string> queue_names() = 0;
   virtual void queue_set_paused(std::string_view queue, bool paused) = 0;
   virtual std::size_t queue_purge(std::string_view queue) = 0;
   virtual std::vector<DeadLetter> queue_dead_letters(std::string_view queue, std::int64_t after_id,
@@ -246,6 +250,12 @@ class Backend {
  public:
   virtual ~Backend() = default;
 
+  // The Store's metrics, recorded by the core and read by Store::metrics().
+  Metrics& metrics() { return metrics_; }
+  virtual PoolStats pool_stats() = 0;
+  // The version the last migration this build knows leads to.
+  virtual int latest_schema_version() const = 0;
+
   virtual std::string_view name() const = 0;
   virtual void migrate() = 0;
   virtual int schema_version() = 0;
@@ -259,6 +269,9 @@ class Backend {
   // Returns when events may have been appended (in this process, or on PostgreSQL by any), or
   // at `until`; spurious returns are allowed.
   virtual void wait_for_events(std::chrono::steady_clock::time_point until) = 0;
+
+ private:
+  Metrics metrics_;
 };
 
 }  // namespace strata::detail

@@ -92,8 +92,13 @@ std::size_t Consumer::poll(const EventHandler& handler, std::chrono::millisecond
     state.read.after = checkpoint();
     state.checkpoint_known = true;
   }
-  const auto events = detail::read_or_wait(state.scope(), state.read, wait);
-  if (events.empty()) return 0;
+  const auto events = detail::read_or_wait(state.scope(), "consumer.poll", state.read, wait);
+  const std::string member = std::to_string(state.options.member);
+  const detail::Labels labels = {{"consumer", state.name}, {"member", member}};
+  if (events.empty()) {
+    state.backend->metrics().set("strata_consumer_lag_seconds", labels, 0);
+    return 0;
+  }
   const Position from = state.read.after;
   const Position to = events.back().position;
   state.checkpoint_known = false;  // Until the batch commits.
@@ -113,12 +118,17 @@ std::size_t Consumer::poll(const EventHandler& handler, std::chrono::millisecond
   });
   state.read.after = to;
   state.checkpoint_known = true;
+  const auto age = std::chrono::microseconds(detail::now_micros() - events.back().created_at);
+  state.backend->metrics().add("strata_consumer_events_total", labels,
+                               static_cast<double>(events.size()));
+  state.backend->metrics().set("strata_consumer_lag_seconds", labels,
+                               std::chrono::duration<double>(age).count());
   return events.size();
 }
 
 Position Consumer::checkpoint() const {
   const State& state = *state_;
-  return detail::run_on_session(state.scope(),
+  return detail::run_on_session(state.scope(), "consumer.checkpoint",
                                 [&](detail::Session& session) {
                                   return session.consumers().checkpoint(state.name, state.member());
                                 })
@@ -127,7 +137,7 @@ Position Consumer::checkpoint() const {
 
 void Consumer::reset(Position position) {
   State& state = *state_;
-  detail::run_on_session(state.scope(), [&](detail::Session& session) {
+  detail::run_on_session(state.scope(), "consumer.reset", [&](detail::Session& session) {
     session.consumers().reset(state.name, state.member(), position);
     return true;
   });

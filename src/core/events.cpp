@@ -124,14 +124,15 @@ AppendResult Events::append(std::string_view stream, const std::vector<EventData
                             ExpectedVersion expected) const {
   detail::validate_stream_name(stream);
   if (events.empty()) {
-    return detail::run_on_session(scope_, [&](detail::Session& session) {
+    return detail::run_on_session(scope_, "events.append", [&](detail::Session& session) {
       return detail::append_nothing(session, std::string(stream), expected);
     });
   }
   const detail::AppendBatch batch{std::string(stream), expected, detail::prepare_events(events),
                                   detail::stable_hash64(stream)};
-  return detail::run_on_session(
-      scope_, [&](detail::Session& session) { return detail::append_batch(session, batch); });
+  return detail::run_on_session(scope_, "events.append", [&](detail::Session& session) {
+    return detail::append_batch(session, batch);
+  });
 }
 
 AppendResult Events::append(std::string_view stream, const EventData& event,
@@ -145,7 +146,7 @@ std::vector<RecordedEvent> Events::read_stream(std::string_view stream,
   const bool forward = options.direction == Direction::forward;
   const std::int64_t from = options.from.value_or(forward ? 1 : INT64_MAX);
   if (options.limit == 0) return {};
-  return detail::run_on_session(scope_, [&](detail::Session& session) {
+  return detail::run_on_session(scope_, "events.read_stream", [&](detail::Session& session) {
     return session.read_stream(stream, from, options.direction, options.limit);
   });
 }
@@ -163,14 +164,16 @@ std::vector<RecordedEvent> Events::read_category(std::string_view category, Posi
 std::vector<RecordedEvent> Events::read_all(const AllReadOptions& options) const {
   detail::validate_read_filter(options);
   if (options.limit == 0) return {};
-  return detail::run_on_session(
-      scope_, [&](detail::Session& session) { return session.read_all(options); });
+  return detail::run_on_session(scope_, "events.read_all", [&](detail::Session& session) {
+    return session.read_all(options);
+  });
 }
 
 StreamInfo Events::stream_info(std::string_view stream) const {
   detail::validate_stream_name(stream);
-  return detail::run_on_session(
-      scope_, [&](detail::Session& session) { return session.stream_info(stream); });
+  return detail::run_on_session(scope_, "events.stream_info", [&](detail::Session& session) {
+    return session.stream_info(stream);
+  });
 }
 
 std::size_t Events::delete_stream(std::string_view stream) const {
@@ -179,7 +182,7 @@ std::size_t Events::delete_stream(std::string_view stream) const {
 
 std::size_t Events::tombstone_stream(std::string_view stream) const {
   detail::validate_stream_name(stream);
-  return *detail::run_on_session(scope_, [&](detail::Session& session) {
+  return *detail::run_on_session(scope_, "events.tombstone_stream", [&](detail::Session& session) {
     return session.streams().remove(stream, INT64_MAX, true);
   });
 }
@@ -191,9 +194,10 @@ std::size_t Events::truncate_stream(std::string_view stream, std::int64_t before
         ErrorCode::invalid_argument,
         "truncate before version " + std::to_string(before_version) + ": must be at least 1");
   }
-  const auto removed = detail::run_on_session(scope_, [&](detail::Session& session) {
-    return session.streams().remove(stream, before_version, false);
-  });
+  const auto removed =
+      detail::run_on_session(scope_, "events.truncate_stream", [&](detail::Session& session) {
+        return session.streams().remove(stream, before_version, false);
+      });
   if (!removed) detail::throw_tombstoned(std::string(stream));
   return *removed;
 }
@@ -206,7 +210,7 @@ void Events::set_stream_settings(std::string_view stream, const StreamSettings& 
   if (settings.max_count && *settings.max_count < 1) {
     throw Error(ErrorCode::invalid_argument, "stream max_count must be at least 1");
   }
-  detail::run_on_session(scope_, [&](detail::Session& session) {
+  detail::run_on_session(scope_, "events.set_stream_settings", [&](detail::Session& session) {
     session.streams().set_settings(stream, settings);
     return true;
   });
@@ -214,13 +218,15 @@ void Events::set_stream_settings(std::string_view stream, const StreamSettings& 
 
 StreamSettings Events::stream_settings(std::string_view stream) const {
   detail::validate_stream_name(stream);
-  return detail::run_on_session(
-      scope_, [&](detail::Session& session) { return session.streams().settings(stream); });
+  return detail::run_on_session(scope_, "events.stream_settings", [&](detail::Session& session) {
+    return session.streams().settings(stream);
+  });
 }
 
 std::size_t Events::enforce_retention() const {
-  return detail::run_on_session(
-      scope_, [&](detail::Session& session) { return session.streams().enforce_retention(); });
+  return detail::run_on_session(scope_, "events.enforce_retention", [&](detail::Session& session) {
+    return session.streams().enforce_retention();
+  });
 }
 
 }  // namespace strata

@@ -96,7 +96,7 @@ KeyValue::KeyValue(detail::Scope scope, std::string name)
 std::optional<KvEntry> KeyValue::get(std::string_view key) const {
   detail::validate_key(key);
   return detail::run_on_session(
-      scope_, [&](detail::Session& session) { return session.kv_get(namespace_, key); });
+      scope_, "kv.get", [&](detail::Session& session) { return session.kv_get(namespace_, key); });
 }
 
 bool KeyValue::contains(std::string_view key) const {
@@ -106,7 +106,7 @@ bool KeyValue::contains(std::string_view key) const {
 std::int64_t KeyValue::put(const KvPut& put) const {
   const detail::KvWrite write = detail::prepare_write(put);
   const detail::KvOutcome outcome = detail::run_on_session(
-      scope_, [&](detail::Session& session) { return session.kv_put(namespace_, write); },
+      scope_, "kv.put", [&](detail::Session& session) { return session.kv_put(namespace_, write); },
       detail::Idempotence::not_idempotent);
   if (!outcome.done) detail::throw_conflict(put.key, detail::expected_text(write), outcome.version);
   return outcome.version;
@@ -136,14 +136,15 @@ std::vector<std::int64_t> KeyValue::put_many(const std::vector<KvPut>& puts) con
   }
   if (writes.empty()) return {};
   return detail::run_on_session(
-      scope_, [&](detail::Session& session) { return session.kv_put_many(namespace_, writes); },
+      scope_, "kv.put_many",
+      [&](detail::Session& session) { return session.kv_put_many(namespace_, writes); },
       detail::Idempotence::not_idempotent);
 }
 
 bool KeyValue::erase(std::string_view key, std::optional<std::int64_t> if_version) const {
   detail::validate_key(key);
   const detail::KvOutcome outcome = detail::run_on_session(
-      scope_,
+      scope_, "kv.erase",
       [&](detail::Session& session) { return session.kv_erase(namespace_, key, if_version); },
       detail::Idempotence::not_idempotent);
   if (if_version && !outcome.done) {
@@ -156,21 +157,23 @@ std::size_t KeyValue::erase_many(const std::vector<std::string>& keys) const {
   for (const std::string& key : keys) detail::validate_key(key);
   if (keys.empty()) return 0;
   return detail::run_on_session(
-      scope_, [&](detail::Session& session) { return session.kv_erase_many(namespace_, keys); },
+      scope_, "kv.erase_many",
+      [&](detail::Session& session) { return session.kv_erase_many(namespace_, keys); },
       detail::Idempotence::not_idempotent);
 }
 
 std::size_t KeyValue::count(std::string_view prefix) const {
   const detail::KeyRange range = detail::prefix_range(prefix);
-  return detail::run_on_session(
-      scope_, [&](detail::Session& session) { return session.kv_count(namespace_, range); });
+  return detail::run_on_session(scope_, "kv.count", [&](detail::Session& session) {
+    return session.kv_count(namespace_, range);
+  });
 }
 
 namespace {
 
 // Runs `query(session, range)` for the keys with `prefix` after `cursor`, as one page.
 template <class Query>
-KvPage page_of(const detail::Scope& scope, std::string_view prefix,
+KvPage page_of(const detail::Scope& scope, const char* operation, std::string_view prefix,
                const std::optional<std::string>& cursor, std::size_t limit, Query&& query) {
   detail::KeyRange range = detail::prefix_range(prefix);
   if (cursor) {
@@ -181,7 +184,7 @@ KvPage page_of(const detail::Scope& scope, std::string_view prefix,
   KvPage page;
   if (limit == 0) return page;
   page.entries = detail::run_on_session(
-      scope, [&](detail::Session& session) { return query(session, range); });
+      scope, operation, [&](detail::Session& session) { return query(session, range); });
   if (page.entries.size() == limit) page.next_cursor = detail::to_hex(page.entries.back().key);
   return page;
 }
@@ -207,7 +210,7 @@ std::vector<std::string> words_of(std::string_view text) {
 
 KvPage KeyValue::scan(std::string_view prefix, std::optional<std::string> cursor,
                       std::size_t limit) const {
-  return page_of(scope_, prefix, cursor, limit,
+  return page_of(scope_, "kv.scan", prefix, cursor, limit,
                  [&](detail::Session& session, const detail::KeyRange& range) {
                    return session.kv_scan(namespace_, range, limit);
                  });
@@ -218,7 +221,7 @@ KvPage KeyValue::find(JsonField field, std::string_view pattern, std::optional<s
   if (!detail::is_valid_json(pattern)) {
     throw Error(ErrorCode::invalid_argument, "find pattern is not valid JSON");
   }
-  return page_of(scope_, {}, cursor, limit,
+  return page_of(scope_, "kv.find", {}, cursor, limit,
                  [&](detail::Session& session, const detail::KeyRange& range) {
                    return session.kv_find(namespace_, field, pattern, range, limit);
                  });
@@ -231,14 +234,14 @@ KvPage KeyValue::search(std::string_view words, std::optional<std::string> curso
   }
   const std::vector<std::string> terms = words_of(words);
   if (terms.empty()) throw Error(ErrorCode::invalid_argument, "search needs at least one word");
-  return page_of(scope_, {}, cursor, limit,
+  return page_of(scope_, "kv.search", {}, cursor, limit,
                  [&](detail::Session& session, const detail::KeyRange& range) {
                    return session.kv_search(namespace_, terms, range, limit);
                  });
 }
 
 void KeyValue::clear() const {
-  detail::run_on_session(scope_, [&](detail::Session& session) {
+  detail::run_on_session(scope_, "kv.clear", [&](detail::Session& session) {
     session.kv_clear(namespace_);
     return true;
   });
@@ -248,9 +251,9 @@ std::size_t KeyValue::purge_expired(std::size_t batch) const {
   if (batch == 0) throw Error(ErrorCode::invalid_argument, "purge batch must be positive");
   std::size_t purged = 0;
   while (true) {
-    const std::size_t deleted = detail::run_on_session(scope_, [&](detail::Session& session) {
-      return session.kv_purge_expired(namespace_, batch);
-    });
+    const std::size_t deleted = detail::run_on_session(
+        scope_, "kv.purge_expired",
+        [&](detail::Session& session) { return session.kv_purge_expired(namespace_, batch); });
     purged += deleted;
     if (deleted < batch) return purged;
   }
@@ -258,20 +261,22 @@ std::size_t KeyValue::purge_expired(std::size_t batch) const {
 
 KvCheckpoint KeyValue::create_checkpoint() const {
   return detail::run_on_session(
-      scope_, [&](detail::Session& session) { return session.kv_checkpoint_create(namespace_); },
+      scope_, "kv.create_checkpoint",
+      [&](detail::Session& session) { return session.kv_checkpoint_create(namespace_); },
       detail::Idempotence::not_idempotent);
 }
 
 std::vector<KvCheckpoint> KeyValue::checkpoints() const {
-  return detail::run_on_session(
-      scope_, [&](detail::Session& session) { return session.kv_checkpoint_list(namespace_); });
+  return detail::run_on_session(scope_, "kv.checkpoints", [&](detail::Session& session) {
+    return session.kv_checkpoint_list(namespace_);
+  });
 }
 
 void KeyValue::restore_checkpoint(std::int64_t id) const {
   // Restoring twice leaves what restoring once does.
-  const bool restored = detail::run_on_session(scope_, [&](detail::Session& session) {
-    return session.kv_checkpoint_restore(namespace_, id);
-  });
+  const bool restored = detail::run_on_session(
+      scope_, "kv.restore_checkpoint",
+      [&](detail::Session& session) { return session.kv_checkpoint_restore(namespace_, id); });
   if (!restored) {
     throw Error(ErrorCode::not_found,
                 "namespace '" + namespace_ + "' has no checkpoint " + std::to_string(id));
@@ -279,7 +284,7 @@ void KeyValue::restore_checkpoint(std::int64_t id) const {
 }
 
 bool KeyValue::delete_checkpoint(std::int64_t id) const {
-  return detail::run_on_session(scope_, [&](detail::Session& session) {
+  return detail::run_on_session(scope_, "kv.delete_checkpoint", [&](detail::Session& session) {
     return session.kv_checkpoint_delete(namespace_, id);
   });
 }

@@ -30,10 +30,15 @@ std::optional<Lock> Locks::try_acquire(std::string_view key, std::string_view ho
   detail::validate_name("lock holder", holder, kMaxLockHolderBytes);
   const std::int64_t ttl_ms = validated_ttl(ttl);
   // Not idempotent: a retry after a lost reply would find the lock held by the first attempt.
-  return detail::run_on_session(
-      scope_,
+  auto lock = detail::run_on_session(
+      scope_, "lock.try_acquire",
       [&](detail::Session& session) { return session.locks().acquire(key, holder, ttl_ms); },
       detail::Idempotence::not_idempotent);
+  if (!lock) {
+    scope_.backend->metrics().add("strata_lock_contention_total",
+                                  {{"backend", scope_.backend->name()}});
+  }
+  return lock;
 }
 
 std::optional<Lock> Locks::acquire(std::string_view key, std::string_view holder,
@@ -54,8 +59,9 @@ std::optional<Lock> Locks::acquire(std::string_view key, std::string_view holder
 Lock Locks::extend(std::string_view key, std::int64_t token, std::chrono::milliseconds ttl) const {
   detail::validate_lock_key(key);
   const std::int64_t ttl_ms = validated_ttl(ttl);
-  auto lock = detail::run_on_session(
-      scope_, [&](detail::Session& session) { return session.locks().extend(key, token, ttl_ms); });
+  auto lock = detail::run_on_session(scope_, "lock.extend", [&](detail::Session& session) {
+    return session.locks().extend(key, token, ttl_ms);
+  });
   if (!lock) {
     throw LeaseLost("lock '" + std::string(key) + "' is no longer held with token " +
                     std::to_string(token));
@@ -66,14 +72,15 @@ Lock Locks::extend(std::string_view key, std::int64_t token, std::chrono::millis
 bool Locks::release(std::string_view key, std::int64_t token) const {
   detail::validate_lock_key(key);
   return detail::run_on_session(
-      scope_, [&](detail::Session& session) { return session.locks().release(key, token); },
+      scope_, "lock.release",
+      [&](detail::Session& session) { return session.locks().release(key, token); },
       detail::Idempotence::not_idempotent);
 }
 
 std::optional<Lock> Locks::status(std::string_view key) const {
   detail::validate_lock_key(key);
   return detail::run_on_session(
-      scope_, [&](detail::Session& session) { return session.locks().status(key); });
+      scope_, "lock.status", [&](detail::Session& session) { return session.locks().status(key); });
 }
 
 }  // namespace strata

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -21,6 +22,16 @@ struct PoolSettings {
   std::chrono::milliseconds acquire_timeout{5000};
   int connect_attempts = 3;  // Set-up is retried with exponential backoff when unavailable.
   std::chrono::milliseconds first_backoff{50};
+};
+
+// What a pool is doing, for the metrics.
+struct PoolStats {
+  int in_use = 0;
+  int idle = 0;
+  int waiting = 0;
+  std::uint64_t acquisitions = 0;
+  std::uint64_t timeouts = 0;
+  double wait_seconds = 0;  // Spent by callers waiting for a connection, in all.
 };
 
 template <class Connection>
@@ -57,17 +68,24 @@ class Pool {
   // A connection, waiting up to acquire_timeout for one to be free. Throws Error(timeout) when
   // none frees up in time, Error(unavailable) when a new one cannot be opened. Thread-safe.
   Lease acquire() {
-    const auto deadline = std::chrono::steady_clock::now() + settings_.acquire_timeout;
+    const auto start = std::chrono::steady_clock::now();
+    const auto deadline = start + settings_.acquire_timeout;
     std::unique_lock lock(mutex_);
+    ++waiting_;
     const bool ready = freed_.wait_until(
         lock, deadline, [&] { return !idle_.empty() || total_ < settings_.max_size; });
+    --waiting_;
+    wait_seconds_ +=
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (!ready) {
+      ++timeouts_;
       throw Error(ErrorCode::timeout,
                   "connection pool exhausted: all " + std::to_string(settings_.max_size) +
                       " connections stayed in use for " +
                       std::to_string(settings_.acquire_timeout.count()) +
                       " ms (acquire_timeout; raise max_connections or acquire_timeout)");
     }
+    ++acquisitions_;
     if (!idle_.empty()) {
       auto connection = std::move(idle_.back());
       idle_.pop_back();
@@ -83,6 +101,13 @@ class Pool {
       freed_.notify_one();
       throw;
     }
+  }
+
+  // Connections in use and idle, callers waiting, and the totals so far. Thread-safe.
+  PoolStats stats() {
+    std::lock_guard lock(mutex_);
+    const int idle = static_cast<int>(idle_.size());
+    return PoolStats{total_ - idle, idle, waiting_, acquisitions_, timeouts_, wait_seconds_};
   }
 
   // Closes every idle connection, e.g. after one turned out dead: the server may have restarted
@@ -132,6 +157,10 @@ class Pool {
   std::condition_variable freed_;
   std::vector<std::unique_ptr<Connection>> idle_;
   int total_ = 0;
+  int waiting_ = 0;
+  std::uint64_t acquisitions_ = 0;
+  std::uint64_t timeouts_ = 0;
+  double wait_seconds_ = 0;
 };
 
 }  // namespace strata::detail

@@ -80,7 +80,7 @@ void Queue::create(const QueueSettings& settings) const {
   check_positive(settings.retry_cap, "retry_cap");
   if (settings.expire_after) check_positive(*settings.expire_after, "expire_after");
   if (settings.max_attempts < 1) invalid("max_attempts must be at least 1");
-  detail::run_on_session(scope_, [&](detail::Session& session) {
+  detail::run_on_session(scope_, "queue.create", [&](detail::Session& session) {
     session.queue_create(name_, settings);
     return true;
   });
@@ -89,9 +89,12 @@ void Queue::create(const QueueSettings& settings) const {
 std::vector<Produced> Queue::produce(const std::vector<QueueMessage>& messages) const {
   const auto pending = prepare_messages(messages);
   if (pending.empty()) return {};
-  return detail::run_on_session(
-      scope_, [&](detail::Session& session) { return session.queue_produce(name_, pending); },
+  auto produced = detail::run_on_session(
+      scope_, "queue.produce",
+      [&](detail::Session& session) { return session.queue_produce(name_, pending); },
       detail::Idempotence::not_idempotent);
+  count("strata_queue_produced_total", produced.size());
+  return produced;
 }
 
 std::vector<LeasedMessage> Queue::lease(std::size_t max_items,
@@ -104,12 +107,13 @@ std::vector<LeasedMessage> Queue::lease(std::size_t max_items,
   while (true) {
     const std::string lease = detail::new_lease();
     auto leased = detail::run_on_session(
-        scope_,
+        scope_, "queue.lease",
         [&](detail::Session& session) {
           return session.queue_lease(name_, max_items, lease_ms, lease);
         },
         detail::Idempotence::not_idempotent);
     for (LeasedMessage& item : leased) item.token = detail::format_lease_token(item.id, lease);
+    count("strata_queue_leased_total", leased.size());
     if (!leased.empty() || scope_.session != nullptr || std::chrono::steady_clock::now() >= until) {
       return leased;
     }
@@ -121,7 +125,7 @@ void Queue::extend(std::string_view token,
                    std::optional<std::chrono::milliseconds> lease_for) const {
   const auto lease_ms = milliseconds(lease_for, "lease");
   const detail::LeaseToken held = detail::parse_lease_token(token);
-  if (!detail::run_on_session(scope_, [&](detail::Session& session) {
+  if (!detail::run_on_session(scope_, "queue.extend", [&](detail::Session& session) {
         return session.queue_extend(name_, held, lease_ms);
       })) {
     lease_lost(name_, token);
@@ -137,8 +141,17 @@ std::size_t Queue::complete(const std::vector<std::string>& tokens) const {
   std::vector<detail::LeaseToken> held;
   held.reserve(tokens.size());
   for (const std::string& token : tokens) held.push_back(detail::parse_lease_token(token));
-  return detail::run_on_session(
-      scope_, [&](detail::Session& session) { return session.queue_complete(name_, held); });
+  const std::size_t completed = detail::run_on_session(
+      scope_, "queue.complete",
+      [&](detail::Session& session) { return session.queue_complete(name_, held); });
+  count("strata_queue_completed_total", completed);
+  return completed;
+}
+
+void Queue::count(std::string_view metric, std::size_t items) const {
+  if (items > 0) {
+    scope_.backend->metrics().add(metric, {{"queue", name_}}, static_cast<double>(items));
+  }
 }
 
 void Queue::retry(std::string_view token, std::optional<std::chrono::milliseconds> delay) const {
@@ -147,7 +160,7 @@ void Queue::retry(std::string_view token, std::optional<std::chrono::millisecond
       delay ? std::optional<std::int64_t>(delay->count()) : std::nullopt;
   const double spread = jitter();
   const detail::LeaseToken held = detail::parse_lease_token(token);
-  if (!detail::run_on_session(scope_, [&](detail::Session& session) {
+  if (!detail::run_on_session(scope_, "queue.retry", [&](detail::Session& session) {
         return session.queue_retry(name_, held, delay_ms, spread);
       })) {
     lease_lost(name_, token);
@@ -156,7 +169,7 @@ void Queue::retry(std::string_view token, std::optional<std::chrono::millisecond
 
 void Queue::fail(std::string_view token, std::string_view reason) const {
   const detail::LeaseToken held = detail::parse_lease_token(token);
-  if (!detail::run_on_session(scope_, [&](detail::Session& session) {
+  if (!detail::run_on_session(scope_, "queue.fail", [&](detail::Session& session) {
         return session.queue_fail(name_, held, reason);
       })) {
     lease_lost(name_, token);
@@ -165,18 +178,18 @@ void Queue::fail(std::string_view token, std::string_view reason) const {
 
 QueueStats Queue::stats() const {
   return detail::run_on_session(
-      scope_, [&](detail::Session& session) { return session.queue_stats(name_); });
+      scope_, "queue.stats", [&](detail::Session& session) { return session.queue_stats(name_); });
 }
 
 void Queue::pause() const {
-  detail::run_on_session(scope_, [&](detail::Session& session) {
+  detail::run_on_session(scope_, "queue.pause", [&](detail::Session& session) {
     session.queue_set_paused(name_, true);
     return true;
   });
 }
 
 void Queue::resume() const {
-  detail::run_on_session(scope_, [&](detail::Session& session) {
+  detail::run_on_session(scope_, "queue.resume", [&](detail::Session& session) {
     session.queue_set_paused(name_, false);
     return true;
   });
@@ -184,30 +197,33 @@ void Queue::resume() const {
 
 std::size_t Queue::purge() const {
   return detail::run_on_session(
-      scope_, [&](detail::Session& session) { return session.queue_purge(name_); });
+      scope_, "queue.purge", [&](detail::Session& session) { return session.queue_purge(name_); });
 }
 
 std::vector<DeadLetter> Queue::dead_letters(std::int64_t after_id, std::size_t limit) const {
   if (limit == 0) return {};
-  return detail::run_on_session(scope_, [&](detail::Session& session) {
+  return detail::run_on_session(scope_, "queue.dead_letters", [&](detail::Session& session) {
     return session.queue_dead_letters(name_, after_id, limit);
   });
 }
 
 std::size_t Queue::requeue(const std::vector<std::int64_t>& ids) const {
   if (ids.empty()) return 0;
-  return detail::run_on_session(
-      scope_, [&](detail::Session& session) { return session.queue_requeue(name_, ids); });
+  return detail::run_on_session(scope_, "queue.requeue", [&](detail::Session& session) {
+    return session.queue_requeue(name_, ids);
+  });
 }
 
 std::size_t Queue::requeue_all() const {
-  return detail::run_on_session(
-      scope_, [&](detail::Session& session) { return session.queue_requeue(name_, std::nullopt); });
+  return detail::run_on_session(scope_, "queue.requeue_all", [&](detail::Session& session) {
+    return session.queue_requeue(name_, std::nullopt);
+  });
 }
 
 std::size_t Queue::purge_dead() const {
-  return detail::run_on_session(
-      scope_, [&](detail::Session& session) { return session.queue_purge_dead(name_); });
+  return detail::run_on_session(scope_, "queue.purge_dead", [&](detail::Session& session) {
+    return session.queue_purge_dead(name_);
+  });
 }
 
 }  // namespace strata

@@ -7,6 +7,7 @@
 #include <type_traits>
 
 #include "core/backend.h"
+#include "core/metrics.h"
 #include "strata/error.h"
 #include "strata/scope.h"
 
@@ -30,8 +31,8 @@ inline bool is_retryable(const Error& error, Idempotence idempotence) {
 // once. Outside, on a pooled session, and again on a fresh one when the connection failed and
 // is_retryable allows it.
 template <class Fn>
-std::invoke_result_t<Fn&, Session&> run_on_session(
-    const Scope& scope, Fn&& fn, Idempotence idempotence = Idempotence::idempotent) {
+std::invoke_result_t<Fn&, Session&> run_with_retries(const Scope& scope, Fn& fn,
+                                                     Idempotence idempotence) {
   if (scope.session != nullptr) return fn(*scope.session);
   using Result = std::invoke_result_t<Fn&, Session&>;
   auto backoff = std::chrono::milliseconds(20);
@@ -45,6 +46,26 @@ std::invoke_result_t<Fn&, Session&> run_on_session(
     }
     std::this_thread::sleep_for(backoff);
     backoff *= 2;
+  }
+}
+
+// run_with_retries, recorded in the backend's metrics as one call of `operation`.
+template <class Fn>
+std::invoke_result_t<Fn&, Session&> run_on_session(
+    const Scope& scope, const char* operation, Fn&& fn,
+    Idempotence idempotence = Idempotence::idempotent) {
+  const auto start = std::chrono::steady_clock::now();
+  const auto seconds = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
+  try {
+    auto result = run_with_retries(scope, fn, idempotence);
+    record_call(scope.backend->metrics(), scope.backend->name(), operation, seconds(), nullptr);
+    return result;
+  } catch (const Error& error) {
+    const ErrorCode code = error.code();
+    record_call(scope.backend->metrics(), scope.backend->name(), operation, seconds(), &code);
+    throw;
   }
 }
 

@@ -21,11 +21,13 @@ AllReadOptions feed_options(Position after, const std::optional<std::string>& ca
   return read;
 }
 
-std::vector<RecordedEvent> read_or_wait(const Scope& scope, const AllReadOptions& read,
+std::vector<RecordedEvent> read_or_wait(const Scope& scope, const char* operation,
+                                        const AllReadOptions& read,
                                         std::chrono::milliseconds wait) {
   const auto deadline = std::chrono::steady_clock::now() + wait;
   while (true) {
-    auto events = run_on_session(scope, [&](Session& session) { return session.read_all(read); });
+    auto events =
+        run_on_session(scope, operation, [&](Session& session) { return session.read_all(read); });
     if (!events.empty() || std::chrono::steady_clock::now() >= deadline) return events;
     scope.backend->wait_for_events(deadline);
   }
@@ -38,7 +40,7 @@ Subscription::Subscription(detail::Scope scope, const SubscriptionOptions& optio
       read_(detail::feed_options(options.after, options.category, options.stream, options.batch)) {}
 
 std::vector<RecordedEvent> Subscription::poll(std::chrono::milliseconds wait) {
-  auto events = detail::read_or_wait(scope_, read_, wait);
+  auto events = detail::read_or_wait(scope_, "subscription.poll", read_, wait);
   if (!events.empty()) read_.after = events.back().position;
   return events;
 }

@@ -25,13 +25,14 @@ WorkflowCheckpoint Workflows::save(std::string_view workflow, std::string_view s
   detail::validate_workflow_name(workflow);
   validate_state(state);
   return detail::run_on_session(
-      scope_, [&](detail::Session& session) { return session.workflow_save(workflow, state); },
+      scope_, "workflow.save",
+      [&](detail::Session& session) { return session.workflow_save(workflow, state); },
       detail::Idempotence::not_idempotent);
 }
 
 std::optional<WorkflowCheckpoint> Workflows::latest(std::string_view workflow) const {
   detail::validate_workflow_name(workflow);
-  return detail::run_on_session(scope_, [&](detail::Session& session) {
+  return detail::run_on_session(scope_, "workflow.latest", [&](detail::Session& session) {
     return session.workflow_get(workflow, std::nullopt);
   });
 }
@@ -39,34 +40,37 @@ std::optional<WorkflowCheckpoint> Workflows::latest(std::string_view workflow) c
 std::optional<WorkflowCheckpoint> Workflows::get(std::string_view workflow,
                                                  std::int64_t version) const {
   detail::validate_workflow_name(workflow);
-  return detail::run_on_session(
-      scope_, [&](detail::Session& session) { return session.workflow_get(workflow, version); });
+  return detail::run_on_session(scope_, "workflow.get", [&](detail::Session& session) {
+    return session.workflow_get(workflow, version);
+  });
 }
 
 std::vector<WorkflowCheckpoint> Workflows::list(std::string_view workflow) const {
   detail::validate_workflow_name(workflow);
-  return detail::run_on_session(
-      scope_, [&](detail::Session& session) { return session.workflow_list(workflow); });
+  return detail::run_on_session(scope_, "workflow.list", [&](detail::Session& session) {
+    return session.workflow_list(workflow);
+  });
 }
 
 bool Workflows::erase(std::string_view workflow, std::int64_t version) const {
   detail::validate_workflow_name(workflow);
-  return detail::run_on_session(scope_, [&](detail::Session& session) {
+  return detail::run_on_session(scope_, "workflow.erase", [&](detail::Session& session) {
            return session.workflow_delete(workflow, version);
          }) > 0;
 }
 
 std::size_t Workflows::erase_all(std::string_view workflow) const {
   detail::validate_workflow_name(workflow);
-  return detail::run_on_session(scope_, [&](detail::Session& session) {
+  return detail::run_on_session(scope_, "workflow.erase_all", [&](detail::Session& session) {
     return session.workflow_delete(workflow, std::nullopt);
   });
 }
 
 std::size_t Workflows::prune(std::string_view workflow, std::size_t keep) const {
   detail::validate_workflow_name(workflow);
-  return detail::run_on_session(
-      scope_, [&](detail::Session& session) { return session.workflow_prune(workflow, keep); });
+  return detail::run_on_session(scope_, "workflow.prune", [&](detail::Session& session) {
+    return session.workflow_prune(workflow, keep);
+  });
 }
 
 }  // namespace strata

@@ -648,6 +648,13 @@ class PgSession final : public Session {
     return false;
   }
 
+  std::vector<std::string> queue_names() override {
+    const Result rows = connection_.query(sql_.queue_names, Params());
+    std::vector<std::string> names;
+    for (int row = 0; row < rows.rows(); ++row) names.push_back(rows.string(row, 0));
+    return names;
+  }
+
   QueueStats queue_stats(std::string_view queue) override {
     const QueueConfig config = queue_config(queue);
     const Result rows = connection_.query(sql_.queue_stats, Params().add(queue));
@@ -1007,6 +1014,8 @@ class PgBackend final : public Backend {
   }
 
   std::string_view name() const override { return "postgres"; }
+  PoolStats pool_stats() override { return pool_.stats(); }
+  int latest_schema_version() const override { return postgres_migrations().back().version; }
 
   // Woken by the listener on every NOTIFY of this store's channels; polls as a fallback (when
   // LISTEN cannot work, e.g. through PgBouncer in transaction mode).

@@ -292,6 +292,7 @@ PgSql::PgSql(std::string quoted_schema) : schema(std::move(quoted_schema)) {
     }
     return sql;
   };
+  queue_names = qualify("SELECT name FROM {schema}.queues ORDER BY name");
   queue_config = qualify(
       "SELECT lease_ms, max_attempts, retry_base_ms, retry_cap_ms, expire_ms, dead_letters, "
       "paused FROM {schema}.queues WHERE name = $1::text");

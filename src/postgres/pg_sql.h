@@ -90,6 +90,7 @@ struct PgSql {
   std::string kv_lock_namespace;
   std::string kv_checkpoint_delete;
   std::string queue_config;
+  std::string queue_names;
   std::string queue_create;
   std::string queue_unkey_expired;
   std::string queue_insert;

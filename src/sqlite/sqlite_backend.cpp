@@ -705,6 +705,13 @@ class SqliteSession final : public Session {
     return held;
   }
 
+  std::vector<std::string> queue_names() override {
+    Query query = db_.query("SELECT name FROM strata_queues ORDER BY name");
+    std::vector<std::string> names;
+    while (query.step()) names.push_back(query.text(0));
+    return names;
+  }
+
   QueueStats queue_stats(std::string_view queue) override {
     const QueueConfig config = queue_config(queue);
     const std::int64_t now = now_micros();
@@ -1010,6 +1017,8 @@ class SqliteBackend final : public Backend {
             [this] { return connect(); }, &rolled_back) {}
 
   std::string_view name() const override { return "sqlite"; }
+  PoolStats pool_stats() override { return pool_.stats(); }
+  int latest_schema_version() const override { return sqlite_migrations().back().version; }
 
   // In-process producers wake waiters at once; other processes' items are found by polling.
   void wait_for_work(std::chrono::steady_clock::time_point until) override {

@@ -385,6 +385,18 @@ TEST_P(CliTest, SubscribeFollowsLiveAndConsumersResume) {
   EXPECT_EQ(status, 2);
 }
 
+TEST_P(CliTest, MetricsAndHealth) {
+  int status = -1;
+  const std::string text = strata("metrics", &status);
+  ASSERT_EQ(status, 0);
+  EXPECT_NE(text.find("# TYPE strata_pool_connections gauge"), std::string::npos) << text;
+  const auto out = json_lines(strata("health", &status));
+  ASSERT_EQ(status, 0);
+  EXPECT_EQ(out[0]["ok"], true);
+  EXPECT_EQ(out[0]["schema_version"], kLatestSchema);
+  EXPECT_TRUE(out[0]["error"].is_null());
+}
+
 TEST_P(CliTest, MigrateReportsTheSchemaVersion) {
   int status = -1;
   const auto out = json_lines(strata("migrate", &status));

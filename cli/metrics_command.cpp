@@ -1,0 +1,30 @@
+#include <iostream>
+
+#include "commands.h"
+#include "output.h"
+#include "strata/error.h"
+
+namespace strata::cli {
+
+void add_metrics_commands(CLI::App& app, Context& context) {
+  auto* metrics = app.add_subcommand(
+      "metrics", "This process's metrics, the pool and queue depths, in Prometheus text format");
+  metrics->callback([&context] { std::cout << context.store().metrics(); });
+
+  auto* health =
+      app.add_subcommand("health", "Check the store: reachable and up to date (exit 1 if not)");
+  health->callback([&context] {
+    // Opened without migrating, so that an out-of-date schema shows.
+    const Health found = Store::open(context.url, OpenOptions{false}).health();
+    print({{"ok", found.ok},
+           {"backend", found.backend},
+           {"schema_version", found.schema_version},
+           {"expected_schema_version", found.expected_schema_version},
+           {"latency_ms", found.latency_ms},
+           {"error",
+            found.error.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json(found.error)}});
+    if (!found.ok) throw Error(ErrorCode::unavailable, "unhealthy: " + found.error);
+  });
+}
+
+}  // namespace strata::cli

@@ -1,0 +1,64 @@
+#include <chrono>
+
+#include "core/backend.h"
+#include "core/session_runner.h"
+#include "strata/store.h"
+
+namespace strata {
+namespace {
+
+// Gauges and totals read at scrape time: the pool's state, and each queue's depth.
+std::string scraped(const std::shared_ptr<detail::Backend>& backend) {
+  detail::Metrics now;
+  const std::string_view name = backend->name();
+  const detail::PoolStats pool = backend->pool_stats();
+  now.set("strata_pool_connections", {{"backend", name}, {"state", "in_use"}}, pool.in_use);
+  now.set("strata_pool_connections", {{"backend", name}, {"state", "idle"}}, pool.idle);
+  now.set("strata_pool_waiting", {{"backend", name}}, pool.waiting);
+  now.add("strata_pool_acquisitions_total", {{"backend", name}},
+          static_cast<double>(pool.acquisitions));
+  now.add("strata_pool_timeouts_total", {{"backend", name}}, static_cast<double>(pool.timeouts));
+  now.add("strata_pool_acquire_wait_seconds_total", {{"backend", name}}, pool.wait_seconds);
+  detail::run_on_session(detail::Scope{backend}, "store.metrics", [&](detail::Session& session) {
+    for (const std::string& queue : session.queue_names()) {
+      const QueueStats stats = session.queue_stats(queue);
+      for (const auto& [state, count] :
+           {std::pair{"ready", stats.ready}, std::pair{"scheduled", stats.scheduled},
+            std::pair{"leased", stats.leased}, std::pair{"dead", stats.dead}}) {
+        now.set("strata_queue_items", {{"queue", queue}, {"state", state}},
+                static_cast<double>(count));
+      }
+    }
+    return true;
+  });
+  return now.prometheus_text();
+}
+
+}  // namespace
+
+std::string Store::metrics() const {
+  return scraped(backend_) + backend_->metrics().prometheus_text();
+}
+
+Health Store::health() const {
+  Health health;
+  health.backend = std::string(backend_->name());
+  health.expected_schema_version = backend_->latest_schema_version();
+  const auto start = std::chrono::steady_clock::now();
+  try {
+    health.schema_version = backend_->schema_version();
+  } catch (const Error& error) {
+    health.error = error.what();
+    return health;
+  }
+  health.latency_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  if (health.schema_version != health.expected_schema_version) {
+    health.error = "schema version " + std::to_string(health.schema_version) + ", expected " +
+                   std::to_string(health.expected_schema_version) + " (run strata migrate)";
+  }
+  health.ok = health.error.empty();
+  return health;
+}
+
+}  // namespace strata
