@@ -12,6 +12,7 @@
 #include <unordered_map>
 
 #include "baseline.h"
+#include "bench_stats.h"
 #include "commands.h"
 
 namespace strata::cli {
@@ -186,11 +187,6 @@ class EventsBench {
 struct Latency {
   double p50_us, p99_us, baseline_p50_us, baseline_p99_us;
 };
-
-double percentile(std::vector<double> samples, double fraction) {
-  std::sort(samples.begin(), samples.end());
-  return samples[static_cast<std::size_t>(fraction * static_cast<double>(samples.size() - 1))];
-}
 
 class KvBench {
  public:
@@ -508,6 +504,7 @@ void add_bench_commands(CLI::App& app, Context& context) {
     for (const double rate : windows) std::printf(" %.0f", rate);
     std::printf("\n");
   });
+  add_subscribe_bench(*bench, context);
   events->callback([options, &context] {
     EventsBench run(context.url, options->seconds);
     const auto results = run.run(options->only);

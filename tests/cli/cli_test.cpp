@@ -397,6 +397,17 @@ TEST_P(CliTest, MetricsAndHealth) {
   EXPECT_TRUE(out[0]["error"].is_null());
 }
 
+// The subscribe benchmark runs end to end and its subscriber receives every event appended.
+TEST_P(CliTest, BenchSubscribeDeliversEveryEvent) {
+  int status = -1;
+  const auto out = json_lines(strata("bench subscribe --seconds 0.5 --rate 200 --json", &status));
+  ASSERT_EQ(status, 0);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0]["delivered"], 100);
+  EXPECT_GT(out[0]["p99_ms"], 0);
+  EXPECT_GT(out[0]["baseline_commit_p50_ms"], 0);
+}
+
 TEST_P(CliTest, MigrateReportsTheSchemaVersion) {
   int status = -1;
   const auto out = json_lines(strata("migrate", &status));
