@@ -75,21 +75,23 @@ void header(std::string& out, const std::string& name, std::string_view type) {
 
 }  // namespace
 
-void record_call(Metrics& metrics, std::string_view backend, std::string_view operation,
-                 double seconds, const ErrorCode* error) {
+void record_call(Metrics& metrics, std::string_view backend, const char* operation, double seconds,
+                 const ErrorCode* error) {
   if (error != nullptr) {
     metrics.add("strata_operation_errors_total",
                 {{"backend", backend}, {"operation", operation}, {"code", to_string(*error)}});
     return;
   }
-  const Labels labels = {{"backend", backend}, {"operation", operation}};
-  metrics.add("strata_operations_total", labels);
-  metrics.observe("strata_operation_duration_seconds", labels, seconds);
+  metrics.call(backend, operation, seconds);
 }
 
 void Metrics::add(std::string_view name, const Labels& labels, double value) {
   const std::string key = label_text(labels);
   std::lock_guard lock(mutex_);
+  add_locked(name, key, value);
+}
+
+void Metrics::add_locked(std::string_view name, const std::string& key, double value) {
   auto series = counters_.find(name);
   if (series == counters_.end()) series = counters_.try_emplace(std::string(name)).first;
   series->second[key] += value;
@@ -103,12 +105,25 @@ void Metrics::set(std::string_view name, const Labels& labels, double value) {
   series->second[key] = value;
 }
 
+void Metrics::call(std::string_view backend, const char* operation, double seconds) {
+  std::lock_guard lock(mutex_);
+  if (backend_.empty()) backend_ = std::string(backend);
+  record(calls_[operation], seconds);
+}
+
 void Metrics::observe(std::string_view name, const Labels& labels, double seconds) {
   const std::string key = label_text(labels);
   std::lock_guard lock(mutex_);
+  observe_locked(name, key, seconds);
+}
+
+void Metrics::observe_locked(std::string_view name, const std::string& key, double seconds) {
   auto series = histograms_.find(name);
   if (series == histograms_.end()) series = histograms_.try_emplace(std::string(name)).first;
-  Histogram& histogram = series->second[key];
+  record(series->second[key], seconds);
+}
+
+void Metrics::record(Histogram& histogram, double seconds) {
   for (std::size_t i = 0; i < kBuckets.size(); ++i) {
     if (seconds <= kBuckets[i]) ++histogram.counts[i];
   }
@@ -119,7 +134,19 @@ void Metrics::observe(std::string_view name, const Labels& labels, double second
 std::string Metrics::prometheus_text() const {
   std::string out;
   std::lock_guard lock(mutex_);
-  for (const auto& [name, series] : counters_) {
+  // Successful calls are kept by operation only, to keep their recording cheap; they join the
+  // other series here (one operation may have several entries: its name at several addresses).
+  Series<double> counters = counters_;
+  Series<Histogram> histograms = histograms_;
+  for (const auto& [operation, calls] : calls_) {
+    const std::string key = label_text({{"backend", backend_}, {"operation", operation}});
+    counters["strata_operations_total"][key] += static_cast<double>(calls.count);
+    Histogram& merged = histograms["strata_operation_duration_seconds"][key];
+    for (std::size_t i = 0; i < kBuckets.size(); ++i) merged.counts[i] += calls.counts[i];
+    merged.count += calls.count;
+    merged.sum += calls.sum;
+  }
+  for (const auto& [name, series] : counters) {
     header(out, name, "counter");
     for (const auto& [labels, value] : series) out += name + labels + " " + number(value) + "\n";
   }
@@ -127,7 +154,7 @@ std::string Metrics::prometheus_text() const {
     header(out, name, "gauge");
     for (const auto& [labels, value] : series) out += name + labels + " " + number(value) + "\n";
   }
-  for (const auto& [name, series] : histograms_) {
+  for (const auto& [name, series] : histograms) {
     header(out, name, "histogram");
     for (const auto& [labels, histogram] : series) {
       for (std::size_t i = 0; i < kBuckets.size(); ++i) {

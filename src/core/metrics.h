@@ -8,6 +8,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -25,6 +26,10 @@ class Metrics {
   void set(std::string_view name, const Labels& labels, double value);
   // Records `seconds` in the histogram `name` with `labels`. Thread-safe.
   void observe(std::string_view name, const Labels& labels, double seconds);
+  // A call of `operation` (a string literal: kept by address, so recording builds no strings)
+  // that succeeded in `seconds`: strata_operations_total and strata_operation_duration_seconds.
+  // `backend` is the same for every call. Thread-safe.
+  void call(std::string_view backend, const char* operation, double seconds);
 
   // Every series recorded, HELP and TYPE first for each metric. Thread-safe.
   std::string prometheus_text() const;
@@ -38,6 +43,10 @@ class Metrics {
     std::uint64_t count = 0;
     double sum = 0;
   };
+  void add_locked(std::string_view name, const std::string& key, double value);
+  void observe_locked(std::string_view name, const std::string& key, double seconds);
+  static void record(Histogram& histogram, double seconds);
+
   // By metric name, then by label set as written in the exposition ({a="x",b="y"}).
   template <class Value>
   using Series = std::map<std::string, std::map<std::string, Value>, std::less<>>;
@@ -46,11 +55,13 @@ class Metrics {
   Series<double> counters_;
   Series<double> gauges_;
   Series<Histogram> histograms_;
+  std::unordered_map<const char*, Histogram> calls_;
+  std::string backend_;
 };
 
 // Records one call of `operation`: counted and timed when it succeeded, counted by error code
 // when it threw `error`.
-void record_call(Metrics& metrics, std::string_view backend, std::string_view operation,
-                 double seconds, const ErrorCode* error);
+void record_call(Metrics& metrics, std::string_view backend, const char* operation, double seconds,
+                 const ErrorCode* error);
 
 }  // namespace strata::detail
