@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <map>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -216,6 +217,59 @@ TEST_P(ConsumerTest, GroupMembersSplitTheStreamsByTheSpecifiedHash) {
   outside.member = 3;
   EXPECT_EQ(error_code_of([&] { store().consumer("devices", outside); }),
             ErrorCode::invalid_argument);
+}
+
+// Group members (and a standby copy of one) polling at once from threads while a writer appends:
+// no stream is ever handled by two of them at the same time, each stream only by its member, in
+// order, and every event exactly once.
+TEST_P(ConsumerTest, GroupMembersRacingNeverHandleOneStreamAtOnce) {
+  constexpr std::size_t kMembers = 3;
+  constexpr int kEvents = 120;
+  std::mutex mutex;
+  std::set<std::string> busy;
+  std::map<std::string, std::int64_t> last_version;
+  std::set<std::string> handled;
+  bool overlapped = false;
+  bool out_of_order = false;
+  std::atomic<bool> writing{true};
+  std::thread writer([&] {
+    for (int i = 0; i < kEvents; ++i) events().append("dev-" + std::to_string(i % 10), event("P"));
+    writing = false;
+  });
+  std::vector<std::thread> members;
+  for (std::size_t copy = 0; copy <= kMembers; ++copy) {
+    const std::size_t member = copy % kMembers;  // The last thread doubles member 0.
+    members.emplace_back([&, member] {
+      ConsumerOptions options;
+      options.group_size = kMembers;
+      options.member = member;
+      options.batch = 7;
+      Consumer consumer = store().consumer("racing", options);
+      const auto handle = [&](Transaction&, const RecordedEvent& e) {
+        {
+          std::lock_guard guard(mutex);
+          if (!busy.insert(e.stream).second) overlapped = true;
+          if (e.version != last_version[e.stream] + 1) out_of_order = true;
+          if (consumer_group_member(e.stream, kMembers) != member) overlapped = true;
+        }
+        std::this_thread::sleep_for(1ms);
+        std::lock_guard guard(mutex);
+        busy.erase(e.stream);
+        last_version[e.stream] = e.version;
+        handled.insert(e.id);
+      };
+      const auto deadline = std::chrono::steady_clock::now() + 60s;
+      int idle = 0;
+      while (idle < 3 && std::chrono::steady_clock::now() < deadline) {
+        idle = consumer.poll(handle, 200ms) == 0 && !writing ? idle + 1 : 0;
+      }
+    });
+  }
+  writer.join();
+  for (auto& member : members) member.join();
+  EXPECT_FALSE(overlapped);
+  EXPECT_FALSE(out_of_order);
+  EXPECT_EQ(handled.size(), static_cast<std::size_t>(kEvents));
 }
 
 // A consumer process killed mid-stream: another takes over once its lease lapses and finishes,
