@@ -92,17 +92,13 @@ void Metrics::add(std::string_view name, const Labels& labels, double value) {
 }
 
 void Metrics::add_locked(std::string_view name, const std::string& key, double value) {
-  auto series = counters_.find(name);
-  if (series == counters_.end()) series = counters_.try_emplace(std::string(name)).first;
-  series->second[key] += value;
+  series_of(counters_, name)[key] += value;
 }
 
 void Metrics::set(std::string_view name, const Labels& labels, double value) {
   const std::string key = label_text(labels);
   std::lock_guard lock(mutex_);
-  auto series = gauges_.find(name);
-  if (series == gauges_.end()) series = gauges_.try_emplace(std::string(name)).first;
-  series->second[key] = value;
+  series_of(gauges_, name)[key] = value;
 }
 
 void Metrics::call(std::string_view backend, const char* operation, double seconds) {
@@ -118,9 +114,7 @@ void Metrics::observe(std::string_view name, const Labels& labels, double second
 }
 
 void Metrics::observe_locked(std::string_view name, const std::string& key, double seconds) {
-  auto series = histograms_.find(name);
-  if (series == histograms_.end()) series = histograms_.try_emplace(std::string(name)).first;
-  record(series->second[key], seconds);
+  record(series_of(histograms_, name)[key], seconds);
 }
 
 void Metrics::record(Histogram& histogram, double seconds) {

@@ -51,6 +51,14 @@ class Metrics {
   template <class Value>
   using Series = std::map<std::string, std::map<std::string, Value>, std::less<>>;
 
+  // The series of metric `name`, made empty on first use.
+  template <class Value>
+  static std::map<std::string, Value>& series_of(Series<Value>& all, std::string_view name) {
+    auto found = all.find(name);
+    if (found == all.end()) found = all.try_emplace(std::string(name)).first;
+    return found->second;
+  }
+
   mutable std::mutex mutex_;
   Series<double> counters_;
   Series<double> gauges_;

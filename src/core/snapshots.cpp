@@ -1,7 +1,6 @@
 #include "strata/snapshot.h"
 
 #include "core/backend.h"
-#include "core/json.h"
 #include "core/session_runner.h"
 #include "core/validate.h"
 
@@ -13,14 +12,7 @@ void validate_snapshot(std::int64_t version, std::string_view state) {
     throw Error(ErrorCode::invalid_argument,
                 "snapshot version " + std::to_string(version) + " must be at least 1");
   }
-  if (!detail::is_valid_json(state)) {
-    throw Error(ErrorCode::invalid_argument, "snapshot state is not valid JSON");
-  }
-  if (state.size() > kMaxValueBytes) {
-    throw Error(ErrorCode::invalid_argument, "snapshot state of " + std::to_string(state.size()) +
-                                                 " bytes is over the limit of " +
-                                                 std::to_string(kMaxValueBytes) + " bytes");
-  }
+  detail::validate_json_state("snapshot state", state);
 }
 
 detail::PruneRule prune_rule(const SnapshotRetention& retention) {

@@ -76,6 +76,14 @@ void validate_workflow_name(std::string_view name) {
   validate_name("workflow name", name, kMaxWorkflowNameBytes);
 }
 
+void validate_json_state(std::string_view what, std::string_view state) {
+  if (!is_valid_json(state)) invalid(std::string(what) + " is not valid JSON");
+  if (state.size() > kMaxValueBytes) {
+    invalid(std::string(what) + " of " + std::to_string(state.size()) +
+            " bytes is over the limit of " + std::to_string(kMaxValueBytes) + " bytes");
+  }
+}
+
 void validate_lock_key(std::string_view key) {
   validate_name("lock key", key, kMaxLockKeyBytes);
 }

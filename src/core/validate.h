@@ -29,6 +29,8 @@ void validate_queue_name(std::string_view name);
 void validate_workflow_name(std::string_view name);
 // 1..kMaxLockKeyBytes of UTF-8 without control characters.
 void validate_lock_key(std::string_view key);
+// A JSON state (a workflow's, a snapshot's) of at most kMaxValueBytes; messages call it `what`.
+void validate_json_state(std::string_view what, std::string_view state);
 // Validates a key-value write: sizes, metadata JSON (without \u0000, which PostgreSQL's jsonb
 // cannot hold), TTL and conditions.
 KvWrite prepare_write(const KvPut& put);

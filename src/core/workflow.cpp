@@ -1,29 +1,14 @@
 #include "strata/workflow.h"
 
 #include "core/backend.h"
-#include "core/json.h"
 #include "core/session_runner.h"
 #include "core/validate.h"
 
 namespace strata {
-namespace {
-
-void validate_state(std::string_view state) {
-  if (!detail::is_valid_json(state)) {
-    throw Error(ErrorCode::invalid_argument, "workflow state is not valid JSON");
-  }
-  if (state.size() > kMaxValueBytes) {
-    throw Error(ErrorCode::invalid_argument, "workflow state of " + std::to_string(state.size()) +
-                                                 " bytes is over the limit of " +
-                                                 std::to_string(kMaxValueBytes) + " bytes");
-  }
-}
-
-}  // namespace
 
 WorkflowCheckpoint Workflows::save(std::string_view workflow, std::string_view state) const {
   detail::validate_workflow_name(workflow);
-  validate_state(state);
+  detail::validate_json_state("workflow state", state);
   return detail::run_on_session(
       scope_, "workflow.save",
       [&](detail::Session& session) { return session.workflow_save(workflow, state); },

@@ -198,12 +198,12 @@ std::optional<AppendAttempt> refusal(const Result& checked) {
 
 class PgSession final : public Session {
  public:
-  PgSession(Connection& connection, const PgSql& sql, bool in_transaction, const Channels& channels,
-            QueueUpkeep& upkeep, EventNotifier& notifier)
+  PgSession(Connection& connection, const PgSql& sql, bool in_transaction,
+            const std::string& queue_channel, QueueUpkeep& upkeep, EventNotifier& notifier)
       : connection_(connection),
         sql_(sql),
         in_transaction_(in_transaction),
-        channels_(channels),
+        queue_channel_(queue_channel),
         notifier_(notifier),
         upkeep_(upkeep) {}
 
@@ -561,7 +561,7 @@ class PgSession final : public Session {
       if (key) commands.push_back(Command{sql_.queue_dedup_id, *key});
     }
     // Delivered at commit; PostgreSQL folds identical notifications of one transaction into one.
-    const Params notify = Params().add(channels_.queues).add(queue);
+    const Params notify = Params().add(queue_channel_).add(queue);
     commands.push_back(Command{sql_.notify, notify});
     const auto results = context_.atomic_pipeline(commands);
     if (results[0].rows() == 0) throw_unknown_queue(queue);
@@ -824,7 +824,7 @@ class PgSession final : public Session {
     Params insert;
     insert.add(queue);
     for (auto& array : arrays) insert.add(array += '}');
-    const Params notify = Params().add(channels_.queues).add(queue);
+    const Params notify = Params().add(queue_channel_).add(queue);
     const std::array<Command, 3> commands = {Command{sql_.queue_config, q},
                                              Command{sql_.queue_insert_many, insert},
                                              Command{sql_.notify, notify}};
@@ -931,7 +931,7 @@ class PgSession final : public Session {
   Connection& connection_;
   const PgSql& sql_;
   const bool in_transaction_;
-  const Channels& channels_;
+  const std::string& queue_channel_;  // Where producers NOTIFY waiting leases.
   EventNotifier& notifier_;
   bool appended_ = false;
   QueueUpkeep& upkeep_;
@@ -1045,7 +1045,7 @@ class PgBackend final : public Backend {
     bool wrote = false;
     guarded(
         [&](Connection& connection) {
-          PgSession session(connection, sql_, false, channels_, upkeep_, notifier_);
+          PgSession session(connection, sql_, false, channels_.queues, upkeep_, notifier_);
           try {
             fn(session);
           } catch (...) {
@@ -1059,7 +1059,7 @@ class PgBackend final : public Backend {
   void run_transaction(const SessionFn& fn) override {
     guarded([&](Connection& connection) {
       connection.exec(sql_.begin);
-      PgSession session(connection, sql_, true, channels_, upkeep_, notifier_);
+      PgSession session(connection, sql_, true, channels_.queues, upkeep_, notifier_);
       try {
         fn(session);
       } catch (...) {

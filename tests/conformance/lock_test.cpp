@@ -8,6 +8,7 @@
 #include <sstream>
 #include <thread>
 
+#include "core/ids.h"
 #include "support/backends.h"
 
 namespace strata::testing {
@@ -17,19 +18,13 @@ using namespace std::chrono_literals;
 using LockTest = BackendTest;
 using LockProcessTest = BackendTest;
 
-Timestamp now_micros_for_test() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 TEST_P(LockTest, OneHolderAtATimeWithRisingTokens) {
   auto locks = store().locks();
   const auto first = locks.try_acquire("reindex", "alice", 30s);
   ASSERT_TRUE(first);
   EXPECT_EQ(first->key, "reindex");
   EXPECT_EQ(first->holder, "alice");
-  EXPECT_GT(first->expires_at, now_micros_for_test());
+  EXPECT_GT(first->expires_at, detail::now_micros());
   EXPECT_FALSE(locks.try_acquire("reindex", "bob", 30s));
   EXPECT_FALSE(locks.try_acquire("reindex", "alice", 30s)) << "held, even by the same holder";
   EXPECT_EQ(locks.status("reindex"), first);
