@@ -2,7 +2,7 @@
 
 #include "core/ids.h"
 #include "core/url.h"
-#include "postgres/pg_sql.h"
+#include "postgres/pg_context.h"
 #include "postgres/pq/pq.h"
 #include "sqlite/db.h"
 #include "strata/error.h"

@@ -15,19 +15,17 @@ struct Consumer::State {
   ConsumerOptions options;
   AllReadOptions read;  // Its `after` is the stored checkpoint, once `checkpoint_known`.
   bool checkpoint_known = false;
-  std::string holder = detail::new_uuid_v7();  // This object, as the member lock's holder.
-  std::string lock_key;
-  std::optional<Lock> lock;
-  std::chrono::steady_clock::time_point lock_until;
+  // The member's lock: one process polls each member; the others stand by.
+  std::optional<LeaderElection> member_lock;
+  std::chrono::steady_clock::time_point renew_at;
 
   State() = default;
   State(const State&) = delete;
   State& operator=(const State&) = delete;
   // Gives up the member lock, so a standby takes over at once.
   ~State() {
-    if (!lock) return;
     try {
-      Locks(scope()).release(lock_key, lock->token);
+      member_lock->resign();
     } catch (const Error&) {
       // It lapses by itself.
     }
@@ -53,7 +51,11 @@ Consumer Store::consumer(std::string_view name, const ConsumerOptions& options) 
   state->options = options;
   state->read =
       detail::feed_options(Position::start(), options.category, options.stream, options.batch);
-  state->lock_key = "strata.consumer/" + state->name + "/" + std::to_string(options.member);
+  // This object, as the member lock's candidate.
+  state->member_lock.emplace(
+      Locks(state->scope()),
+      "strata.consumer/" + state->name + "/" + std::to_string(options.member),
+      detail::new_uuid_v7(), options.lease);
   return Consumer(std::move(state));
 }
 
@@ -67,19 +69,9 @@ Consumer::~Consumer() = default;
 bool Consumer::hold_member_lock() {
   State& state = *state_;
   const auto now = std::chrono::steady_clock::now();
-  if (state.lock && now < state.lock_until - state.options.lease / 2) return true;
-  const Locks locks(state.scope());
-  if (state.lock) {
-    try {
-      state.lock = locks.extend(state.lock_key, state.lock->token, state.options.lease);
-    } catch (const LeaseLost&) {
-      state.lock.reset();
-    }
-  }
-  if (!state.lock)
-    state.lock = locks.try_acquire(state.lock_key, state.holder, state.options.lease);
-  state.lock_until = now + state.options.lease;
-  return state.lock.has_value();
+  if (state.member_lock->is_leader() && now < state.renew_at) return true;
+  state.renew_at = now + state.options.lease / 2;
+  return state.member_lock->campaign();
 }
 
 std::size_t Consumer::poll(const EventHandler& handler, std::chrono::milliseconds wait) {
@@ -128,7 +120,7 @@ std::size_t Consumer::poll(const EventHandler& handler, std::chrono::millisecond
 
 Position Consumer::checkpoint() const {
   const State& state = *state_;
-  return detail::run_on_session(state.scope(), "consumer.checkpoint",
+  return detail::run_on_session(state.scope(), "consumer.checkpoint", detail::Call::read,
                                 [&](detail::Session& session) {
                                   return session.consumers().checkpoint(state.name, state.member());
                                 })
@@ -137,10 +129,11 @@ Position Consumer::checkpoint() const {
 
 void Consumer::reset(Position position) {
   State& state = *state_;
-  detail::run_on_session(state.scope(), "consumer.reset", [&](detail::Session& session) {
-    session.consumers().reset(state.name, state.member(), position);
-    return true;
-  });
+  detail::run_on_session(state.scope(), "consumer.reset", detail::Call::write,
+                         [&](detail::Session& session) {
+                           session.consumers().reset(state.name, state.member(), position);
+                           return true;
+                         });
   state.checkpoint_known = false;
 }
 

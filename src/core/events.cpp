@@ -87,8 +87,8 @@ std::vector<std::string> ids_of(const AppendBatch& batch) {
               "stream '" + stream + "' is deleted (tombstoned) and takes no more events");
 }
 
-AppendResult append_batch(Session& session, const AppendBatch& batch) {
-  const AppendAttempt attempt = session.try_append(batch);
+AppendResult append_batch(EventOps& events, const AppendBatch& batch) {
+  const AppendAttempt attempt = events.try_append(batch);
   switch (attempt.outcome) {
     case AppendAttempt::Outcome::appended:
       return attempt.result;
@@ -103,36 +103,40 @@ AppendResult append_batch(Session& session, const AppendBatch& batch) {
     case AppendAttempt::Outcome::duplicate_id:
       break;
   }
-  return resolve_failed_append(batch, attempt, session.events_by_id(ids_of(batch)));
+  return resolve_failed_append(batch, attempt, events.by_id(ids_of(batch)));
 }
 
 // An empty append writes nothing but still checks the expectation.
-AppendResult append_nothing(Session& session, const std::string& stream, ExpectedVersion expected) {
-  const StreamInfo info = session.stream_info(stream);
+AppendResult append_nothing(EventOps& events, const std::string& stream, ExpectedVersion expected) {
+  const StreamInfo info = events.stream_info(stream);
   if (!expected.holds_for(info.version)) {
     throw WrongExpectedVersion(stream, expected.to_string(), info.version);
   }
   if (!info.exists) return AppendResult{0, Position::start()};
-  const auto last = session.read_stream(stream, info.version, Direction::backward, 1);
+  const auto last = events.read_stream(stream, info.version, Direction::backward, 1);
   return AppendResult{info.version, last.empty() ? Position::start() : last.front().position};
 }
 
 }  // namespace
 }  // namespace detail
 
+using detail::Call;
+using detail::Session;
+
 AppendResult Events::append(std::string_view stream, const std::vector<EventData>& events,
                             ExpectedVersion expected) const {
   detail::validate_stream_name(stream);
   if (events.empty()) {
-    return detail::run_on_session(scope_, "events.append", [&](detail::Session& session) {
-      return detail::append_nothing(session, std::string(stream), expected);
+    return detail::run_on_session(scope_, "events.append", Call::read, [&](Session& session) {
+      return detail::append_nothing(session.events(), std::string(stream), expected);
     });
   }
   const detail::AppendBatch batch{std::string(stream), expected, detail::prepare_events(events),
                                   detail::stable_hash64(stream)};
-  return detail::run_on_session(scope_, "events.append", [&](detail::Session& session) {
-    return detail::append_batch(session, batch);
-  });
+  // The batch's event ids are fixed: sent again, it returns the first result.
+  return detail::run_on_session(
+      scope_, "events.append", Call::idempotent_write,
+      [&](Session& session) { return detail::append_batch(session.events(), batch); });
 }
 
 AppendResult Events::append(std::string_view stream, const EventData& event,
@@ -146,8 +150,8 @@ std::vector<RecordedEvent> Events::read_stream(std::string_view stream,
   const bool forward = options.direction == Direction::forward;
   const std::int64_t from = options.from.value_or(forward ? 1 : INT64_MAX);
   if (options.limit == 0) return {};
-  return detail::run_on_session(scope_, "events.read_stream", [&](detail::Session& session) {
-    return session.read_stream(stream, from, options.direction, options.limit);
+  return detail::run_on_session(scope_, "events.read_stream", Call::read, [&](Session& session) {
+    return session.events().read_stream(stream, from, options.direction, options.limit);
   });
 }
 
@@ -164,15 +168,15 @@ std::vector<RecordedEvent> Events::read_category(std::string_view category, Posi
 std::vector<RecordedEvent> Events::read_all(const AllReadOptions& options) const {
   detail::validate_read_filter(options);
   if (options.limit == 0) return {};
-  return detail::run_on_session(scope_, "events.read_all", [&](detail::Session& session) {
-    return session.read_all(options);
+  return detail::run_on_session(scope_, "events.read_all", Call::read, [&](Session& session) {
+    return session.events().read_all(options);
   });
 }
 
 StreamInfo Events::stream_info(std::string_view stream) const {
   detail::validate_stream_name(stream);
-  return detail::run_on_session(scope_, "events.stream_info", [&](detail::Session& session) {
-    return session.stream_info(stream);
+  return detail::run_on_session(scope_, "events.stream_info", Call::read, [&](Session& session) {
+    return session.events().stream_info(stream);
   });
 }
 
@@ -182,9 +186,9 @@ std::size_t Events::delete_stream(std::string_view stream) const {
 
 std::size_t Events::tombstone_stream(std::string_view stream) const {
   detail::validate_stream_name(stream);
-  return *detail::run_on_session(scope_, "events.tombstone_stream", [&](detail::Session& session) {
-    return session.streams().remove(stream, INT64_MAX, true);
-  });
+  return *detail::run_on_session(
+      scope_, "events.tombstone_stream", Call::write,
+      [&](Session& session) { return session.streams().remove(stream, INT64_MAX, true); });
 }
 
 std::size_t Events::truncate_stream(std::string_view stream, std::int64_t before_version) const {
@@ -194,10 +198,9 @@ std::size_t Events::truncate_stream(std::string_view stream, std::int64_t before
         ErrorCode::invalid_argument,
         "truncate before version " + std::to_string(before_version) + ": must be at least 1");
   }
-  const auto removed =
-      detail::run_on_session(scope_, "events.truncate_stream", [&](detail::Session& session) {
-        return session.streams().remove(stream, before_version, false);
-      });
+  const auto removed = detail::run_on_session(
+      scope_, "events.truncate_stream", Call::write,
+      [&](Session& session) { return session.streams().remove(stream, before_version, false); });
   if (!removed) detail::throw_tombstoned(std::string(stream));
   return *removed;
 }
@@ -210,7 +213,7 @@ void Events::set_stream_settings(std::string_view stream, const StreamSettings& 
   if (settings.max_count && *settings.max_count < 1) {
     throw Error(ErrorCode::invalid_argument, "stream max_count must be at least 1");
   }
-  detail::run_on_session(scope_, "events.set_stream_settings", [&](detail::Session& session) {
+  detail::run_on_session(scope_, "events.set_stream_settings", Call::write, [&](Session& session) {
     session.streams().set_settings(stream, settings);
     return true;
   });
@@ -218,15 +221,15 @@ void Events::set_stream_settings(std::string_view stream, const StreamSettings& 
 
 StreamSettings Events::stream_settings(std::string_view stream) const {
   detail::validate_stream_name(stream);
-  return detail::run_on_session(scope_, "events.stream_settings", [&](detail::Session& session) {
-    return session.streams().settings(stream);
-  });
+  return detail::run_on_session(
+      scope_, "events.stream_settings", Call::read,
+      [&](Session& session) { return session.streams().settings(stream); });
 }
 
 std::size_t Events::enforce_retention() const {
-  return detail::run_on_session(scope_, "events.enforce_retention", [&](detail::Session& session) {
-    return session.streams().enforce_retention();
-  });
+  return detail::run_on_session(
+      scope_, "events.enforce_retention", Call::write,
+      [&](Session& session) { return session.streams().enforce_retention(); });
 }
 
 }  // namespace strata

@@ -44,7 +44,8 @@ std::string key_of_cursor(const std::string& cursor) {
 
 // The keys starting with `prefix`: from the prefix itself up to, not including, the first key
 // past every extension of it (drop trailing 0xFF bytes, then add one to the last byte). An
-// empty prefix, or one of 0xFF bytes only, has no upper bound (PITFALLS 8).
+// empty prefix, or one of 0xFF bytes only, has no upper bound (tested by
+// KvTest.PrefixScansAndCountsIncludingFFBytes).
 KeyRange prefix_range(std::string_view prefix) {
   KeyRange range{std::string(prefix), std::nullopt};
   std::string upper(prefix);
@@ -69,6 +70,9 @@ std::string expected_text(const KvWrite& write) {
 }  // namespace
 }  // namespace detail
 
+using detail::Call;
+using detail::Session;
+
 namespace {
 
 // Shows a key in messages: as text when printable, else as hex.
@@ -77,7 +81,11 @@ std::string shown_key(std::string_view key) {
     const auto byte = static_cast<unsigned char>(c);
     if (byte < 0x20 || byte >= 0x7F) return "0x" + detail::to_hex(key.substr(0, 64));
   }
-  return "'" + std::string(key.substr(0, 128)) + "'";
+  // Appended, not concatenated: GCC 12 at -O3 warns falsely (-Wrestrict) on "'" + std::string.
+  std::string shown = "'";
+  shown.append(key.substr(0, 128));
+  shown += '\'';
+  return shown;
 }
 
 }  // namespace
@@ -95,8 +103,9 @@ KeyValue::KeyValue(detail::Scope scope, std::string name)
 
 std::optional<KvEntry> KeyValue::get(std::string_view key) const {
   detail::validate_key(key);
-  return detail::run_on_session(
-      scope_, "kv.get", [&](detail::Session& session) { return session.kv_get(namespace_, key); });
+  return detail::run_on_session(scope_, "kv.get", Call::read, [&](Session& session) {
+    return session.kv().get(namespace_, key);
+  });
 }
 
 bool KeyValue::contains(std::string_view key) const {
@@ -105,9 +114,9 @@ bool KeyValue::contains(std::string_view key) const {
 
 std::int64_t KeyValue::put(const KvPut& put) const {
   const detail::KvWrite write = detail::prepare_write(put);
-  const detail::KvOutcome outcome = detail::run_on_session(
-      scope_, "kv.put", [&](detail::Session& session) { return session.kv_put(namespace_, write); },
-      detail::Idempotence::not_idempotent);
+  const detail::KvOutcome outcome =
+      detail::run_on_session(scope_, "kv.put", Call::write,
+                             [&](Session& session) { return session.kv().put(namespace_, write); });
   if (!outcome.done) detail::throw_conflict(put.key, detail::expected_text(write), outcome.version);
   return outcome.version;
 }
@@ -135,18 +144,16 @@ std::vector<std::int64_t> KeyValue::put_many(const std::vector<KvPut>& puts) con
     }
   }
   if (writes.empty()) return {};
-  return detail::run_on_session(
-      scope_, "kv.put_many",
-      [&](detail::Session& session) { return session.kv_put_many(namespace_, writes); },
-      detail::Idempotence::not_idempotent);
+  return detail::run_on_session(scope_, "kv.put_many", Call::write, [&](Session& session) {
+    return session.kv().put_many(namespace_, writes);
+  });
 }
 
 bool KeyValue::erase(std::string_view key, std::optional<std::int64_t> if_version) const {
   detail::validate_key(key);
   const detail::KvOutcome outcome = detail::run_on_session(
-      scope_, "kv.erase",
-      [&](detail::Session& session) { return session.kv_erase(namespace_, key, if_version); },
-      detail::Idempotence::not_idempotent);
+      scope_, "kv.erase", Call::write,
+      [&](Session& session) { return session.kv().erase(namespace_, key, if_version); });
   if (if_version && !outcome.done) {
     detail::throw_conflict(key, std::to_string(*if_version), outcome.version);
   }
@@ -156,16 +163,15 @@ bool KeyValue::erase(std::string_view key, std::optional<std::int64_t> if_versio
 std::size_t KeyValue::erase_many(const std::vector<std::string>& keys) const {
   for (const std::string& key : keys) detail::validate_key(key);
   if (keys.empty()) return 0;
-  return detail::run_on_session(
-      scope_, "kv.erase_many",
-      [&](detail::Session& session) { return session.kv_erase_many(namespace_, keys); },
-      detail::Idempotence::not_idempotent);
+  return detail::run_on_session(scope_, "kv.erase_many", Call::write, [&](Session& session) {
+    return session.kv().erase_many(namespace_, keys);
+  });
 }
 
 std::size_t KeyValue::count(std::string_view prefix) const {
   const detail::KeyRange range = detail::prefix_range(prefix);
-  return detail::run_on_session(scope_, "kv.count", [&](detail::Session& session) {
-    return session.kv_count(namespace_, range);
+  return detail::run_on_session(scope_, "kv.count", Call::read, [&](Session& session) {
+    return session.kv().count(namespace_, range);
   });
 }
 
@@ -184,7 +190,7 @@ KvPage page_of(const detail::Scope& scope, const char* operation, std::string_vi
   KvPage page;
   if (limit == 0) return page;
   page.entries = detail::run_on_session(
-      scope, operation, [&](detail::Session& session) { return query(session, range); });
+      scope, operation, Call::read, [&](Session& session) { return query(session.kv(), range); });
   if (page.entries.size() == limit) page.next_cursor = detail::to_hex(page.entries.back().key);
   return page;
 }
@@ -211,8 +217,8 @@ std::vector<std::string> words_of(std::string_view text) {
 KvPage KeyValue::scan(std::string_view prefix, std::optional<std::string> cursor,
                       std::size_t limit) const {
   return page_of(scope_, "kv.scan", prefix, cursor, limit,
-                 [&](detail::Session& session, const detail::KeyRange& range) {
-                   return session.kv_scan(namespace_, range, limit);
+                 [&](detail::KvOps& kv, const detail::KeyRange& range) {
+                   return kv.scan(namespace_, range, limit);
                  });
 }
 
@@ -222,8 +228,8 @@ KvPage KeyValue::find(JsonField field, std::string_view pattern, std::optional<s
     throw Error(ErrorCode::invalid_argument, "find pattern is not valid JSON");
   }
   return page_of(scope_, "kv.find", {}, cursor, limit,
-                 [&](detail::Session& session, const detail::KeyRange& range) {
-                   return session.kv_find(namespace_, field, pattern, range, limit);
+                 [&](detail::KvOps& kv, const detail::KeyRange& range) {
+                   return kv.find(namespace_, field, pattern, range, limit);
                  });
 }
 
@@ -235,14 +241,14 @@ KvPage KeyValue::search(std::string_view words, std::optional<std::string> curso
   const std::vector<std::string> terms = words_of(words);
   if (terms.empty()) throw Error(ErrorCode::invalid_argument, "search needs at least one word");
   return page_of(scope_, "kv.search", {}, cursor, limit,
-                 [&](detail::Session& session, const detail::KeyRange& range) {
-                   return session.kv_search(namespace_, terms, range, limit);
+                 [&](detail::KvOps& kv, const detail::KeyRange& range) {
+                   return kv.search(namespace_, terms, range, limit);
                  });
 }
 
 void KeyValue::clear() const {
-  detail::run_on_session(scope_, "kv.clear", [&](detail::Session& session) {
-    session.kv_clear(namespace_);
+  detail::run_on_session(scope_, "kv.clear", Call::write, [&](Session& session) {
+    session.kv().clear(namespace_);
     return true;
   });
 }
@@ -252,31 +258,29 @@ std::size_t KeyValue::purge_expired(std::size_t batch) const {
   std::size_t purged = 0;
   while (true) {
     const std::size_t deleted = detail::run_on_session(
-        scope_, "kv.purge_expired",
-        [&](detail::Session& session) { return session.kv_purge_expired(namespace_, batch); });
+        scope_, "kv.purge_expired", Call::write,
+        [&](Session& session) { return session.kv().purge_expired(namespace_, batch); });
     purged += deleted;
     if (deleted < batch) return purged;
   }
 }
 
 KvCheckpoint KeyValue::create_checkpoint() const {
-  return detail::run_on_session(
-      scope_, "kv.create_checkpoint",
-      [&](detail::Session& session) { return session.kv_checkpoint_create(namespace_); },
-      detail::Idempotence::not_idempotent);
+  return detail::run_on_session(scope_, "kv.create_checkpoint", Call::write, [&](Session& session) {
+    return session.kv().create_checkpoint(namespace_);
+  });
 }
 
 std::vector<KvCheckpoint> KeyValue::checkpoints() const {
-  return detail::run_on_session(scope_, "kv.checkpoints", [&](detail::Session& session) {
-    return session.kv_checkpoint_list(namespace_);
+  return detail::run_on_session(scope_, "kv.checkpoints", Call::read, [&](Session& session) {
+    return session.kv().checkpoints(namespace_);
   });
 }
 
 void KeyValue::restore_checkpoint(std::int64_t id) const {
-  // Restoring twice leaves what restoring once does.
   const bool restored = detail::run_on_session(
-      scope_, "kv.restore_checkpoint",
-      [&](detail::Session& session) { return session.kv_checkpoint_restore(namespace_, id); });
+      scope_, "kv.restore_checkpoint", Call::write,
+      [&](Session& session) { return session.kv().restore_checkpoint(namespace_, id); });
   if (!restored) {
     throw Error(ErrorCode::not_found,
                 "namespace '" + namespace_ + "' has no checkpoint " + std::to_string(id));
@@ -284,8 +288,8 @@ void KeyValue::restore_checkpoint(std::int64_t id) const {
 }
 
 bool KeyValue::delete_checkpoint(std::int64_t id) const {
-  return detail::run_on_session(scope_, "kv.delete_checkpoint", [&](detail::Session& session) {
-    return session.kv_checkpoint_delete(namespace_, id);
+  return detail::run_on_session(scope_, "kv.delete_checkpoint", Call::write, [&](Session& session) {
+    return session.kv().delete_checkpoint(namespace_, id);
   });
 }
 

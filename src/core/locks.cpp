@@ -24,16 +24,18 @@ std::int64_t validated_ttl(std::chrono::milliseconds ttl) {
 
 }  // namespace
 
+using detail::Call;
+using detail::Session;
+
 std::optional<Lock> Locks::try_acquire(std::string_view key, std::string_view holder,
                                        std::chrono::milliseconds ttl) const {
   detail::validate_lock_key(key);
   detail::validate_name("lock holder", holder, kMaxLockHolderBytes);
   const std::int64_t ttl_ms = validated_ttl(ttl);
-  // Not idempotent: a retry after a lost reply would find the lock held by the first attempt.
+  // Never sent again: a retry after a lost reply would find the lock held by the first attempt.
   auto lock = detail::run_on_session(
-      scope_, "lock.try_acquire",
-      [&](detail::Session& session) { return session.locks().acquire(key, holder, ttl_ms); },
-      detail::Idempotence::not_idempotent);
+      scope_, "lock.try_acquire", Call::write,
+      [&](Session& session) { return session.locks().acquire(key, holder, ttl_ms); });
   if (!lock) {
     scope_.backend->metrics().add("strata_lock_contention_total",
                                   {{"backend", scope_.backend->name()}});
@@ -59,7 +61,7 @@ std::optional<Lock> Locks::acquire(std::string_view key, std::string_view holder
 Lock Locks::extend(std::string_view key, std::int64_t token, std::chrono::milliseconds ttl) const {
   detail::validate_lock_key(key);
   const std::int64_t ttl_ms = validated_ttl(ttl);
-  auto lock = detail::run_on_session(scope_, "lock.extend", [&](detail::Session& session) {
+  auto lock = detail::run_on_session(scope_, "lock.extend", Call::write, [&](Session& session) {
     return session.locks().extend(key, token, ttl_ms);
   });
   if (!lock) {
@@ -71,16 +73,15 @@ Lock Locks::extend(std::string_view key, std::int64_t token, std::chrono::millis
 
 bool Locks::release(std::string_view key, std::int64_t token) const {
   detail::validate_lock_key(key);
-  return detail::run_on_session(
-      scope_, "lock.release",
-      [&](detail::Session& session) { return session.locks().release(key, token); },
-      detail::Idempotence::not_idempotent);
+  return detail::run_on_session(scope_, "lock.release", Call::write, [&](Session& session) {
+    return session.locks().release(key, token);
+  });
 }
 
 std::optional<Lock> Locks::status(std::string_view key) const {
   detail::validate_lock_key(key);
-  return detail::run_on_session(
-      scope_, "lock.status", [&](detail::Session& session) { return session.locks().status(key); });
+  return detail::run_on_session(scope_, "lock.status", Call::read,
+                                [&](Session& session) { return session.locks().status(key); });
 }
 
 }  // namespace strata

@@ -1,6 +1,7 @@
 #include <chrono>
 
 #include "core/backend.h"
+#include "core/migration.h"
 #include "core/session_runner.h"
 #include "strata/store.h"
 
@@ -19,18 +20,19 @@ std::string scraped(const std::shared_ptr<detail::Backend>& backend) {
           static_cast<double>(pool.acquisitions));
   now.add("strata_pool_timeouts_total", {{"backend", name}}, static_cast<double>(pool.timeouts));
   now.add("strata_pool_acquire_wait_seconds_total", {{"backend", name}}, pool.wait_seconds);
-  detail::run_on_session(detail::Scope{backend}, "store.metrics", [&](detail::Session& session) {
-    for (const std::string& queue : session.queue_names()) {
-      const QueueStats stats = session.queue_stats(queue);
-      for (const auto& [state, count] :
-           {std::pair{"ready", stats.ready}, std::pair{"scheduled", stats.scheduled},
-            std::pair{"leased", stats.leased}, std::pair{"dead", stats.dead}}) {
-        now.set("strata_queue_items", {{"queue", queue}, {"state", state}},
-                static_cast<double>(count));
-      }
-    }
-    return true;
-  });
+  detail::run_on_session(
+      detail::Scope{backend}, "store.metrics", detail::Call::read, [&](detail::Session& session) {
+        for (const std::string& queue : session.queues().names()) {
+          const QueueStats stats = session.queues().stats(queue);
+          for (const auto& [state, count] :
+               {std::pair{"ready", stats.ready}, std::pair{"scheduled", stats.scheduled},
+                std::pair{"leased", stats.leased}, std::pair{"dead", stats.dead}}) {
+            now.set("strata_queue_items", {{"queue", queue}, {"state", state}},
+                    static_cast<double>(count));
+          }
+        }
+        return true;
+      });
   return now.prometheus_text();
 }
 
@@ -43,7 +45,7 @@ std::string Store::metrics() const {
 Health Store::health() const {
   Health health;
   health.backend = std::string(backend_->name());
-  health.expected_schema_version = backend_->latest_schema_version();
+  health.expected_schema_version = detail::kSchemaVersion;
   const auto start = std::chrono::steady_clock::now();
   try {
     health.schema_version = backend_->schema_version();

@@ -69,6 +69,9 @@ double jitter() {
 
 }  // namespace
 
+using detail::Call;
+using detail::Session;
+
 Queue::Queue(detail::Scope scope, std::string name)
     : scope_(std::move(scope)), name_(std::move(name)) {
   detail::validate_queue_name(name_);
@@ -80,8 +83,8 @@ void Queue::create(const QueueSettings& settings) const {
   check_positive(settings.retry_cap, "retry_cap");
   if (settings.expire_after) check_positive(*settings.expire_after, "expire_after");
   if (settings.max_attempts < 1) invalid("max_attempts must be at least 1");
-  detail::run_on_session(scope_, "queue.create", [&](detail::Session& session) {
-    session.queue_create(name_, settings);
+  detail::run_on_session(scope_, "queue.create", Call::write, [&](Session& session) {
+    session.queues().create(name_, settings);
     return true;
   });
 }
@@ -90,9 +93,8 @@ std::vector<Produced> Queue::produce(const std::vector<QueueMessage>& messages) 
   const auto pending = prepare_messages(messages);
   if (pending.empty()) return {};
   auto produced = detail::run_on_session(
-      scope_, "queue.produce",
-      [&](detail::Session& session) { return session.queue_produce(name_, pending); },
-      detail::Idempotence::not_idempotent);
+      scope_, "queue.produce", Call::write,
+      [&](Session& session) { return session.queues().produce(name_, pending); });
   count("strata_queue_produced_total", produced.size());
   return produced;
 }
@@ -106,12 +108,13 @@ std::vector<LeasedMessage> Queue::lease(std::size_t max_items,
   const auto until = std::chrono::steady_clock::now() + wait;
   while (true) {
     const std::string lease = detail::new_lease();
-    auto leased = detail::run_on_session(
-        scope_, "queue.lease",
-        [&](detail::Session& session) {
-          return session.queue_lease(name_, max_items, lease_ms, lease);
-        },
-        detail::Idempotence::not_idempotent);
+    auto leased = detail::run_on_session(scope_, "queue.lease", Call::write, [&](Session& session) {
+      return session.queues().lease(name_, max_items, lease_ms, lease);
+    });
+    // By priority, then in the order produced.
+    std::sort(leased.begin(), leased.end(), [](const LeasedMessage& a, const LeasedMessage& b) {
+      return a.priority != b.priority ? a.priority > b.priority : a.id < b.id;
+    });
     for (LeasedMessage& item : leased) item.token = detail::format_lease_token(item.id, lease);
     count("strata_queue_leased_total", leased.size());
     if (!leased.empty() || scope_.session != nullptr || std::chrono::steady_clock::now() >= until) {
@@ -125,8 +128,8 @@ void Queue::extend(std::string_view token,
                    std::optional<std::chrono::milliseconds> lease_for) const {
   const auto lease_ms = milliseconds(lease_for, "lease");
   const detail::LeaseToken held = detail::parse_lease_token(token);
-  if (!detail::run_on_session(scope_, "queue.extend", [&](detail::Session& session) {
-        return session.queue_extend(name_, held, lease_ms);
+  if (!detail::run_on_session(scope_, "queue.extend", Call::write, [&](Session& session) {
+        return session.queues().extend(name_, held, lease_ms);
       })) {
     lease_lost(name_, token);
   }
@@ -141,9 +144,11 @@ std::size_t Queue::complete(const std::vector<std::string>& tokens) const {
   std::vector<detail::LeaseToken> held;
   held.reserve(tokens.size());
   for (const std::string& token : tokens) held.push_back(detail::parse_lease_token(token));
+  // Never sent again: a completion applied before the connection was lost would then find its
+  // leases gone and report them lost.
   const std::size_t completed = detail::run_on_session(
-      scope_, "queue.complete",
-      [&](detail::Session& session) { return session.queue_complete(name_, held); });
+      scope_, "queue.complete", Call::write,
+      [&](Session& session) { return session.queues().complete(name_, held); });
   count("strata_queue_completed_total", completed);
   return completed;
 }
@@ -160,8 +165,8 @@ void Queue::retry(std::string_view token, std::optional<std::chrono::millisecond
       delay ? std::optional<std::int64_t>(delay->count()) : std::nullopt;
   const double spread = jitter();
   const detail::LeaseToken held = detail::parse_lease_token(token);
-  if (!detail::run_on_session(scope_, "queue.retry", [&](detail::Session& session) {
-        return session.queue_retry(name_, held, delay_ms, spread);
+  if (!detail::run_on_session(scope_, "queue.retry", Call::write, [&](Session& session) {
+        return session.queues().retry(name_, held, delay_ms, spread);
       })) {
     lease_lost(name_, token);
   }
@@ -169,60 +174,60 @@ void Queue::retry(std::string_view token, std::optional<std::chrono::millisecond
 
 void Queue::fail(std::string_view token, std::string_view reason) const {
   const detail::LeaseToken held = detail::parse_lease_token(token);
-  if (!detail::run_on_session(scope_, "queue.fail", [&](detail::Session& session) {
-        return session.queue_fail(name_, held, reason);
+  if (!detail::run_on_session(scope_, "queue.fail", Call::write, [&](Session& session) {
+        return session.queues().fail(name_, held, reason);
       })) {
     lease_lost(name_, token);
   }
 }
 
 QueueStats Queue::stats() const {
-  return detail::run_on_session(
-      scope_, "queue.stats", [&](detail::Session& session) { return session.queue_stats(name_); });
+  return detail::run_on_session(scope_, "queue.stats", Call::read,
+                                [&](Session& session) { return session.queues().stats(name_); });
 }
 
 void Queue::pause() const {
-  detail::run_on_session(scope_, "queue.pause", [&](detail::Session& session) {
-    session.queue_set_paused(name_, true);
+  detail::run_on_session(scope_, "queue.pause", Call::write, [&](Session& session) {
+    session.queues().set_paused(name_, true);
     return true;
   });
 }
 
 void Queue::resume() const {
-  detail::run_on_session(scope_, "queue.resume", [&](detail::Session& session) {
-    session.queue_set_paused(name_, false);
+  detail::run_on_session(scope_, "queue.resume", Call::write, [&](Session& session) {
+    session.queues().set_paused(name_, false);
     return true;
   });
 }
 
 std::size_t Queue::purge() const {
-  return detail::run_on_session(
-      scope_, "queue.purge", [&](detail::Session& session) { return session.queue_purge(name_); });
+  return detail::run_on_session(scope_, "queue.purge", Call::write,
+                                [&](Session& session) { return session.queues().purge(name_); });
 }
 
 std::vector<DeadLetter> Queue::dead_letters(std::int64_t after_id, std::size_t limit) const {
   if (limit == 0) return {};
-  return detail::run_on_session(scope_, "queue.dead_letters", [&](detail::Session& session) {
-    return session.queue_dead_letters(name_, after_id, limit);
+  return detail::run_on_session(scope_, "queue.dead_letters", Call::read, [&](Session& session) {
+    return session.queues().dead_letters(name_, after_id, limit);
   });
 }
 
 std::size_t Queue::requeue(const std::vector<std::int64_t>& ids) const {
   if (ids.empty()) return 0;
-  return detail::run_on_session(scope_, "queue.requeue", [&](detail::Session& session) {
-    return session.queue_requeue(name_, ids);
+  return detail::run_on_session(scope_, "queue.requeue", Call::write, [&](Session& session) {
+    return session.queues().requeue(name_, ids);
   });
 }
 
 std::size_t Queue::requeue_all() const {
-  return detail::run_on_session(scope_, "queue.requeue_all", [&](detail::Session& session) {
-    return session.queue_requeue(name_, std::nullopt);
+  return detail::run_on_session(scope_, "queue.requeue_all", Call::write, [&](Session& session) {
+    return session.queues().requeue(name_, std::nullopt);
   });
 }
 
 std::size_t Queue::purge_dead() const {
-  return detail::run_on_session(scope_, "queue.purge_dead", [&](detail::Session& session) {
-    return session.queue_purge_dead(name_);
+  return detail::run_on_session(scope_, "queue.purge_dead", Call::write, [&](Session& session) {
+    return session.queues().purge_dead(name_);
   });
 }
 
@@ -235,6 +240,12 @@ std::int64_t backoff_ms(const QueueConfig& config, std::int64_t attempt, double 
   for (std::int64_t i = 1; i < attempt && delay < config.retry_cap_ms; ++i) delay *= 2;
   return static_cast<std::int64_t>(static_cast<double>(std::min(delay, config.retry_cap_ms)) *
                                    jitter);
+}
+
+std::optional<std::int64_t> retry_delay_ms(const QueueConfig& config, std::int64_t attempts,
+                                           std::optional<std::int64_t> delay_ms, double jitter) {
+  if (attempts >= config.max_attempts) return std::nullopt;
+  return delay_ms.value_or(backoff_ms(config, attempts, jitter));
 }
 
 void throw_unknown_queue(std::string_view queue) {

@@ -1,4 +1,5 @@
-// Runs a primitive's call on the right session: the transaction's, or a pooled one.
+// Runs a primitive's call on the right session: the transaction's, or a pooled one, sent again
+// after a lost connection only when that is safe.
 #pragma once
 
 #include <chrono>
@@ -15,34 +16,38 @@ namespace strata::detail {
 
 inline constexpr int kCallAttempts = 3;
 
-// Whether running a call twice has the effect of running it once. Every read is idempotent, and
-// so is an append (its event ids are fixed before the first attempt); a key-value write is not
-// (each write raises the key's version).
-enum class Idempotence { idempotent, not_idempotent };
+// What a call does to the store, declared by every call: it decides how the call runs (see
+// Access) and whether it is sent again after a lost connection.
+enum class Call {
+  read,              // Writes nothing: sent again.
+  write,             // Its outcome may be unknown after a lost connection: never sent again then.
+  idempotent_write,  // Running it twice does what running it once does (an append, whose event
+                     // ids are fixed before the first attempt): sent again.
+};
 
 // Whether a call that failed this way may safely run again: nothing was applied (unavailable),
-// or it may have been and running it again is harmless because the call is idempotent.
-inline bool is_retryable(const Error& error, Idempotence idempotence) {
+// or it may have been and running it again is harmless.
+inline bool is_retryable(const Error& error, Call call) {
   return error.code() == ErrorCode::unavailable ||
-         (error.code() == ErrorCode::unknown_outcome && idempotence == Idempotence::idempotent);
+         (error.code() == ErrorCode::unknown_outcome && call != Call::write);
 }
 
 // Runs `fn(Session&)` and returns its result. Inside a transaction, on the transaction's session,
 // once. Outside, on a pooled session, and again on a fresh one when the connection failed and
 // is_retryable allows it.
 template <class Fn>
-std::invoke_result_t<Fn&, Session&> run_with_retries(const Scope& scope, Fn& fn,
-                                                     Idempotence idempotence) {
+std::invoke_result_t<Fn&, Session&> run_with_retries(const Scope& scope, Call call, Fn& fn) {
   if (scope.session != nullptr) return fn(*scope.session);
   using Result = std::invoke_result_t<Fn&, Session&>;
+  const Access access = call == Call::read ? Access::read : Access::write;
   auto backoff = std::chrono::milliseconds(20);
   for (int attempt = 1;; ++attempt) {
     try {
       std::optional<Result> result;
-      scope.backend->run([&](Session& session) { result.emplace(fn(session)); });
+      scope.backend->run(access, [&](Session& session) { result.emplace(fn(session)); });
       return std::move(*result);
     } catch (const Error& error) {
-      if (!is_retryable(error, idempotence) || attempt == kCallAttempts) throw;
+      if (!is_retryable(error, call) || attempt == kCallAttempts) throw;
     }
     std::this_thread::sleep_for(backoff);
     backoff *= 2;
@@ -51,15 +56,14 @@ std::invoke_result_t<Fn&, Session&> run_with_retries(const Scope& scope, Fn& fn,
 
 // run_with_retries, recorded in the backend's metrics as one call of `operation`.
 template <class Fn>
-std::invoke_result_t<Fn&, Session&> run_on_session(
-    const Scope& scope, const char* operation, Fn&& fn,
-    Idempotence idempotence = Idempotence::idempotent) {
+std::invoke_result_t<Fn&, Session&> run_on_session(const Scope& scope, const char* operation,
+                                                   Call call, Fn&& fn) {
   const auto start = std::chrono::steady_clock::now();
   const auto seconds = [&] {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   };
   try {
-    auto result = run_with_retries(scope, fn, idempotence);
+    auto result = run_with_retries(scope, call, fn);
     record_call(scope.backend->metrics(), scope.backend->name(), operation, seconds(), nullptr);
     return result;
   } catch (const Error& error) {

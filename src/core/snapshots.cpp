@@ -27,11 +27,14 @@ detail::PruneRule prune_rule(const SnapshotRetention& retention) {
 
 }  // namespace
 
+using detail::Call;
+using detail::Session;
+
 Snapshot Snapshots::save(std::string_view stream, std::int64_t version,
                          std::string_view state) const {
   detail::validate_stream_name(stream);
   validate_snapshot(version, state);
-  return detail::run_on_session(scope_, "snapshot.save", [&](detail::Session& session) {
+  return detail::run_on_session(scope_, "snapshot.save", Call::write, [&](Session& session) {
     return session.snapshots().save(stream, version, state);
   });
 }
@@ -39,29 +42,28 @@ Snapshot Snapshots::save(std::string_view stream, std::int64_t version,
 std::optional<Snapshot> Snapshots::load(std::string_view stream,
                                         std::optional<std::int64_t> version) const {
   detail::validate_stream_name(stream);
-  return detail::run_on_session(scope_, "snapshot.load", [&](detail::Session& session) {
+  return detail::run_on_session(scope_, "snapshot.load", Call::read, [&](Session& session) {
     return session.snapshots().load(stream, version.value_or(INT64_MAX));
   });
 }
 
 std::vector<Snapshot> Snapshots::list(std::string_view stream) const {
   detail::validate_stream_name(stream);
-  return detail::run_on_session(scope_, "snapshot.list", [&](detail::Session& session) {
-    return session.snapshots().list(stream);
-  });
+  return detail::run_on_session(scope_, "snapshot.list", Call::read,
+                                [&](Session& session) { return session.snapshots().list(stream); });
 }
 
 std::size_t Snapshots::prune(std::string_view stream, const SnapshotRetention& retention) const {
   detail::validate_stream_name(stream);
   const detail::PruneRule rule = prune_rule(retention);
-  return detail::run_on_session(scope_, "snapshot.prune", [&](detail::Session& session) {
+  return detail::run_on_session(scope_, "snapshot.prune", Call::write, [&](Session& session) {
     return session.snapshots().prune(stream, rule);
   });
 }
 
 std::size_t Snapshots::prune_all(const SnapshotRetention& retention) const {
   const detail::PruneRule rule = prune_rule(retention);
-  return detail::run_on_session(scope_, "snapshot.prune_all", [&](detail::Session& session) {
+  return detail::run_on_session(scope_, "snapshot.prune_all", Call::write, [&](Session& session) {
     return session.snapshots().prune(std::nullopt, rule);
   });
 }

@@ -26,8 +26,8 @@ std::vector<RecordedEvent> read_or_wait(const Scope& scope, const char* operatio
                                         std::chrono::milliseconds wait) {
   const auto deadline = std::chrono::steady_clock::now() + wait;
   while (true) {
-    auto events =
-        run_on_session(scope, operation, [&](Session& session) { return session.read_all(read); });
+    auto events = run_on_session(scope, operation, Call::read,
+                                 [&](Session& session) { return session.events().read_all(read); });
     if (!events.empty() || std::chrono::steady_clock::now() >= deadline) return events;
     scope.backend->wait_for_events(deadline);
   }

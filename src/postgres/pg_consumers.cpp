@@ -1,44 +1,55 @@
-#include "postgres/pg_consumers.h"
-
-#include "postgres/session_context.h"
+// Durable consumers' checkpoints on PostgreSQL: one row per name and group member, moved by
+// compare-and-set.
+#include "postgres/pg_rooms.h"
 
 namespace strata::detail {
+namespace {
 
 using pq::Params;
+using pq::Result;
 
-PgConsumerSql::PgConsumerSql(const std::string& quoted_schema) {
-  checkpoint = with_schema(
-      "SELECT position FROM {schema}.consumers WHERE name = $1::text AND member = $2::bigint",
-      quoted_schema);
-  // $3 the position expected (NULL: any), $4 the new one.
-  move = with_schema(
-      "INSERT INTO {schema}.consumers AS c (name, member, position, updated_at) "
-      "VALUES ($1::text, $2::bigint, $4::text, statement_timestamp()) "
-      "ON CONFLICT (name, member) DO UPDATE SET position = excluded.position, "
-      "updated_at = excluded.updated_at WHERE $3::text IS NULL OR c.position = $3::text "
-      "RETURNING true",
-      quoted_schema);
-}
+// $1 name, $2 member.
+const Statement kCheckpoint{
+    "SELECT position FROM {schema}.consumers WHERE name = $1::text AND member = $2::bigint"};
+// $1 name, $2 member, $3 the position expected (NULL: any), $4 the new one. Returns a row when
+// it moved.
+const Statement kMove{
+    "INSERT INTO {schema}.consumers AS c (name, member, position, updated_at) "
+    "VALUES ($1::text, $2::bigint, $4::text, statement_timestamp()) "
+    "ON CONFLICT (name, member) DO UPDATE SET position = excluded.position, "
+    "updated_at = excluded.updated_at WHERE $3::text IS NULL OR c.position = $3::text "
+    "RETURNING true"};
 
-std::optional<Position> PgConsumers::checkpoint(std::string_view name, std::int64_t member) {
-  const pq::Result rows =
-      context_.connection.query(context_.sql.consumers.checkpoint, Params().add(name).add(member));
-  if (rows.rows() == 0) return std::nullopt;
-  return Position::parse(rows.text(0, 0));
-}
+class PgConsumers final : public ConsumerOps {
+ public:
+  explicit PgConsumers(PgContext& context) : context_(context) {}
 
-bool PgConsumers::advance(std::string_view name, std::int64_t member, Position from, Position to) {
-  context_.wrote = true;
-  Params params;
-  params.add(name).add(member).add(from.to_string()).add(to.to_string());
-  return context_.connection.query(context_.sql.consumers.move, params).rows() > 0;
-}
+  std::optional<Position> checkpoint(std::string_view name, std::int64_t member) override {
+    const Result rows = context_.query(kCheckpoint, Params().add(name).add(member));
+    if (rows.rows() == 0) return std::nullopt;
+    return Position::parse(rows.text(0, rows.column("position")));
+  }
 
-void PgConsumers::reset(std::string_view name, std::int64_t member, Position to) {
-  context_.wrote = true;
-  Params params;
-  params.add(name).add(member).add_null().add(to.to_string());
-  context_.connection.query(context_.sql.consumers.move, params);
+  bool advance(std::string_view name, std::int64_t member, Position from, Position to) override {
+    Params params;
+    params.add(name).add(member).add(from.to_string()).add(to.to_string());
+    return context_.query(kMove, params).rows() > 0;
+  }
+
+  void reset(std::string_view name, std::int64_t member, Position to) override {
+    Params params;
+    params.add(name).add(member).add_null().add(to.to_string());
+    context_.query(kMove, params);
+  }
+
+ private:
+  PgContext& context_;
+};
+
+}  // namespace
+
+std::unique_ptr<ConsumerOps> pg_consumers(PgContext& context) {
+  return std::make_unique<PgConsumers>(context);
 }
 
 }  // namespace strata::detail

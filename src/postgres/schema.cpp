@@ -1,5 +1,7 @@
 #include "postgres/schema.h"
 
+#include <iterator>
+
 namespace strata::detail {
 namespace {
 
@@ -167,6 +169,9 @@ CREATE TABLE {schema}.consumers (
 );
 )sql"},
 };
+
+static_assert(std::size(kMigrations) == kSchemaVersion &&
+              kMigrations[kSchemaVersion - 1].version == kSchemaVersion);
 
 }  // namespace
 

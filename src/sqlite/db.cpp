@@ -64,6 +64,14 @@ void Query::reset() {
   sqlite3_reset(statement_);
 }
 
+int Query::column(std::string_view name) const {
+  for (int column = 0; column < sqlite3_column_count(statement_); ++column) {
+    if (name == sqlite3_column_name(statement_, column)) return column;
+  }
+  throw SqliteError(SQLITE_MISUSE, "the statement returns no column named '" + std::string(name) +
+                                       "': " + sqlite3_sql(statement_));
+}
+
 bool Query::is_null(int column) const {
   return sqlite3_column_type(statement_, column) == SQLITE_NULL;
 }
@@ -118,6 +126,9 @@ Query Database::query(const std::string& sql) {
                                           SQLITE_PREPARE_PERSISTENT, &statement, nullptr);
     if (result != SQLITE_OK) fail(handle_, result);
     found = statements_.emplace(sql, statement).first;
+  }
+  if (writes_refused_ && sqlite3_stmt_readonly(found->second.get()) == 0) {
+    throw SqliteError(SQLITE_MISUSE, "a call that only reads ran a statement that writes: " + sql);
   }
   return Query(found->second.get());
 }

@@ -49,6 +49,10 @@ class Query {
   // Makes the statement ready to run again; bindings stay until rebound.
   void reset();
 
+  // The number of the result column named `name`. Throws SqliteError naming it when the
+  // statement returns no such column: readers name the columns they read, so a column added to
+  // a statement or moved in it cannot shift them.
+  int column(std::string_view name) const;
   bool is_null(int column) const;
   std::int64_t integer(int column) const;
   std::string text(int column) const;
@@ -71,8 +75,11 @@ class Database {
 
   // Runs one or more statements that return no rows.
   void exec(const std::string& sql);
-  // A use of the statement `sql`, prepared once per connection and reused.
+  // A use of the statement `sql`, prepared once per connection and reused. Throws SqliteError
+  // (SQLITE_MISUSE) for a statement that writes while writes are refused.
   Query query(const std::string& sql);
+  // While on, query() refuses statements that write: a guard for calls that promise to read.
+  void refuse_writes(bool refused) { writes_refused_ = refused; }
   std::int64_t last_insert_rowid() const;
   // Defines the deterministic SQL function `name(a, b)`, true or false of two texts (NULL when
   // either is NULL).
@@ -87,6 +94,7 @@ class Database {
     void operator()(sqlite3_stmt* statement) const { sqlite3_finalize(statement); }
   };
   sqlite3* handle_ = nullptr;
+  bool writes_refused_ = false;
   std::unordered_map<std::string, std::unique_ptr<sqlite3_stmt, StatementDeleter>> statements_;
 };
 

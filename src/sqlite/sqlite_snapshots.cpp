@@ -1,16 +1,18 @@
-#include "sqlite/sqlite_snapshots.h"
-
+// Snapshots on SQLite: one row per stream and version.
 #include "core/ids.h"
+#include "sqlite/sqlite_rooms.h"
 
 namespace strata::detail {
 namespace {
 
 using sqlite::Query;
 
+// ?1 stream, ?2 version, ?3 state, ?4 now.
 constexpr const char* kSave =
     "INSERT INTO strata_snapshots (stream, version, state, created_at) VALUES (?1, ?2, ?3, ?4) "
     "ON CONFLICT (stream, version) DO UPDATE SET state = excluded.state, "
     "created_at = excluded.created_at";
+// ?1 stream, ?2 the highest version wanted.
 constexpr const char* kLoad =
     "SELECT stream, version, state, created_at FROM strata_snapshots "
     "WHERE stream = ?1 AND version <= ?2 ORDER BY version DESC LIMIT 1";
@@ -25,43 +27,61 @@ constexpr const char* kPrune =
     "FROM strata_snapshots WHERE ?1 IS NULL OR stream = ?1) "
     "WHERE rank > ?2 OR created_at < ?3)";
 
-Snapshot read_snapshot(const Query& row) {
-  return Snapshot{row.text(0), row.integer(1), row.text(2), row.integer(3)};
-}
-
-}  // namespace
-
-Snapshot SqliteSnapshots::save(std::string_view stream, std::int64_t version,
-                               std::string_view state) {
-  const auto writing = context_.writer_turn();
-  const Timestamp now = now_micros();
-  context_.db.query(kSave).bind(1, stream).bind(2, version).bind(3, state).bind(4, now).run();
-  return Snapshot{std::string(stream), version, std::string(state), now};
-}
-
-std::optional<Snapshot> SqliteSnapshots::load(std::string_view stream, std::int64_t version) {
-  Query query = context_.db.query(kLoad);
-  query.bind(1, stream).bind(2, version);
-  if (!query.step()) return std::nullopt;
-  return read_snapshot(query);
-}
-
-std::vector<Snapshot> SqliteSnapshots::list(std::string_view stream) {
-  Query query = context_.db.query(kList);
-  query.bind(1, stream);
+// Rows of kLoad and kList.
+std::vector<Snapshot> read_snapshots(Query& query) {
+  const int stream = query.column("stream");
+  const int version = query.column("version");
+  const int state = query.column("state");
+  const int created_at = query.column("created_at");
   std::vector<Snapshot> snapshots;
-  while (query.step()) snapshots.push_back(read_snapshot(query));
+  while (query.step()) {
+    snapshots.push_back(Snapshot{query.text(stream), query.integer(version), query.text(state),
+                                 query.integer(created_at)});
+  }
   return snapshots;
 }
 
-std::size_t SqliteSnapshots::prune(std::optional<std::string_view> stream, const PruneRule& rule) {
-  const auto writing = context_.writer_turn();
-  Query query = context_.db.query(kPrune);
-  query.bind_optional(1, stream);
-  if (rule.keep_last) query.bind(2, *rule.keep_last);
-  if (rule.max_age_ms) query.bind(3, now_micros() - *rule.max_age_ms * 1000);
-  query.run();
-  return static_cast<std::size_t>(context_.db.changes());
+class SqliteSnapshots final : public SnapshotOps {
+ public:
+  explicit SqliteSnapshots(SqliteContext& context) : db_(context.db) {}
+
+  Snapshot save(std::string_view stream, std::int64_t version, std::string_view state) override {
+    const Timestamp now = now_micros();
+    db_.query(kSave).bind(1, stream).bind(2, version).bind(3, state).bind(4, now).run();
+    return Snapshot{std::string(stream), version, std::string(state), now};
+  }
+
+  std::optional<Snapshot> load(std::string_view stream, std::int64_t version) override {
+    Query query = db_.query(kLoad);
+    query.bind(1, stream).bind(2, version);
+    auto found = read_snapshots(query);
+    if (found.empty()) return std::nullopt;
+    return std::move(found.front());
+  }
+
+  std::vector<Snapshot> list(std::string_view stream) override {
+    Query query = db_.query(kList);
+    query.bind(1, stream);
+    return read_snapshots(query);
+  }
+
+  std::size_t prune(std::optional<std::string_view> stream, const PruneRule& rule) override {
+    Query query = db_.query(kPrune);
+    query.bind_optional(1, stream);
+    if (rule.keep_last) query.bind(2, *rule.keep_last);
+    if (rule.max_age_ms) query.bind(3, now_micros() - *rule.max_age_ms * 1000);
+    query.run();
+    return static_cast<std::size_t>(db_.changes());
+  }
+
+ private:
+  sqlite::Database& db_;
+};
+
+}  // namespace
+
+std::unique_ptr<SnapshotOps> sqlite_snapshots(SqliteContext& context) {
+  return std::make_unique<SqliteSnapshots>(context);
 }
 
 }  // namespace strata::detail

@@ -20,6 +20,13 @@ std::string trimmed(const char* message) {
 
 }  // namespace
 
+int Result::column(std::string_view name) const {
+  for (int column = 0; column < PQnfields(result_.get()); ++column) {
+    if (name == PQfname(result_.get(), column)) return column;
+  }
+  throw PqError("the statement returns no column named '" + std::string(name) + "'", "", false);
+}
+
 std::string_view Result::text(int row, int column) const {
   return std::string_view(PQgetvalue(result_.get(), row, column),
                           static_cast<std::size_t>(PQgetlength(result_.get(), row, column)));

@@ -33,13 +33,17 @@ class PqError : public std::runtime_error {
   bool connection_lost_;
 };
 
-// Owns one PGresult. Values are read in text format.
+// Owns one PGresult. Values are read in text format, from columns found by name (column()), so
+// that a column added to a statement or moved in it cannot shift what a reader reads.
 class Result {
  public:
   Result() = default;
   explicit Result(PGresult* result) : result_(result, &PQclear) {}
 
   int rows() const { return PQntuples(result_.get()); }
+  // The number of the column named `name` (lower case, as PostgreSQL folds unquoted names).
+  // Throws PqError naming it when the statement returns no such column.
+  int column(std::string_view name) const;
   bool is_null(int row, int column) const { return PQgetisnull(result_.get(), row, column) != 0; }
   std::string_view text(int row, int column) const;
   std::string string(int row, int column) const { return std::string(text(row, column)); }

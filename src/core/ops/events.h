@@ -1,0 +1,61 @@
+// What a backend does for event streams: appends and reads. Core decides what an append's
+// outcome means (idempotent retry, wrong version, taken id); a backend only reports it.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "strata/event.h"
+
+namespace strata::detail {
+
+// An event ready to store: validated, with its id and time fixed. Its text is viewed, not
+// copied, from the caller's EventData, which outlives the append.
+struct PendingEvent {
+  std::string id;  // Canonical lower-case UUID.
+  std::string_view type;
+  std::string_view data;
+  std::optional<std::string_view> metadata;
+  Timestamp created_at = 0;
+};
+
+struct AppendBatch {
+  std::string stream;
+  ExpectedVersion expected = ExpectedVersion::any();
+  std::vector<PendingEvent> events;  // Never empty.
+  std::uint64_t stream_key = 0;      // stable_hash64(stream): the stream's lock key.
+};
+
+// What one attempt to append did. Only `appended` wrote anything.
+struct AppendAttempt {
+  enum class Outcome {
+    appended,          // `result` holds the new version and position.
+    version_mismatch,  // `expected` does not hold for `current_version`.
+    duplicate_id,      // An event id is already stored (possibly an idempotent retry).
+    order_conflict,    // A later transaction already appended to the stream (PostgreSQL only).
+    stream_deleted,    // The stream is tombstoned.
+  };
+  Outcome outcome = Outcome::appended;
+  AppendResult result;
+  std::int64_t current_version = 0;  // The stream's version before the attempt.
+};
+
+class EventOps {
+ public:
+  virtual ~EventOps() = default;
+  // Appends atomically: inside a transaction under a savepoint, else in a transaction of its own.
+  // A failed attempt leaves no trace and leaves an enclosing transaction usable.
+  virtual AppendAttempt try_append(const AppendBatch& batch) = 0;
+  // The stored events with any of these ids (canonical UUIDs), in any order.
+  virtual std::vector<RecordedEvent> by_id(const std::vector<std::string>& ids) = 0;
+  // Events of `stream` from version `from` (inclusive) in `direction`.
+  virtual std::vector<RecordedEvent> read_stream(std::string_view stream, std::int64_t from,
+                                                 Direction direction, std::size_t limit) = 0;
+  virtual std::vector<RecordedEvent> read_all(const AllReadOptions& options) = 0;
+  virtual StreamInfo stream_info(std::string_view stream) = 0;
+};
+
+}  // namespace strata::detail

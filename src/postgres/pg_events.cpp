@@ -1,0 +1,409 @@
+// Event streams on PostgreSQL: appends in one round trip (COPY for large batches), reads in the
+// all-events order by transaction id (see docs/ordering.md).
+#include <array>
+
+#include "postgres/pg_event_sql.h"
+#include "postgres/pg_rooms.h"
+
+namespace strata::detail {
+namespace {
+
+using pq::Command;
+using pq::Params;
+using pq::PqError;
+using pq::Result;
+
+// Larger batches go by COPY: two more round trips, but the fastest way rows reach the server.
+constexpr std::size_t kMaxRowsPerStatement = 64;
+// A refusal that no longer holds when checked is tried again, this many times in all.
+constexpr int kAppendAttempts = 5;
+constexpr std::string_view kUniqueViolation = "23505";
+
+// Output columns get names of their own: ORDER BY tx_id must sort the xid8 column, not its text.
+constexpr std::string_view kEventColumns =
+    "e.tx_id::text AS commit_text, e.position, e.stream, e.version, e.id::text AS id_text, "
+    "e.type, e.data, e.metadata, (extract(epoch FROM e.created_at) * 1000000)::bigint AS micros";
+
+std::string select_events(std::string_view where) {
+  return "SELECT " + std::string(kEventColumns) + " FROM {schema}.events e " + std::string(where);
+}
+
+// Rows of kEventColumns.
+std::vector<RecordedEvent> read_events(const Result& rows) {
+  const int commit = rows.column("commit_text");
+  const int position = rows.column("position");
+  const int stream = rows.column("stream");
+  const int version = rows.column("version");
+  const int id = rows.column("id_text");
+  const int type = rows.column("type");
+  const int data = rows.column("data");
+  const int metadata = rows.column("metadata");
+  const int created_at = rows.column("micros");
+  std::vector<RecordedEvent> events(static_cast<std::size_t>(rows.rows()));
+  for (int row = 0; row < rows.rows(); ++row) {
+    RecordedEvent& event = events[static_cast<std::size_t>(row)];
+    event.position =
+        Position(rows.unsigned_integer(row, commit), rows.unsigned_integer(row, position));
+    event.stream = rows.string(row, stream);
+    event.version = rows.integer(row, version);
+    event.id = rows.string(row, id);
+    event.type = rows.string(row, type);
+    event.data = rows.string(row, data);
+    event.metadata = rows.optional_string(row, metadata);
+    event.created_at = rows.integer(row, created_at);
+  }
+  return events;
+}
+
+// Whether the expectation holds: $2 is 0 any, 1 no stream, 2 stream exists, 3 exact ($3).
+constexpr std::string_view kVersionHolds = R"sql(
+  CASE $2::int
+    WHEN 0 THEN true
+    WHEN 1 THEN last.version IS NULL
+    WHEN 2 THEN last.version IS NOT NULL
+    ELSE coalesce(last.version, 0) = $3::bigint
+  END)sql";
+
+// A transaction that already holds an xid may not append behind a later one: its events would
+// sort before the stream's earlier versions in the all-events order.
+constexpr std::string_view kOrderHolds =
+    "coalesce(last.tx_id <= pg_current_xact_id_if_assigned(), true)";
+
+// Inserts `values` (which may use `last`) if the expectation and the order hold, and the
+// stream is not tombstoned. Returns the rows written: none when refused.
+std::string conditional_insert(std::string_view values, std::string_view from) {
+  return "INSERT INTO {schema}.events (stream, version, id, type, data, metadata, created_at)\n"
+         "SELECT " +
+         std::string(values) + std::string(kStreamStateSql) + std::string(from) + "\nWHERE " +
+         std::string(kVersionHolds) + " AND " + std::string(kOrderHolds) + " AND NOT last.deleted" +
+         "\nRETURNING version, position, tx_id::text AS commit_text";
+}
+
+int expectation_code(ExpectedVersion expected) {
+  switch (expected.kind()) {
+    case ExpectedVersion::Kind::any:
+      return 0;
+    case ExpectedVersion::Kind::no_stream:
+      return 1;
+    case ExpectedVersion::Kind::stream_exists:
+      return 2;
+    case ExpectedVersion::Kind::exact:
+      return 3;
+  }
+  return 0;
+}
+
+// $1 stream, $2 expectation, $3 expected version: shared by every append statement.
+Params check_params(const AppendBatch& batch) {
+  Params params;
+  params.add(batch.stream)
+      .add(std::int64_t{expectation_code(batch.expected)})
+      .add(batch.expected.version());
+  return params;
+}
+
+// Formats timestamps, reusing the last text: a batch's events share one time.
+class TimestampText {
+ public:
+  const std::string& of(Timestamp micros) {
+    if (text_.empty() || micros != micros_) {
+      micros_ = micros;
+      text_ = format_timestamp(micros);
+    }
+    return text_;
+  }
+
+ private:
+  Timestamp micros_ = 0;
+  std::string text_;
+};
+
+// check_params, then $4 id, $5 type, $6 data, $7 metadata, $8 created at.
+const Statement kAppendOne{conditional_insert(
+    "$1::text, coalesce(last.version, 0) + 1, $4::uuid, $5::text, $6::json, $7::json, "
+    "$8::timestamptz",
+    "")};
+
+Params append_one_params(const AppendBatch& batch) {
+  const PendingEvent& event = batch.events.front();
+  Params params = check_params(batch);
+  params.add(event.id).add(event.type).add(event.data);
+  params.add_nullable(event.metadata);
+  params.add(format_timestamp(event.created_at));
+  return params;
+}
+
+// check_params, then $4…$8 as kAppendOne's, as arrays with one element per event.
+const Statement kAppendMany{conditional_insert(
+    "$1::text, coalesce(last.version, 0) + e.ordinal, e.id, e.type, e.data, e.metadata, "
+    "e.created_at",
+    ",\n  unnest($4::uuid[], $5::text[], $6::json[], $7::json[], $8::timestamptz[])\n"
+    "    WITH ORDINALITY AS e (id, type, data, metadata, created_at, ordinal)")};
+
+Params append_many_params(const AppendBatch& batch) {
+  Params params = check_params(batch);
+  TimestampText created_at;
+  std::array<std::string, 5> arrays;
+  for (auto& array : arrays) array = "{";
+  for (std::size_t i = 0; i < batch.events.size(); ++i) {
+    const PendingEvent& event = batch.events[i];
+    if (i > 0) {
+      for (auto& array : arrays) array += ',';
+    }
+    pq::append_array_element(arrays[0], event.id);
+    pq::append_array_element(arrays[1], event.type);
+    pq::append_array_element(arrays[2], event.data);
+    pq::append_array_element(arrays[3], event.metadata);
+    pq::append_array_element(arrays[4], created_at.of(event.created_at));
+  }
+  for (auto& array : arrays) params.add(array += '}');
+  return params;
+}
+
+// check_params. One row: the stream's version, whether the expectation holds, whether the
+// order does, whether the stream takes events (is not tombstoned).
+const Statement kCheckStream{
+    "SELECT coalesce(last.version, 0) AS version, " + std::string(kVersionHolds) +
+    " AS version_holds, " + std::string(kOrderHolds) + " AS order_holds, NOT last.deleted AS open" +
+    std::string(kStreamStateSql)};
+
+// Why an append was refused, from a kCheckStream row: a tombstone, the expectation, or else the
+// all-events order; nullopt when all hold (the stream moved on between the append and the check).
+std::optional<AppendAttempt> refusal(const Result& checked) {
+  AppendAttempt attempt;
+  attempt.current_version = checked.integer(0, checked.column("version"));
+  if (checked.text(0, checked.column("open")) != "t") {
+    attempt.outcome = AppendAttempt::Outcome::stream_deleted;
+  } else if (checked.text(0, checked.column("version_holds")) != "t") {
+    attempt.outcome = AppendAttempt::Outcome::version_mismatch;
+  } else if (checked.text(0, checked.column("order_holds")) != "t") {
+    attempt.outcome = AppendAttempt::Outcome::order_conflict;
+  } else {
+    return std::nullopt;
+  }
+  return attempt;
+}
+
+const Statement kCopyEvents{
+    "COPY {schema}.events (stream, version, id, type, data, metadata, created_at) FROM STDIN"};
+
+// Rows for kCopyEvents, versions from `first_version` on.
+std::string copy_rows(const AppendBatch& batch, std::int64_t first_version) {
+  std::string rows;
+  std::size_t bytes = 0;
+  for (const PendingEvent& event : batch.events) {
+    bytes += batch.stream.size() + event.data.size() + 128;
+  }
+  rows.reserve(bytes);
+  TimestampText created_at;
+  std::int64_t version = first_version;
+  for (const PendingEvent& event : batch.events) {
+    pq::append_copy_field(rows, batch.stream);
+    rows += '\t';
+    rows += std::to_string(version++);
+    rows += '\t';
+    rows += event.id;
+    rows += '\t';
+    pq::append_copy_field(rows, event.type);
+    rows += '\t';
+    pq::append_copy_field(rows, event.data);
+    rows += '\t';
+    pq::append_copy_nullable(rows, event.metadata);
+    rows += '\t';
+    rows += created_at.of(event.created_at);
+    rows += '\n';
+  }
+  return rows;
+}
+
+// The position of the transaction's last event.
+const Statement kLastPosition{
+    "SELECT pg_current_xact_id()::text AS commit_text, max(position) AS position "
+    "FROM {schema}.events WHERE tx_id = pg_current_xact_id()"};
+
+// $1 the ids, as a uuid array.
+const Statement kEventsById{select_events("WHERE e.id = ANY($1::uuid[])")};
+
+// $1 stream, $2 first version, $3 limit.
+const Statement kReadStreamForward{
+    select_events("WHERE e.stream = $1::text AND e.version >= $2::bigint AND " +
+                  std::string(kRetainedSql) + " ORDER BY e.version LIMIT $3::bigint")};
+const Statement kReadStreamBackward{
+    select_events("WHERE e.stream = $1::text AND e.version <= $2::bigint AND " +
+                  std::string(kRetainedSql) + " ORDER BY e.version DESC LIMIT $3::bigint")};
+
+// $1 commit and $2 position to read after, $3 limit, then the filters given, in this order:
+// category, type, stream.
+std::string read_all_sql(bool by_category, bool by_type, bool by_stream) {
+  // Only transactions older than every running one are read: their events are final, so no
+  // event can later appear behind a position already returned.
+  std::string where =
+      "WHERE (e.tx_id, e.position) > ($1::xid8, $2::bigint) "
+      "AND e.tx_id < pg_snapshot_xmin(pg_current_snapshot()) AND " +
+      std::string(kRetainedSql);
+  int next = 4;
+  if (by_category) {
+    const std::string p = "$" + std::to_string(next++) + "::text";
+    where += " AND (e.stream = " + p + " OR starts_with(e.stream, " + p + " || '-'))";
+  }
+  if (by_type) where += " AND e.type = $" + std::to_string(next++) + "::text";
+  if (by_stream) where += " AND e.stream = $" + std::to_string(next) + "::text";
+  return select_events(where + " ORDER BY e.tx_id, e.position LIMIT $3::bigint");
+}
+
+// By filter: 4 for a stream, 2 for a category, 1 for a type.
+const std::array<Statement, 8> kReadAll = {
+    Statement{read_all_sql(false, false, false)}, Statement{read_all_sql(false, true, false)},
+    Statement{read_all_sql(true, false, false)},  Statement{read_all_sql(true, true, false)},
+    Statement{read_all_sql(false, false, true)},  Statement{read_all_sql(false, true, true)},
+    Statement{read_all_sql(true, false, true)},   Statement{read_all_sql(true, true, true)}};
+
+// $1 stream. One row: its version, whether it has events to read, whether it is tombstoned.
+const Statement kStreamInfo{
+    "SELECT coalesce(last.version, 0) AS version, EXISTS (SELECT 1 FROM {schema}.events e "
+    "WHERE e.stream = $1::text AND " +
+    std::string(kRetainedSql) + ") AS readable, last.deleted AS deleted" +
+    std::string(kStreamStateSql)};
+
+class PgEvents final : public EventOps {
+ public:
+  explicit PgEvents(PgContext& context) : context_(context) {}
+
+  AppendAttempt try_append(const AppendBatch& batch) override {
+    try {
+      for (int attempt = 1;; ++attempt) {
+        auto done = batch.events.size() <= kMaxRowsPerStatement ? append_by_statement(batch)
+                                                                : append_by_copy(batch);
+        if (done) {
+          if (done->outcome == AppendAttempt::Outcome::appended) context_.appended = true;
+          return *done;
+        }
+        if (attempt == kAppendAttempts) give_up(batch);
+      }
+    } catch (const PqError& error) {
+      // Each append path has left no trace of the attempt.
+      if (error.sqlstate() != kUniqueViolation) throw;
+      AppendAttempt attempt;
+      attempt.outcome = AppendAttempt::Outcome::duplicate_id;
+      attempt.current_version = stream_info(batch.stream).version;
+      return attempt;
+    }
+  }
+
+  std::vector<RecordedEvent> by_id(const std::vector<std::string>& ids) override {
+    std::string array = "{";
+    for (const std::string& id : ids) {
+      if (array.size() > 1) array += ',';
+      array += id;
+    }
+    array += '}';
+    return read_events(context_.query(kEventsById, Params().add(array)));
+  }
+
+  std::vector<RecordedEvent> read_stream(std::string_view stream, std::int64_t from,
+                                         Direction direction, std::size_t limit) override {
+    Params params;
+    params.add(stream).add(from).add(static_cast<std::int64_t>(limit));
+    return read_events(context_.query(
+        direction == Direction::forward ? kReadStreamForward : kReadStreamBackward, params));
+  }
+
+  std::vector<RecordedEvent> read_all(const AllReadOptions& options) override {
+    Params params;
+    params.add(std::to_string(options.after.commit()))
+        .add(static_cast<std::int64_t>(options.after.sequence()))
+        .add(static_cast<std::int64_t>(options.limit));
+    if (options.category) params.add(*options.category);
+    if (options.event_type) params.add(*options.event_type);
+    if (options.stream) params.add(*options.stream);
+    const std::size_t variant =
+        (options.stream ? 4 : 0) + (options.category ? 2 : 0) + (options.event_type ? 1 : 0);
+    return read_events(context_.query(kReadAll[variant], params));
+  }
+
+  StreamInfo stream_info(std::string_view stream) override {
+    const Result rows = context_.query(kStreamInfo, Params().add(stream));
+    return StreamInfo{rows.text(0, rows.column("readable")) == "t",
+                      rows.integer(0, rows.column("version")),
+                      rows.text(0, rows.column("deleted")) == "t"};
+  }
+
+ private:
+  // One round trip: lock the stream, then insert the events if the expectation holds, in one
+  // statement. Only a refused append pays a second round trip, to learn why.
+  std::optional<AppendAttempt> append_by_statement(const AppendBatch& batch) {
+    const bool one = batch.events.size() == 1;
+    const Params lock = Params().add(advisory_lock_key(batch.stream_key));
+    const Params append = one ? append_one_params(batch) : append_many_params(batch);
+    const std::array<Command, 2> commands = {
+        context_.command(kTakeAdvisoryLock, lock),
+        context_.command(one ? kAppendOne : kAppendMany, append)};
+    const Result written = std::move(context_.atomic_pipeline(commands)[1]);
+    if (written.rows() == 0) return refusal(context_.query(kCheckStream, check_params(batch)));
+    const int version = written.column("version");
+    const int position = written.column("position");
+    const int commit = written.column("commit_text");
+    AppendAttempt attempt;
+    attempt.result.version = 0;
+    for (int row = 0; row < written.rows(); ++row) {
+      if (written.integer(row, version) < attempt.result.version) continue;
+      attempt.result = AppendResult{
+          written.integer(row, version),
+          Position(written.unsigned_integer(row, commit), written.unsigned_integer(row, position))};
+    }
+    attempt.current_version =
+        attempt.result.version - static_cast<std::int64_t>(batch.events.size());
+    return attempt;
+  }
+
+  // Three round trips: lock the stream and check the expectation; COPY the events; read the last
+  // position and commit.
+  std::optional<AppendAttempt> append_by_copy(const AppendBatch& batch) {
+    const Params lock = Params().add(advisory_lock_key(batch.stream_key));
+    const Params check = check_params(batch);
+    const Params none;
+    const std::string& open = context_.in_transaction ? PgContext::kSavepoint : PgContext::kBegin;
+    const std::array<Command, 3> begin = {Command{open, none},
+                                          context_.command(kTakeAdvisoryLock, lock),
+                                          context_.command(kCheckStream, check)};
+    try {
+      const Result checked = std::move(context_.connection.pipeline(begin)[2]);
+      if (auto refused = refusal(checked)) {
+        context_.roll_back_quietly();
+        return refused;
+      }
+      const std::int64_t current = checked.integer(0, checked.column("version"));
+      context_.connection.copy_in(context_.sql(kCopyEvents), copy_rows(batch, current + 1));
+      const std::string& close = context_.in_transaction ? PgContext::kRelease : PgContext::kCommit;
+      const std::array<Command, 2> end = {context_.command(kLastPosition, none),
+                                          Command{close, none}};
+      const Result last = std::move(context_.connection.pipeline(end)[0]);
+      AppendAttempt attempt;
+      attempt.current_version = current;
+      attempt.result = AppendResult{current + static_cast<std::int64_t>(batch.events.size()),
+                                    Position(last.unsigned_integer(0, last.column("commit_text")),
+                                             last.unsigned_integer(0, last.column("position")))};
+      return attempt;
+    } catch (const PqError&) {
+      context_.roll_back_quietly();
+      throw;
+    }
+  }
+
+  // After kAppendAttempts refusals that no longer held when checked: a stream this busy is a
+  // conflict the caller may retry.
+  [[noreturn]] static void give_up(const AppendBatch& batch) {
+    throw Error(ErrorCode::conflict,
+                "stream '" + batch.stream + "' kept changing under the append; retry");
+  }
+
+  PgContext& context_;
+};
+
+}  // namespace
+
+std::unique_ptr<EventOps> pg_events(PgContext& context) {
+  return std::make_unique<PgEvents>(context);
+}
+
+}  // namespace strata::detail
