@@ -3,6 +3,7 @@
 
 #include "commands.h"
 #include "strata/error.h"
+#include "strata/version.h"
 
 namespace {
 
@@ -25,9 +26,14 @@ int exit_code_for(strata::ErrorCode code) {
 
 int main(int argc, char** argv) {
   using namespace strata::cli;
-  CLI::App app{"strata: durable event streams on SQLite or PostgreSQL"};
+  CLI::App app{"strata: durable state (events, key-value, queues, locks) on SQLite or PostgreSQL"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", "strata 0.1.0");
+  app.set_version_flag("--version", std::string("strata ") + strata::version() +
+                                        " (schema version " +
+                                        std::to_string(strata::latest_schema_version()) + ")");
+  // Global options may come before or after the subcommand: a subcommand passes what it does
+  // not know up to its parent (subcommands added below inherit this).
+  app.fallthrough();
   app.failure_message([](const CLI::App*, const CLI::Error& error) {
     return std::string("strata: ") + error.what() + " (see --help)\n";
   });

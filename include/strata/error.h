@@ -6,6 +6,8 @@
 #include <string>
 #include <string_view>
 
+#include "strata/export.h"
+
 namespace strata {
 
 // What went wrong, for callers to branch on. Stable: new codes may be added, none renumbered.
@@ -23,11 +25,11 @@ enum class ErrorCode {
 };
 
 // The name of a code, e.g. "wrong_expected_version". Never null.
-const char* to_string(ErrorCode code) noexcept;
+STRATA_EXPORT const char* to_string(ErrorCode code) noexcept;
 
 // The single exception type Strata throws (with one subclass below). The message names the
 // thing that is wrong and never contains a password.
-class Error : public std::runtime_error {
+class STRATA_EXPORT Error : public std::runtime_error {
  public:
   Error(ErrorCode code, const std::string& message) : std::runtime_error(message), code_(code) {}
   ErrorCode code() const noexcept { return code_; }
@@ -38,7 +40,7 @@ class Error : public std::runtime_error {
 
 // Thrown by an append whose expected version does not hold; carries the stream's actual version
 // (0 when the stream has no events).
-class WrongExpectedVersion : public Error {
+class STRATA_EXPORT WrongExpectedVersion : public Error {
  public:
   WrongExpectedVersion(std::string stream, std::string expected, std::int64_t actual);
   const std::string& stream() const noexcept { return stream_; }
@@ -52,7 +54,7 @@ class WrongExpectedVersion : public Error {
 // Thrown when a token no longer holds its lease: a queue item's (it ran out, or the item was
 // completed, retried or failed) or a lock's (it lapsed, or was released). Code:
 // wrong_expected_version.
-class LeaseLost : public Error {
+class STRATA_EXPORT LeaseLost : public Error {
  public:
   explicit LeaseLost(const std::string& message)
       : Error(ErrorCode::wrong_expected_version, message) {}

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "strata/export.h"
 #include "strata/position.h"
 
 namespace strata {
@@ -20,7 +21,7 @@ inline constexpr std::size_t kMaxEventBytes = 8 * 1024 * 1024;  // data + metada
 using Timestamp = std::int64_t;
 
 // RFC 3339 in UTC with six fractional digits, e.g. "2026-11-22T00:44:56.123456Z".
-std::string format_timestamp(Timestamp micros);
+STRATA_EXPORT std::string format_timestamp(Timestamp micros);
 
 // One event to append. `data` and `metadata` are JSON text, stored and returned byte for byte.
 struct EventData {
@@ -45,7 +46,7 @@ struct RecordedEvent {
 };
 
 // The condition an append places on the stream's version.
-class ExpectedVersion {
+class STRATA_EXPORT ExpectedVersion {
  public:
   enum class Kind { any, no_stream, stream_exists, exact };
 

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "strata/event.h"
+#include "strata/export.h"
 #include "strata/scope.h"
 
 namespace strata {
@@ -13,7 +14,7 @@ namespace strata {
 // work on a pooled connection; from Transaction::events() calls join that transaction.
 // Thread-safety: a Store's handle may be used from many threads; a Transaction's only from the
 // thread running the transaction.
-class Events {
+class STRATA_EXPORT Events {
  public:
   // Appends `events` atomically to `stream` if `expected` holds, giving them the next versions.
   // Returns the stream's new version and the last event's position (for an empty batch: the

@@ -10,6 +10,7 @@
 
 #include "strata/error.h"
 #include "strata/event.h"
+#include "strata/export.h"
 #include "strata/scope.h"
 
 namespace strata {
@@ -64,7 +65,7 @@ struct KvCheckpoint {
 
 // Thrown when a conditional write's condition does not hold; carries the key's current version
 // (0 when absent or expired). Code: wrong_expected_version.
-class KeyVersionConflict : public Error {
+class STRATA_EXPORT KeyVersionConflict : public Error {
  public:
   KeyVersionConflict(std::string key_for_message, std::string expected, std::int64_t current);
   std::int64_t current_version() const noexcept { return current_; }
@@ -76,7 +77,7 @@ class KeyVersionConflict : public Error {
 // A handle on one namespace of key-value state, from Store::kv() or Transaction::kv(). From the
 // Store each call is its own atomic unit of work; from a Transaction calls join it.
 // Thread-safety: as for Events. An expired key is invisible to every call, exactly as if absent.
-class KeyValue {
+class STRATA_EXPORT KeyValue {
  public:
   const std::string& name() const noexcept { return namespace_; }
 

@@ -9,6 +9,7 @@
 
 #include "strata/error.h"
 #include "strata/event.h"
+#include "strata/export.h"
 #include "strata/scope.h"
 
 namespace strata {
@@ -33,7 +34,7 @@ struct Lock {
 // they lapse at their expiry whatever happens to their holder. Keys are 1..kMaxLockKeyBytes and
 // holders 1..kMaxLockHolderBytes of UTF-8 without control characters (invalid_argument
 // otherwise); a TTL is 1 ms to 1 year. Thread-safe.
-class Locks {
+class STRATA_EXPORT Locks {
  public:
   // Takes `key` for `holder` for `ttl` when nobody holds it (or the last holder's lock lapsed),
   // with a new fencing token. Returns nullopt, at once, when it is held, even by `holder`.
@@ -60,7 +61,7 @@ class Locks {
 // Leader election over one lock: among the candidates campaigning for `name`, one leads at a
 // time. Call campaign() well within each term (a third of it, say): the leader renews its term,
 // the others take over once it lapses. Not thread-safe: one object per candidate.
-class LeaderElection {
+class STRATA_EXPORT LeaderElection {
  public:
   // `candidate` names this process (e.g. host and pid); `term` is how long a leadership lasts
   // unless renewed. Throws invalid_argument for a bad name, candidate or term.

@@ -6,12 +6,14 @@
 #include <string>
 #include <string_view>
 
+#include "strata/export.h"
+
 namespace strata {
 
 // A point in the total order of all events. Opaque to users: compare positions, print them with
 // to_string(), store them (e.g. as a checkpoint) and parse them back with parse(). Positions
 // from different Stores are unrelated. Thread-safe: a plain value.
-class Position {
+class STRATA_EXPORT Position {
  public:
   // The position before every event: read_all(after = start()) reads from the beginning.
   static constexpr Position start() noexcept { return Position(); }

@@ -10,6 +10,7 @@
 
 #include "strata/error.h"
 #include "strata/event.h"
+#include "strata/export.h"
 #include "strata/scope.h"
 
 namespace strata {
@@ -79,7 +80,7 @@ struct QueueStats {
 // A handle on one queue, from Store::queue() or Transaction::queue(); calls behave as Events'
 // do (their own unit of work, or the transaction's). Every call but create() throws not_found
 // for a queue never created.
-class Queue {
+class STRATA_EXPORT Queue {
  public:
   const std::string& name() const noexcept { return name_; }
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "strata/event.h"
+#include "strata/export.h"
 #include "strata/scope.h"
 
 namespace strata {
@@ -34,7 +35,7 @@ struct SnapshotRetention {
 // Events' do (their own unit of work, or the transaction's). Stream names follow the event
 // rules; states are valid JSON of at most kMaxValueBytes; versions are at least 1. Bad input
 // throws invalid_argument and writes nothing.
-class Snapshots {
+class STRATA_EXPORT Snapshots {
  public:
   // Saves `state` as `stream`'s snapshot at `version`, replacing one saved at that version.
   Snapshot save(std::string_view stream, std::int64_t version, std::string_view state) const;

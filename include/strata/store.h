@@ -8,6 +8,7 @@
 #include <type_traits>
 
 #include "strata/events.h"
+#include "strata/export.h"
 #include "strata/kv.h"
 #include "strata/lock.h"
 #include "strata/queue.h"
@@ -54,7 +55,7 @@ class Transaction {
 
 // A durable store on SQLite or PostgreSQL. Thread-safe: share one Store between threads; it
 // pools its connections. Movable, not copyable; closing it closes the pool.
-class Store {
+class STRATA_EXPORT Store {
  public:
   // Opens the store at `url`:
   //   sqlite:PATH, sqlite::memory:        (params: max_connections, busy_timeout, synchronous)

@@ -1,4 +1,6 @@
-// Strata: durable event streams (and, later, state, queues and locks) on SQLite or PostgreSQL.
+// Strata: durable state for services through one API — event streams with subscriptions and
+// durable consumers, key-value state, work queues, locks and leader election, snapshots and
+// workflow checkpoints — on SQLite or PostgreSQL. Include this header for all of it.
 #pragma once
 
 #include "strata/error.h"
@@ -11,4 +13,5 @@
 #include "strata/snapshot.h"
 #include "strata/store.h"
 #include "strata/subscription.h"
+#include "strata/version.h"
 #include "strata/workflow.h"

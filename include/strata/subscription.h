@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "strata/event.h"
+#include "strata/export.h"
 #include "strata/scope.h"
 
 namespace strata {
@@ -29,7 +30,7 @@ struct SubscriptionOptions {
 
 // A catch-up-then-live feed of events, from Store::subscribe(). The Store keeps no state for it:
 // remember position() to resume. Not thread-safe: use one from one thread at a time.
-class Subscription {
+class STRATA_EXPORT Subscription {
  public:
   // The next events after the last one returned, in the all-events order: first the backlog,
   // then new events as they are appended, with no gap or repeat between the two. When none is
@@ -52,7 +53,7 @@ inline constexpr std::size_t kMaxConsumerNameBytes = 128;
 // The member of a consumer group of `group_size` that handles `stream`: the 64-bit FNV-1a hash of
 // the name's UTF-8 bytes, modulo `group_size`. Specified, so it never changes between versions,
 // compilers or machines. Throws invalid_argument for a group size of 0.
-std::size_t consumer_group_member(std::string_view stream, std::size_t group_size);
+STRATA_EXPORT std::size_t consumer_group_member(std::string_view stream, std::size_t group_size);
 
 struct ConsumerOptions {
   std::optional<std::string> category;  // What it follows, as in SubscriptionOptions.
@@ -75,7 +76,7 @@ using EventHandler = std::function<void(Transaction& tx, const RecordedEvent& ev
 
 // A named, durable consumer, from Store::consumer(). Movable, not copyable; not thread-safe.
 // Destroying it gives up its member lock.
-class Consumer {
+class STRATA_EXPORT Consumer {
  public:
   Consumer(Consumer&&) noexcept;
   Consumer& operator=(Consumer&&) noexcept;

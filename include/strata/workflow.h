@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "strata/event.h"
+#include "strata/export.h"
 #include "strata/scope.h"
 
 namespace strata {
@@ -26,7 +27,7 @@ struct WorkflowCheckpoint {
 // A handle on workflow checkpoints, from Store::workflows() or Transaction::workflows(); calls
 // behave as Events' do (their own unit of work, or the transaction's). Workflow names are
 // 1..kMaxWorkflowNameBytes of UTF-8 without control characters; states are valid JSON.
-class Workflows {
+class STRATA_EXPORT Workflows {
  public:
   // Saves `state` as the workflow's next version (1 for the first) and returns it.
   WorkflowCheckpoint save(std::string_view workflow, std::string_view state) const;

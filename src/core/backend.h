@@ -54,8 +54,8 @@ class Session {
 using SessionFn = std::function<void(Session&)>;
 
 // Whether a call outside a transaction may write. A writing call takes the writer's turn
-// (SQLite), and a connection lost while it runs leaves its outcome unknown; a reading call
-// that writes is refused (SQLite checks every statement).
+// (SQLite), and a connection lost while it runs leaves its outcome unknown; a reading call's
+// statements may not write (SQLite refuses every one it prepares that would).
 enum class Access { read, write };
 
 // A database: its pool, migrations and sessions. Thread-safe.

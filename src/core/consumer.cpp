@@ -25,7 +25,7 @@ struct Consumer::State {
   // Gives up the member lock, so a standby takes over at once.
   ~State() {
     try {
-      member_lock->resign();
+      if (member_lock) member_lock->resign();
     } catch (const Error&) {
       // It lapses by itself.
     }
@@ -70,8 +70,9 @@ bool Consumer::hold_member_lock() {
   State& state = *state_;
   const auto now = std::chrono::steady_clock::now();
   if (state.member_lock->is_leader() && now < state.renew_at) return true;
+  if (!state.member_lock->campaign()) return false;  // Another process runs this member.
   state.renew_at = now + state.options.lease / 2;
-  return state.member_lock->campaign();
+  return true;
 }
 
 std::size_t Consumer::poll(const EventHandler& handler, std::chrono::milliseconds wait) {

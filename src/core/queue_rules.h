@@ -29,6 +29,8 @@ std::int64_t backoff_ms(const QueueConfig& config, std::int64_t attempt, double 
 std::optional<std::int64_t> retry_delay_ms(const QueueConfig& config, std::int64_t attempts,
                                            std::optional<std::int64_t> delay_ms, double jitter);
 inline constexpr std::string_view kRetriedAfterLastAttempt = "retried after its last attempt";
+// The reason recorded for an item whose lease ran out on its last attempt.
+inline constexpr std::string_view kLeaseExpiredOnLastAttempt = "lease expired on its last attempt";
 
 // Throws Error(not_found) naming the queue.
 [[noreturn]] void throw_unknown_queue(std::string_view queue);

@@ -2,8 +2,11 @@
 
 #include "core/backend.h"
 #include "core/url.h"
-#include "postgres/pg_backend.h"
 #include "sqlite/sqlite_backend.h"
+#include "strata/version.h"
+#if STRATA_HAS_POSTGRES
+#include "postgres/pg_backend.h"
+#endif
 
 namespace strata {
 namespace {
@@ -12,7 +15,15 @@ std::shared_ptr<detail::Backend> open_backend(const detail::StoreSettings& setti
   if (const auto* sqlite = std::get_if<detail::SqliteSettings>(&settings)) {
     return detail::open_sqlite_backend(*sqlite);
   }
-  return detail::open_postgres_backend(std::get<detail::PostgresSettings>(settings));
+  const auto& postgres = std::get<detail::PostgresSettings>(settings);
+#if STRATA_HAS_POSTGRES
+  return detail::open_postgres_backend(postgres);
+#else
+  throw Error(ErrorCode::invalid_argument,
+              "'" + postgres.redacted +
+                  "' is a PostgreSQL URL, and this build of Strata has no PostgreSQL (it was "
+                  "built with STRATA_WITH_POSTGRES=OFF)");
+#endif
 }
 
 }  // namespace

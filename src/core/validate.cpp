@@ -6,6 +6,9 @@
 #include "core/json.h"
 #include "core/utf8.h"
 #include "strata/error.h"
+#include "strata/lock.h"
+#include "strata/queue.h"
+#include "strata/workflow.h"
 
 namespace strata::detail {
 namespace {

@@ -5,7 +5,8 @@
 #include <string_view>
 #include <vector>
 
-#include "core/backend.h"
+#include "core/ops/events.h"
+#include "core/ops/kv.h"
 #include "strata/event.h"
 
 namespace strata::detail {

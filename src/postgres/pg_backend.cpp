@@ -47,17 +47,17 @@ struct PgConnection {
 };
 
 // The highest applied migration.
-const Statement kAppliedVersion{
+constexpr Statement kAppliedVersion{
     "SELECT coalesce(max(version), 0) AS version FROM {schema}.strata_migrations"};
-const Statement kCreateMigrationsTable{
+constexpr Statement kCreateMigrationsTable{
     "CREATE SCHEMA IF NOT EXISTS {schema}; "
     "CREATE TABLE IF NOT EXISTS {schema}.strata_migrations (version integer PRIMARY KEY, "
     "name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"};
 // $1 version.
-const Statement kMigrationApplied{
+constexpr Statement kMigrationApplied{
     "SELECT 1 FROM {schema}.strata_migrations WHERE version = $1::integer"};
 // $1 version, $2 name.
-const Statement kRecordMigration{
+constexpr Statement kRecordMigration{
     "INSERT INTO {schema}.strata_migrations (version, name) VALUES ($1::integer, $2::text)"};
 
 Error to_error(const PqError& error, bool wrote, const PostgresSettings& settings) {
@@ -123,10 +123,10 @@ class PgBackend final : public Backend {
                   "strata_events_" + std::to_string(stable_hash64(settings.schema))},
         upkeep_([this] { return open_connection(); },
                 settings.queue_vacuum ? "VACUUM (INDEX_CLEANUP ON, SKIP_LOCKED) " +
-                                            quote_identifier(settings.schema) + ".queue_items"
+                                            pq::quote_identifier(settings.schema) + ".queue_items"
                                       : ""),
-        notifier_([this] { return open_connection(); }, quote_identifier(channels_.events)),
-        store_{quote_identifier(settings.schema), channels_.queues, upkeep_},
+        notifier_([this] { return open_connection(); }, pq::quote_identifier(channels_.events)),
+        store_{pq::quote_identifier(settings.schema), channels_.queues, upkeep_},
         pool_(
             PoolSettings{settings.max_connections, settings.min_connections,
                          settings.acquire_timeout, 3, std::chrono::milliseconds(50)},
@@ -178,15 +178,15 @@ class PgBackend final : public Backend {
   void run_transaction(const SessionFn& fn) override {
     guarded(false, [&](PgConnection& connection) {
       Connection& driver = *connection.driver;
-      driver.exec(PgContext::kBegin);
+      driver.exec(connection.context.sql(kBegin));
       start_call(connection.context, true);
       try {
         fn(connection.session);
       } catch (...) {
-        rollback_quietly(driver);
+        driver.roll_back();
         throw;
       }
-      commit(driver);
+      commit(connection.context);
       if (connection.context.appended) notifier_.appended();
     });
   }
@@ -197,26 +197,16 @@ class PgBackend final : public Backend {
     context.appended = false;
   }
 
+  // A connection goes back to the pool outside a transaction, or not at all.
   static bool reusable(PgConnection& connection) {
     Connection& driver = *connection.driver;
-    if (driver.is_broken()) return false;
-    if (driver.transaction_status() == PQTRANS_IDLE) return true;
-    rollback_quietly(driver);
+    driver.roll_back();
     return !driver.is_broken() && driver.transaction_status() == PQTRANS_IDLE;
   }
 
-  static void rollback_quietly(Connection& connection) noexcept {
-    if (connection.is_broken()) return;
+  void commit(PgContext& context) {
     try {
-      connection.exec("ROLLBACK");
-    } catch (const PqError&) {
-      // Broken now; the pool drops it.
-    }
-  }
-
-  void commit(Connection& connection) {
-    try {
-      connection.exec(PgContext::kCommit);
+      context.connection.exec(context.sql(kCommit));
     } catch (const PqError& error) {
       if (!error.connection_lost()) throw;
       throw Error(ErrorCode::unknown_outcome,
@@ -241,7 +231,7 @@ class PgBackend final : public Backend {
   // a fresh database together apply each migration exactly once.
   void apply(PgContext& context, const Migration& migration) {
     Connection& connection = context.connection;
-    connection.exec("BEGIN");
+    connection.exec(context.sql(kBegin));
     try {
       context.query(
           kTakeAdvisoryLock,
@@ -253,9 +243,9 @@ class PgBackend final : public Backend {
         context.query(kRecordMigration,
                       Params().add(std::int64_t{migration.version}).add(migration.name));
       }
-      connection.exec("COMMIT");
+      connection.exec(context.sql(kCommit));
     } catch (...) {
-      rollback_quietly(connection);
+      connection.roll_back();
       throw;
     }
   }
@@ -270,8 +260,8 @@ class PgBackend final : public Backend {
     while (!stopping_) {
       try {
         auto connection = open_connection();
-        connection->exec("LISTEN " + quote_identifier(channels_.queues) + "; LISTEN " +
-                         quote_identifier(channels_.events));
+        connection->exec("LISTEN " + pq::quote_identifier(channels_.queues) + "; LISTEN " +
+                         pq::quote_identifier(channels_.events));
         // Work may have come while nobody listened.
         signals_.queues.notify();
         signals_.events.notify();

@@ -9,11 +9,11 @@ using pq::Params;
 using pq::Result;
 
 // $1 name, $2 member.
-const Statement kCheckpoint{
+constexpr Statement kCheckpoint{
     "SELECT position FROM {schema}.consumers WHERE name = $1::text AND member = $2::bigint"};
 // $1 name, $2 member, $3 the position expected (NULL: any), $4 the new one. Returns a row when
 // it moved.
-const Statement kMove{
+constexpr Statement kMove{
     "INSERT INTO {schema}.consumers AS c (name, member, position, updated_at) "
     "VALUES ($1::text, $2::bigint, $4::text, statement_timestamp()) "
     "ON CONFLICT (name, member) DO UPDATE SET position = excluded.position, "

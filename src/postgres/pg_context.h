@@ -7,31 +7,19 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
-#include <unordered_map>
 #include <vector>
 
+#include "core/statement.h"
 #include "postgres/pq/pq.h"
 
 namespace strata::detail {
 
 class QueueUpkeep;
 
-// One statement of the PostgreSQL backend. Its text says {schema} where the store's schema
-// goes; a connection qualifies it once, on first use (PgContext::sql), and knows it by address
-// from then on. Define each at namespace scope, beside the code that binds and reads it.
-class Statement {
- public:
-  explicit Statement(std::string text) : text_(std::move(text)) {}
-  Statement(const Statement&) = delete;
-  Statement& operator=(const Statement&) = delete;
-  const std::string& text() const { return text_; }
+// Larger batches go by COPY: two more round trips, but the fastest way rows reach the server.
+inline constexpr std::size_t kMaxRowsPerStatement = 64;
+inline constexpr std::string_view kUniqueViolation = "23505";
 
- private:
-  std::string text_;
-};
-
-// `name` as a quoted SQL identifier ("name", with inner quotes doubled).
-std::string quote_identifier(std::string_view name);
 // `sql` with each "{schema}" replaced by `quoted_schema`.
 std::string with_schema(std::string_view sql, const std::string& quoted_schema);
 // An advisory lock's key: a stable hash (e.g. of a stream's name), as the signed bigint
@@ -39,7 +27,13 @@ std::string with_schema(std::string_view sql, const std::string& quoted_schema);
 std::string advisory_lock_key(std::uint64_t hash);
 
 // Waits for the transaction-scoped advisory lock $1 (advisory_lock_key).
-extern const Statement kTakeAdvisoryLock;
+inline constexpr Statement kTakeAdvisoryLock{"SELECT pg_advisory_xact_lock($1::bigint)"};
+
+// Appends rely on each statement seeing what committed before it, whatever the server's default.
+inline constexpr Statement kBegin{"BEGIN ISOLATION LEVEL READ COMMITTED"};
+inline constexpr Statement kCommit{"COMMIT"};
+inline constexpr Statement kSavepoint{"SAVEPOINT strata_atomic"};
+inline constexpr Statement kReleaseSavepoint{"RELEASE SAVEPOINT strata_atomic"};
 
 // What every connection of one store shares.
 struct PgStore {
@@ -62,7 +56,7 @@ class PgContext {
   // Set by appends: subscribers are told once the call's transaction commits.
   bool appended = false;
 
-  // `statement` qualified with the store's schema.
+  // `statement`'s text, qualified with the store's schema once per connection.
   const std::string& sql(const Statement& statement);
   pq::Result query(const Statement& statement, const pq::Params& params) {
     return connection.query(sql(statement), params);
@@ -71,13 +65,18 @@ class PgContext {
     return pq::Command{sql(statement), params};
   }
 
-  // Runs `body` atomically: in a transaction of its own, or under a savepoint inside the caller's.
+  // What opens and what ends an atomic call: a transaction of its own, or a savepoint inside the
+  // caller's.
+  const Statement& atomic_start() const { return in_transaction ? kSavepoint : kBegin; }
+  const Statement& atomic_end() const { return in_transaction ? kReleaseSavepoint : kCommit; }
+
+  // Runs `body` atomically (see atomic_start).
   template <class Fn>
   std::invoke_result_t<Fn&> atomically(Fn&& body) {
-    connection.exec(in_transaction ? kSavepoint : kBegin);
+    connection.exec(sql(atomic_start()));
     try {
       auto result = body();
-      connection.exec(in_transaction ? kRelease : kCommit);
+      connection.exec(sql(atomic_end()));
       return result;
     } catch (...) {
       roll_back_quietly();
@@ -93,14 +92,8 @@ class PgContext {
   // savepoint; else rolls back the call's own transaction, if one is open. Never throws.
   void roll_back_quietly() noexcept;
 
-  // Appends rely on each statement seeing what committed before it, whatever the server's default.
-  static inline const std::string kBegin = "BEGIN ISOLATION LEVEL READ COMMITTED";
-  static inline const std::string kCommit = "COMMIT";
-  static inline const std::string kSavepoint = "SAVEPOINT strata_atomic";
-  static inline const std::string kRelease = "RELEASE SAVEPOINT strata_atomic";
-
  private:
-  std::unordered_map<const Statement*, std::string> qualified_;
+  StatementTexts qualified_;
 };
 
 }  // namespace strata::detail

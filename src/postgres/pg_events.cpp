@@ -13,22 +13,15 @@ using pq::Params;
 using pq::PqError;
 using pq::Result;
 
-// Larger batches go by COPY: two more round trips, but the fastest way rows reach the server.
-constexpr std::size_t kMaxRowsPerStatement = 64;
-// A refusal that no longer holds when checked is tried again, this many times in all.
-constexpr int kAppendAttempts = 5;
-constexpr std::string_view kUniqueViolation = "23505";
+constexpr int kAppendAttempts = 5;  // A refusal that no longer held when checked is tried again.
 
 // Output columns get names of their own: ORDER BY tx_id must sort the xid8 column, not its text.
-constexpr std::string_view kEventColumns =
-    "e.tx_id::text AS commit_text, e.position, e.stream, e.version, e.id::text AS id_text, "
-    "e.type, e.data, e.metadata, (extract(epoch FROM e.created_at) * 1000000)::bigint AS micros";
+constexpr std::string_view kSelectEvents =
+    "SELECT e.tx_id::text AS commit_text, e.position, e.stream, e.version, e.id::text AS id_text, "
+    "e.type, e.data, e.metadata, (extract(epoch FROM e.created_at) * 1000000)::bigint AS micros "
+    "FROM {schema}.events e ";
 
-std::string select_events(std::string_view where) {
-  return "SELECT " + std::string(kEventColumns) + " FROM {schema}.events e " + std::string(where);
-}
-
-// Rows of kEventColumns.
+// Rows of kSelectEvents.
 std::vector<RecordedEvent> read_events(const Result& rows) {
   const int commit = rows.column("commit_text");
   const int position = rows.column("position");
@@ -69,14 +62,21 @@ constexpr std::string_view kVersionHolds = R"sql(
 constexpr std::string_view kOrderHolds =
     "coalesce(last.tx_id <= pg_current_xact_id_if_assigned(), true)";
 
-// Inserts `values` (which may use `last`) if the expectation and the order hold, and the
-// stream is not tombstoned. Returns the rows written: none when refused.
-std::string conditional_insert(std::string_view values, std::string_view from) {
-  return "INSERT INTO {schema}.events (stream, version, id, type, data, metadata, created_at)\n"
-         "SELECT " +
-         std::string(values) + std::string(kStreamStateSql) + std::string(from) + "\nWHERE " +
-         std::string(kVersionHolds) + " AND " + std::string(kOrderHolds) + " AND NOT last.deleted" +
-         "\nRETURNING version, position, tx_id::text AS commit_text";
+// Inserts `values` (which may use `last`) selected from the stream's state and `from`, if the
+// expectation and the order hold and the stream is not tombstoned. Returns the rows written:
+// none when refused.
+constexpr Statement conditional_insert(std::string_view values, std::string_view from) {
+  return Statement{
+      "INSERT INTO {schema}.events (stream, version, id, type, data, metadata, created_at)\n"
+      "SELECT ",
+      values,
+      kStreamStateSql,
+      from,
+      "\nWHERE ",
+      kVersionHolds,
+      " AND ",
+      kOrderHolds,
+      " AND NOT last.deleted\nRETURNING version, position, tx_id::text AS commit_text"};
 }
 
 int expectation_code(ExpectedVersion expected) {
@@ -119,10 +119,10 @@ class TimestampText {
 };
 
 // check_params, then $4 id, $5 type, $6 data, $7 metadata, $8 created at.
-const Statement kAppendOne{conditional_insert(
+constexpr Statement kAppendOne = conditional_insert(
     "$1::text, coalesce(last.version, 0) + 1, $4::uuid, $5::text, $6::json, $7::json, "
     "$8::timestamptz",
-    "")};
+    "");
 
 Params append_one_params(const AppendBatch& batch) {
   const PendingEvent& event = batch.events.front();
@@ -134,17 +134,17 @@ Params append_one_params(const AppendBatch& batch) {
 }
 
 // check_params, then $4…$8 as kAppendOne's, as arrays with one element per event.
-const Statement kAppendMany{conditional_insert(
+constexpr Statement kAppendMany = conditional_insert(
     "$1::text, coalesce(last.version, 0) + e.ordinal, e.id, e.type, e.data, e.metadata, "
     "e.created_at",
     ",\n  unnest($4::uuid[], $5::text[], $6::json[], $7::json[], $8::timestamptz[])\n"
-    "    WITH ORDINALITY AS e (id, type, data, metadata, created_at, ordinal)")};
+    "    WITH ORDINALITY AS e (id, type, data, metadata, created_at, ordinal)");
 
 Params append_many_params(const AppendBatch& batch) {
   Params params = check_params(batch);
   TimestampText created_at;
-  std::array<std::string, 5> arrays;
-  for (auto& array : arrays) array = "{";
+  // Written at construction: assigning "{" trips a false -Wrestrict in GCC 12.
+  std::array<std::string, 5> arrays = {"{", "{", "{", "{", "{"};
   for (std::size_t i = 0; i < batch.events.size(); ++i) {
     const PendingEvent& event = batch.events[i];
     if (i > 0) {
@@ -162,10 +162,12 @@ Params append_many_params(const AppendBatch& batch) {
 
 // check_params. One row: the stream's version, whether the expectation holds, whether the
 // order does, whether the stream takes events (is not tombstoned).
-const Statement kCheckStream{
-    "SELECT coalesce(last.version, 0) AS version, " + std::string(kVersionHolds) +
-    " AS version_holds, " + std::string(kOrderHolds) + " AS order_holds, NOT last.deleted AS open" +
-    std::string(kStreamStateSql)};
+constexpr Statement kCheckStream{"SELECT coalesce(last.version, 0) AS version, ",
+                                 kVersionHolds,
+                                 " AS version_holds, ",
+                                 kOrderHolds,
+                                 " AS order_holds, NOT last.deleted AS open",
+                                 kStreamStateSql};
 
 // Why an append was refused, from a kCheckStream row: a tombstone, the expectation, or else the
 // all-events order; nullopt when all hold (the stream moved on between the append and the check).
@@ -184,7 +186,7 @@ std::optional<AppendAttempt> refusal(const Result& checked) {
   return attempt;
 }
 
-const Statement kCopyEvents{
+constexpr Statement kCopyEvents{
     "COPY {schema}.events (stream, version, id, type, data, metadata, created_at) FROM STDIN"};
 
 // Rows for kCopyEvents, versions from `first_version` on.
@@ -217,53 +219,57 @@ std::string copy_rows(const AppendBatch& batch, std::int64_t first_version) {
 }
 
 // The position of the transaction's last event.
-const Statement kLastPosition{
+constexpr Statement kLastPosition{
     "SELECT pg_current_xact_id()::text AS commit_text, max(position) AS position "
     "FROM {schema}.events WHERE tx_id = pg_current_xact_id()"};
 
 // $1 the ids, as a uuid array.
-const Statement kEventsById{select_events("WHERE e.id = ANY($1::uuid[])")};
+constexpr Statement kEventsById{kSelectEvents, "WHERE e.id = ANY($1::uuid[])"};
 
 // $1 stream, $2 first version, $3 limit.
-const Statement kReadStreamForward{
-    select_events("WHERE e.stream = $1::text AND e.version >= $2::bigint AND " +
-                  std::string(kRetainedSql) + " ORDER BY e.version LIMIT $3::bigint")};
-const Statement kReadStreamBackward{
-    select_events("WHERE e.stream = $1::text AND e.version <= $2::bigint AND " +
-                  std::string(kRetainedSql) + " ORDER BY e.version DESC LIMIT $3::bigint")};
+constexpr Statement kReadStreamForward{kSelectEvents,
+                                       "WHERE e.stream = $1::text AND e.version >= $2::bigint AND ",
+                                       kRetainedSql, " ORDER BY e.version LIMIT $3::bigint"};
+constexpr Statement kReadStreamBackward{
+    kSelectEvents, "WHERE e.stream = $1::text AND e.version <= $2::bigint AND ", kRetainedSql,
+    " ORDER BY e.version DESC LIMIT $3::bigint"};
 
-// $1 commit and $2 position to read after, $3 limit, then the filters given, in this order:
-// category, type, stream.
-std::string read_all_sql(bool by_category, bool by_type, bool by_stream) {
-  // Only transactions older than every running one are read: their events are final, so no
-  // event can later appear behind a position already returned.
-  std::string where =
-      "WHERE (e.tx_id, e.position) > ($1::xid8, $2::bigint) "
-      "AND e.tx_id < pg_snapshot_xmin(pg_current_snapshot()) AND " +
-      std::string(kRetainedSql);
-  int next = 4;
-  if (by_category) {
-    const std::string p = "$" + std::to_string(next++) + "::text";
-    where += " AND (e.stream = " + p + " OR starts_with(e.stream, " + p + " || '-'))";
-  }
-  if (by_type) where += " AND e.type = $" + std::to_string(next++) + "::text";
-  if (by_stream) where += " AND e.stream = $" + std::to_string(next) + "::text";
-  return select_events(where + " ORDER BY e.tx_id, e.position LIMIT $3::bigint");
+// $1 commit and $2 position to read after, $3 limit, then the filters given: `first`, `second`
+// and `third`, numbered from $4 on. Only transactions older than every running one are read:
+// their events are final, so no event can later appear behind a position already returned.
+constexpr Statement read_all(std::string_view first = {}, std::string_view second = {},
+                             std::string_view third = {}) {
+  return Statement{kSelectEvents,
+                   "WHERE (e.tx_id, e.position) > ($1::xid8, $2::bigint) "
+                   "AND e.tx_id < pg_snapshot_xmin(pg_current_snapshot()) AND ",
+                   kRetainedSql,
+                   first,
+                   second,
+                   third,
+                   " ORDER BY e.tx_id, e.position LIMIT $3::bigint"};
 }
-
-// By filter: 4 for a stream, 2 for a category, 1 for a type.
-const std::array<Statement, 8> kReadAll = {
-    Statement{read_all_sql(false, false, false)}, Statement{read_all_sql(false, true, false)},
-    Statement{read_all_sql(true, false, false)},  Statement{read_all_sql(true, true, false)},
-    Statement{read_all_sql(false, false, true)},  Statement{read_all_sql(false, true, true)},
-    Statement{read_all_sql(true, false, true)},   Statement{read_all_sql(true, true, true)}};
+constexpr std::string_view kCategory4 =
+    " AND (e.stream = $4::text OR starts_with(e.stream, $4::text || '-'))";
+constexpr std::string_view kType4 = " AND e.type = $4::text";
+constexpr std::string_view kType5 = " AND e.type = $5::text";
+constexpr std::string_view kStream4 = " AND e.stream = $4::text";
+constexpr std::string_view kStream5 = " AND e.stream = $5::text";
+constexpr std::string_view kStream6 = " AND e.stream = $6::text";
+// By the filters given: 4 for a stream, 2 for a category, 1 for a type.
+constexpr std::array<Statement, 8> kReadAll = {read_all(),
+                                               read_all(kType4),
+                                               read_all(kCategory4),
+                                               read_all(kCategory4, kType5),
+                                               read_all(kStream4),
+                                               read_all(kType4, kStream5),
+                                               read_all(kCategory4, kStream5),
+                                               read_all(kCategory4, kType5, kStream6)};
 
 // $1 stream. One row: its version, whether it has events to read, whether it is tombstoned.
-const Statement kStreamInfo{
+constexpr Statement kStreamInfo{
     "SELECT coalesce(last.version, 0) AS version, EXISTS (SELECT 1 FROM {schema}.events e "
-    "WHERE e.stream = $1::text AND " +
-    std::string(kRetainedSql) + ") AS readable, last.deleted AS deleted" +
-    std::string(kStreamStateSql)};
+    "WHERE e.stream = $1::text AND ",
+    kRetainedSql, ") AS readable, last.deleted AS deleted", kStreamStateSql};
 
 class PgEvents final : public EventOps {
  public:
@@ -291,12 +297,8 @@ class PgEvents final : public EventOps {
   }
 
   std::vector<RecordedEvent> by_id(const std::vector<std::string>& ids) override {
-    std::string array = "{";
-    for (const std::string& id : ids) {
-      if (array.size() > 1) array += ',';
-      array += id;
-    }
-    array += '}';
+    const std::string array =
+        pq::array_literal(ids, [](std::string& out, const std::string& id) { out += id; });
     return read_events(context_.query(kEventsById, Params().add(array)));
   }
 
@@ -362,8 +364,7 @@ class PgEvents final : public EventOps {
     const Params lock = Params().add(advisory_lock_key(batch.stream_key));
     const Params check = check_params(batch);
     const Params none;
-    const std::string& open = context_.in_transaction ? PgContext::kSavepoint : PgContext::kBegin;
-    const std::array<Command, 3> begin = {Command{open, none},
+    const std::array<Command, 3> begin = {context_.command(context_.atomic_start(), none),
                                           context_.command(kTakeAdvisoryLock, lock),
                                           context_.command(kCheckStream, check)};
     try {
@@ -374,9 +375,8 @@ class PgEvents final : public EventOps {
       }
       const std::int64_t current = checked.integer(0, checked.column("version"));
       context_.connection.copy_in(context_.sql(kCopyEvents), copy_rows(batch, current + 1));
-      const std::string& close = context_.in_transaction ? PgContext::kRelease : PgContext::kCommit;
       const std::array<Command, 2> end = {context_.command(kLastPosition, none),
-                                          Command{close, none}};
+                                          context_.command(context_.atomic_end(), none)};
       const Result last = std::move(context_.connection.pipeline(end)[0]);
       AppendAttempt attempt;
       attempt.current_version = current;

@@ -13,20 +13,14 @@ using pq::Params;
 using pq::PqError;
 using pq::Result;
 
-// Larger batches of new keys go by COPY.
-constexpr std::size_t kMaxRowsPerStatement = 64;
-constexpr std::string_view kUniqueViolation = "23505";
-
 // The one definition of an unexpired key, on the server's clock.
 constexpr std::string_view kLive = "(expires_at IS NULL OR expires_at > statement_timestamp())";
-const std::string kLiveSql(kLive);
 
-constexpr std::string_view kEntryColumns =
-    "encode(key, 'hex') AS key_hex, encode(value, 'hex') AS value_hex, version, metadata, "
-    "(extract(epoch FROM expires_at) * 1000000)::bigint AS expires_micros";
-const std::string kSelectEntries = "SELECT " + std::string(kEntryColumns) + " FROM {schema}.kv ";
+constexpr std::string_view kSelectEntries =
+    "SELECT encode(key, 'hex') AS key_hex, encode(value, 'hex') AS value_hex, version, metadata, "
+    "(extract(epoch FROM expires_at) * 1000000)::bigint AS expires_micros FROM {schema}.kv ";
 
-// Rows of kEntryColumns.
+// Rows of kSelectEntries.
 std::vector<KvEntry> read_entries(const Result& rows) {
   const int key = rows.column("key_hex");
   const int value = rows.column("value_hex");
@@ -46,11 +40,10 @@ std::vector<KvEntry> read_entries(const Result& rows) {
 }
 
 // $1 namespace, $2 key.
-const Statement kGet{kSelectEntries + "WHERE namespace = $1::text AND key = $2::bytea AND " +
-                     kLiveSql};
-const Statement kLiveVersion{
-    "SELECT version FROM {schema}.kv WHERE namespace = $1::text AND key = $2::bytea AND " +
-    kLiveSql};
+constexpr Statement kGet{kSelectEntries, "WHERE namespace = $1::text AND key = $2::bytea AND ",
+                         kLive};
+constexpr Statement kLiveVersion{
+    "SELECT version FROM {schema}.kv WHERE namespace = $1::text AND key = $2::bytea AND ", kLive};
 
 Params key_params(std::string_view ns, std::string_view key) {
   return Params().add(ns).add(pq::bytea_literal(key));
@@ -77,26 +70,26 @@ constexpr std::string_view kInsertOne =
     "value_json = excluded.value_json, metadata = excluded.metadata, "
     "expires_at = excluded.expires_at, ";
 // An expired key is absent: writing it starts again at version 1.
-const Statement kUpsert{std::string(kInsertOne) +
-                        "version = CASE WHEN t.expires_at <= statement_timestamp() THEN 1 "
-                        "ELSE t.version + 1 END RETURNING version"};
-const Statement kInsertIfAbsent{std::string(kInsertOne) +
-                                "version = 1 WHERE t.expires_at <= statement_timestamp() "
-                                "RETURNING version"};
+constexpr Statement kUpsert{kInsertOne,
+                            "version = CASE WHEN t.expires_at <= statement_timestamp() THEN 1 "
+                            "ELSE t.version + 1 END RETURNING version"};
+constexpr Statement kInsertIfAbsent{kInsertOne,
+                                    "version = 1 WHERE t.expires_at <= statement_timestamp() "
+                                    "RETURNING version"};
 // write_params, then $7 the version the key must be at.
-const Statement kUpdateAtVersion{
+constexpr Statement kUpdateAtVersion{
     "UPDATE {schema}.kv AS t SET value = $3::bytea, "
     "value_json = CASE WHEN $6::boolean THEN convert_from($3::bytea, 'UTF8')::jsonb END, "
     "metadata = $4::json, "
     "expires_at = statement_timestamp() + $5::bigint * interval '1 microsecond', "
     "version = t.version + 1 WHERE namespace = $1::text AND key = $2::bytea AND "
-    "version = $7::bigint AND " +
-    kLiveSql + " RETURNING version"};
+    "version = $7::bigint AND ",
+    kLive, " RETURNING version"};
 
 // $1 namespace, $2… arrays of keys, values, metadata, TTLs and whether each value is JSON.
 // Returns each key (hex) with its version. Rows are taken in key order, as every writer of
 // several keys takes them (so that no two deadlock).
-const Statement kUpsertMany{
+constexpr Statement kUpsertMany{
     "INSERT INTO {schema}.kv AS t "
     "(namespace, key, value, value_json, version, metadata, expires_at) "
     "SELECT $1::text, w.key, w.value, "
@@ -110,29 +103,28 @@ const Statement kUpsertMany{
     "version = CASE WHEN t.expires_at <= statement_timestamp() THEN 1 "
     "ELSE t.version + 1 END RETURNING encode(key, 'hex') AS key_hex, version"};
 
-const Statement kCopy{
+constexpr Statement kCopy{
     "COPY {schema}.kv (namespace, key, value, value_json, version, metadata, expires_at) "
     "FROM STDIN"};
 
 // $1 namespace, $2 key. Returns whether the row deleted was live.
-const Statement kErase{
-    "DELETE FROM {schema}.kv WHERE namespace = $1::text AND key = $2::bytea RETURNING " + kLiveSql +
+constexpr Statement kErase{
+    "DELETE FROM {schema}.kv WHERE namespace = $1::text AND key = $2::bytea RETURNING ", kLive,
     " AS live"};
 // $3 the version the key must be at.
-const Statement kEraseAtVersion{
+constexpr Statement kEraseAtVersion{
     "DELETE FROM {schema}.kv WHERE namespace = $1::text AND key = $2::bytea AND "
-    "version = $3::bigint AND " +
-    kLiveSql + " RETURNING true AS live"};
+    "version = $3::bigint AND ",
+    kLive, " RETURNING true AS live"};
 // $2 the keys, as a bytea array.
-const Statement kEraseMany{
-    "DELETE FROM {schema}.kv WHERE namespace = $1::text AND key = ANY($2::bytea[]) RETURNING " +
-    kLiveSql + " AS live"};
+constexpr Statement kEraseMany{
+    "DELETE FROM {schema}.kv WHERE namespace = $1::text AND key = ANY($2::bytea[]) RETURNING ",
+    kLive, " AS live"};
 
-// $1 namespace, $2 from (inclusive), $3 to (exclusive; NULL: unbounded).
-const std::string kInRange =
+// $1 namespace, $2 from (inclusive), $3 to (exclusive; NULL: unbounded), live keys only.
+constexpr std::string_view kInRange =
     "WHERE namespace = $1::text AND key >= $2::bytea AND ($3::bytea IS NULL OR key < $3::bytea) "
-    "AND " +
-    kLiveSql;
+    "AND ";
 
 Params range_params(std::string_view ns, const KeyRange& range) {
   Params params;
@@ -145,62 +137,63 @@ Params range_params(std::string_view ns, const KeyRange& range) {
   return params;
 }
 
-const Statement kCount{"SELECT count(*) AS count FROM {schema}.kv " + kInRange};
+constexpr Statement kCount{"SELECT count(*) AS count FROM {schema}.kv ", kInRange, kLive};
 // range_params, then $4 limit.
-const std::string kPage = " ORDER BY key LIMIT $4::bigint";
-const Statement kScan{kSelectEntries + kInRange + kPage};
+constexpr std::string_view kPage = " ORDER BY key LIMIT $4::bigint";
+constexpr Statement kScan{kSelectEntries, kInRange, kLive, kPage};
 // $5 the JSON pattern or the words. The conditions match the GIN indexes' expressions.
-const Statement kFindValue{kSelectEntries + kInRange + " AND value_json @> $5::jsonb" + kPage};
-const Statement kFindMetadata{kSelectEntries + kInRange + " AND metadata::jsonb @> $5::jsonb" +
-                              kPage};
-const Statement kSearch{kSelectEntries + kInRange +
-                        " AND to_tsvector('simple', value_json) @@ "
-                        "plainto_tsquery('simple', $5::text)" +
-                        kPage};
+constexpr Statement kFindValue{kSelectEntries, kInRange, kLive, " AND value_json @> $5::jsonb",
+                               kPage};
+constexpr Statement kFindMetadata{kSelectEntries, kInRange, kLive,
+                                  " AND metadata::jsonb @> $5::jsonb", kPage};
+constexpr Statement kSearch{kSelectEntries, kInRange, kLive,
+                            " AND to_tsvector('simple', value_json) @@ "
+                            "plainto_tsquery('simple', $5::text)",
+                            kPage};
 
-const Statement kClear{"DELETE FROM {schema}.kv WHERE namespace = $1::text"};
+constexpr Statement kClear{"DELETE FROM {schema}.kv WHERE namespace = $1::text"};
 // $2 how many. Bounded and never waiting: rows another transaction holds are left for the next
 // batch.
-const Statement kPurgeExpired{
+constexpr Statement kPurgeExpired{
     "DELETE FROM {schema}.kv WHERE (namespace, key) IN (SELECT namespace, key FROM "
     "{schema}.kv WHERE namespace = $1::text AND expires_at <= statement_timestamp() "
     "LIMIT $2::bigint FOR UPDATE SKIP LOCKED) RETURNING true"};
 
 // $1 namespace. Returns the new checkpoint's id and creation time.
-const Statement kCheckpointHeader{
+constexpr Statement kCheckpointHeader{
     "INSERT INTO {schema}.kv_checkpoints (namespace, created_at, entries, bytes) "
     "VALUES ($1::text, statement_timestamp(), 0, 0) "
     "RETURNING id, (extract(epoch FROM created_at) * 1000000)::bigint AS created_micros"};
 // $1 checkpoint, $2 namespace. One statement, so one snapshot: a consistent copy even while
 // others write.
-const Statement kCheckpointCopy{
+constexpr Statement kCheckpointCopy{
     "INSERT INTO {schema}.kv_checkpoint_entries "
     "SELECT $1::bigint, key, value, value_json, version, metadata, expires_at FROM {schema}.kv "
-    "WHERE namespace = $2::text AND " +
-    kLiveSql};
+    "WHERE namespace = $2::text AND ",
+    kLive};
 // $1 checkpoint. Returns its entries and bytes.
-const Statement kCheckpointTotals{
+constexpr Statement kCheckpointTotals{
     "UPDATE {schema}.kv_checkpoints SET "
     "entries = (SELECT count(*) FROM {schema}.kv_checkpoint_entries WHERE checkpoint_id = $1), "
     "bytes = (SELECT coalesce(sum(octet_length(key) + octet_length(value)), 0) "
     "FROM {schema}.kv_checkpoint_entries WHERE checkpoint_id = $1) "
     "WHERE id = $1::bigint RETURNING entries, bytes"};
-const Statement kCheckpoints{
+constexpr Statement kCheckpoints{
     "SELECT id, (extract(epoch FROM created_at) * 1000000)::bigint AS created_micros, entries, "
     "bytes FROM {schema}.kv_checkpoints WHERE namespace = $1::text ORDER BY id"};
 // $1 checkpoint, $2 namespace.
-const Statement kCheckpointExists{
+constexpr Statement kCheckpointExists{
     "SELECT 1 FROM {schema}.kv_checkpoints WHERE id = $1::bigint AND namespace = $2::text"};
 // Writers of several keys take their rows in key order, so two of them cannot deadlock.
-const Statement kLockNamespace{
+constexpr Statement kLockNamespace{
     "SELECT 1 FROM {schema}.kv WHERE namespace = $1::text ORDER BY key FOR UPDATE"};
 // $1 namespace, $2 checkpoint.
-const Statement kCheckpointRestore{
+constexpr Statement kCheckpointRestore{
     "INSERT INTO {schema}.kv (namespace, key, value, value_json, version, metadata, "
     "expires_at) SELECT $1::text, key, value, value_json, version, metadata, expires_at "
     "FROM {schema}.kv_checkpoint_entries WHERE checkpoint_id = $2::bigint ORDER BY key"};
 // $1 checkpoint, $2 namespace.
-const Statement kCheckpointDelete{
+constexpr Statement kCheckpointDelete{
     "DELETE FROM {schema}.kv_checkpoints WHERE id = $1::bigint AND namespace = $2::text "
     "RETURNING true"};
 
@@ -245,12 +238,10 @@ class PgKv final : public KvOps {
   }
 
   std::size_t erase_many(std::string_view ns, const std::vector<std::string>& keys) override {
-    std::string array = "{";
-    for (const std::string& key : keys) {
-      if (array.size() > 1) array += ',';
-      pq::append_array_element(array, pq::bytea_literal(key));
-    }
-    const Result erased = context_.query(kEraseMany, Params().add(ns).add(array + "}"));
+    const std::string array = pq::array_literal(keys, [](std::string& out, const std::string& key) {
+      pq::append_array_element(out, pq::bytea_literal(key));
+    });
+    const Result erased = context_.query(kEraseMany, Params().add(ns).add(array));
     const int live = erased.column("live");
     std::size_t erased_live = 0;
     for (int row = 0; row < erased.rows(); ++row) erased_live += erased.text(row, live) == "t";
@@ -369,8 +360,8 @@ class PgKv final : public KvOps {
   }
 
   std::vector<std::int64_t> upsert_many(std::string_view ns, const std::vector<KvWrite>& writes) {
-    std::array<std::string, 5> arrays;
-    for (auto& array : arrays) array = "{";
+    // Written at construction: assigning "{" trips a false -Wrestrict in GCC 12.
+    std::array<std::string, 5> arrays = {"{", "{", "{", "{", "{"};
     for (std::size_t i = 0; i < writes.size(); ++i) {
       if (i > 0) {
         for (auto& array : arrays) array += ',';

@@ -10,11 +10,12 @@ using pq::Result;
 
 // A row is held while it has a holder and its expiry is in the future. The token survives
 // release and expiry, so the next acquisition's token is higher.
-const std::string kReturning =
+constexpr std::string_view kReturning =
     " RETURNING holder, token, (extract(epoch FROM expires_at) * 1000000)::bigint AS "
     "expires_micros";
 // $3 the TTL in ms.
-const std::string kExpiry = "statement_timestamp() + $3::bigint * interval '1 millisecond'";
+constexpr std::string_view kExpiry =
+    "statement_timestamp() + $3::bigint * interval '1 millisecond'";
 
 // Rows of kReturning, of which there is at most one.
 std::optional<Lock> read_lock(std::string_view key, const Result& rows) {
@@ -25,25 +26,25 @@ std::optional<Lock> read_lock(std::string_view key, const Result& rows) {
 }
 
 // $1 key, $2 holder, $3 TTL ms.
-const Statement kAcquire{
+constexpr Statement kAcquire{
     "INSERT INTO {schema}.locks AS l (key, holder, token, expires_at) "
-    "VALUES ($1::text, $2::text, 1, " +
-    kExpiry +
+    "VALUES ($1::text, $2::text, 1, ",
+    kExpiry,
     ") ON CONFLICT (key) DO UPDATE SET holder = excluded.holder, token = l.token + 1, "
     "expires_at = excluded.expires_at "
-    "WHERE l.holder IS NULL OR l.expires_at <= statement_timestamp()" +
+    "WHERE l.holder IS NULL OR l.expires_at <= statement_timestamp()",
     kReturning};
 // $1 key, $2 token, $3 TTL ms.
-const Statement kExtend{"UPDATE {schema}.locks SET expires_at = " + kExpiry +
-                        " WHERE key = $1::text AND token = $2::bigint AND holder IS NOT NULL "
-                        "AND expires_at > statement_timestamp()" +
-                        kReturning};
+constexpr Statement kExtend{"UPDATE {schema}.locks SET expires_at = ", kExpiry,
+                            " WHERE key = $1::text AND token = $2::bigint AND holder IS NOT NULL "
+                            "AND expires_at > statement_timestamp()",
+                            kReturning};
 // $1 key, $2 token.
-const Statement kRelease{
+constexpr Statement kRelease{
     "UPDATE {schema}.locks SET holder = NULL, expires_at = NULL "
     "WHERE key = $1::text AND token = $2::bigint AND holder IS NOT NULL "
     "AND expires_at > statement_timestamp() RETURNING 1"};
-const Statement kStatus{
+constexpr Statement kStatus{
     "SELECT holder, token, (extract(epoch FROM expires_at) * 1000000)::bigint AS expires_micros "
     "FROM {schema}.locks WHERE key = $1::text AND holder IS NOT NULL "
     "AND expires_at > statement_timestamp()"};

@@ -16,10 +16,10 @@ using pq::Params;
 using pq::Result;
 
 // "Now" is the transaction's start (now()), one instant for every statement of a call.
-const std::string kMicrosNow = "(extract(epoch FROM now()) * 1000000)::bigint";
+constexpr std::string_view kMicrosNow = "(extract(epoch FROM now()) * 1000000)::bigint";
 
 // $1 queue. One row, of the columns read_config reads; none for an unknown queue.
-const Statement kConfig{
+constexpr Statement kConfig{
     "SELECT lease_ms, max_attempts, retry_base_ms, retry_cap_ms, expire_ms, dead_letters, "
     "paused FROM {schema}.queues WHERE name = $1::text"};
 
@@ -37,11 +37,11 @@ QueueConfig read_config(const Result& rows) {
   return config;
 }
 
-const Statement kNames{"SELECT name FROM {schema}.queues ORDER BY name"};
+constexpr Statement kNames{"SELECT name FROM {schema}.queues ORDER BY name"};
 
 // $1 queue, $2 lease ms, $3 max attempts, $4 retry base ms, $5 retry cap ms, $6 expiry ms (NULL:
 // none), $7 whether it keeps dead letters.
-const Statement kCreate{
+constexpr Statement kCreate{
     "INSERT INTO {schema}.queues (name, lease_ms, max_attempts, retry_base_ms, retry_cap_ms, "
     "expire_ms, dead_letters) VALUES ($1::text, $2::bigint, $3::integer, $4::bigint, "
     "$5::bigint, $6::bigint, $7::boolean) ON CONFLICT (name) DO UPDATE SET "
@@ -50,13 +50,13 @@ const Statement kCreate{
     "expire_ms = excluded.expire_ms, dead_letters = excluded.dead_letters"};
 
 // $1 queue, $2 dedup key: an expired item no longer holds its key.
-const Statement kUnkeyExpired{
+constexpr Statement kUnkeyExpired{
     "DELETE FROM {schema}.queue_items WHERE queue = $1::text AND dedup_key = $2::text AND "
     "lease_token IS NULL AND expires_at <= now()"};
 // Producing reads the queue's row: its default expiry, and nothing is inserted into a queue
 // that does not exist. $1 queue, $2 payload, $3 headers, $4 priority, $5 delay ms, $6 expiry ms
 // (NULL: the queue's), $7 dedup key. Returns the new item's id; none when the key is taken.
-const Statement kInsert{
+constexpr Statement kInsert{
     "INSERT INTO {schema}.queue_items (queue, payload, headers, priority, run_at, expires_at, "
     "dedup_key, created_at) SELECT name, $2::bytea, $3::json, $4::integer, "
     "now() + $5::bigint * interval '1 millisecond', "
@@ -64,11 +64,11 @@ const Statement kInsert{
     "FROM {schema}.queues WHERE name = $1::text "
     "ON CONFLICT (queue, dedup_key) WHERE dedup_key IS NOT NULL DO NOTHING RETURNING id"};
 // $1 queue, $2 dedup key. The item holding the key.
-const Statement kDedupHolder{
+constexpr Statement kDedupHolder{
     "SELECT id FROM {schema}.queue_items WHERE queue = $1::text AND dedup_key = $2::text"};
 // A batch without dedup keys, as one statement: $2… arrays of kInsert's $2…$6. Identity values
 // are drawn in row order, so the ids returned, sorted, follow the input's order.
-const Statement kInsertMany{
+constexpr Statement kInsertMany{
     "INSERT INTO {schema}.queue_items (queue, payload, headers, priority, run_at, expires_at, "
     "created_at) SELECT name, m.payload, m.headers, m.priority, "
     "now() + m.delay_ms * interval '1 millisecond', "
@@ -78,37 +78,44 @@ const Statement kInsertMany{
     "ordinal) WHERE name = $1::text ORDER BY m.ordinal RETURNING id"};
 // $1 channel, $2 queue: wakes waiting leases. Delivered at commit; PostgreSQL folds identical
 // notifications of one transaction into one.
-const Statement kNotify{"SELECT pg_notify($1::text, $2::text)"};
+constexpr Statement kNotify{"SELECT pg_notify($1::text, $2::text)"};
 
-// Moves the rows `gone` deleted to the dead letters, their last outcome added to the history,
-// when `keeps` (SQL) holds; `reason` is SQL too.
-std::string bury(std::string_view reason, std::string_view keeps) {
-  const std::string why(reason);
-  return "INSERT INTO {schema}.dead_letters (id, queue, payload, headers, priority, dedup_key, "
-         "attempts, history, reason, failed_at, created_at) SELECT id, queue, payload, headers, "
-         "priority, dedup_key, attempts, history || jsonb_build_array(jsonb_build_object("
-         "'attempt', attempts, 'outcome', 'dead', 'reason', " +
-         why + "::text, 'at', " + kMicrosNow + ")), " + why +
-         "::text, now(), created_at FROM gone WHERE " + std::string(keeps);
-}
-const std::string kKeepsDeadLetters =
-    "(SELECT dead_letters FROM {schema}.queues WHERE name = $1::text)";
+// Moves the rows `gone` deleted to the dead letters, when the queue keeps them, with their last
+// outcome added to the history: kBuryInsert, the reason (SQL), kBuryAt, the reason, kBuryFrom.
+constexpr std::string_view kBuryInsert =
+    "INSERT INTO {schema}.dead_letters (id, queue, payload, headers, priority, dedup_key, "
+    "attempts, history, reason, failed_at, created_at) SELECT id, queue, payload, headers, "
+    "priority, dedup_key, attempts, history || jsonb_build_array(jsonb_build_object("
+    "'attempt', attempts, 'outcome', 'dead', 'reason', ";
+constexpr std::string_view kBuryAt =
+    "::text, 'at', (extract(epoch FROM now()) * 1000000)::bigint)), ";
+constexpr std::string_view kBuryFrom =
+    "::text, now(), created_at FROM gone "
+    "WHERE (SELECT dead_letters FROM {schema}.queues WHERE name = $1::text)::boolean";
 
 // Sweeps, each of at most 100 rows and never waiting for a row another call holds. $1 queue.
-const Statement kBuryExhausted{
+constexpr Statement kBuryExhausted{
     "WITH gone AS (DELETE FROM {schema}.queue_items WHERE id = ANY(ARRAY(SELECT id FROM "
     "{schema}.queue_items WHERE queue = $1::text AND lease_token IS NOT NULL AND "
     "leased_until <= now() AND attempts >= (SELECT max_attempts FROM {schema}.queues "
-    "WHERE name = $1::text) LIMIT 100 FOR UPDATE SKIP LOCKED)) RETURNING *) " +
-    bury("'lease expired on its last attempt'", kKeepsDeadLetters)};
-const Statement kReclaim{
+    "WHERE name = $1::text) LIMIT 100 FOR UPDATE SKIP LOCKED)) RETURNING *) ",
+    kBuryInsert,
+    "'",
+    kLeaseExpiredOnLastAttempt,
+    "'",
+    kBuryAt,
+    "'",
+    kLeaseExpiredOnLastAttempt,
+    "'",
+    kBuryFrom};
+constexpr Statement kReclaim{
     "UPDATE {schema}.queue_items SET lease_token = NULL, leased_until = NULL, "
     "history = history || jsonb_build_array(jsonb_build_object('attempt', attempts, "
-    "'outcome', 'lease expired', 'at', " +
-    kMicrosNow +
+    "'outcome', 'lease expired', 'at', ",
+    kMicrosNow,
     ")) WHERE id = ANY(ARRAY(SELECT id FROM {schema}.queue_items WHERE queue = $1::text AND "
     "lease_token IS NOT NULL AND leased_until <= now() LIMIT 100 FOR UPDATE SKIP LOCKED))"};
-const Statement kSweepExpired{
+constexpr Statement kSweepExpired{
     "DELETE FROM {schema}.queue_items WHERE id = ANY(ARRAY(SELECT id FROM "
     "{schema}.queue_items WHERE queue = $1::text AND lease_token IS NULL AND "
     "expires_at <= now() LIMIT 100 FOR UPDATE SKIP LOCKED))"};
@@ -116,7 +123,7 @@ const Statement kSweepExpired{
 // $1 queue, $2 how many, $3 lease ms (NULL: the queue's), $4 the lease. Nothing when the queue
 // is paused or unknown. Claims and sweeps pick their rows as an array, so that even a plan made
 // without knowing how many finds each row by its primary key.
-const Statement kClaim{
+constexpr Statement kClaim{
     "UPDATE {schema}.queue_items SET lease_token = $4::text, leased_until = now() + "
     "coalesce($3::bigint, (SELECT lease_ms FROM {schema}.queues WHERE name = $1::text)) * "
     "interval '1 millisecond', attempts = attempts + 1 WHERE id = ANY(ARRAY(SELECT id FROM "
@@ -149,23 +156,23 @@ std::vector<LeasedMessage> read_claimed(const Result& rows) {
 // walking the indexes in order. That plan is right at every size, so it is planned once and
 // cached (left to choose, PostgreSQL plans a claim afresh on every call, as its LIMIT is a
 // parameter).
-const Statement kPlanByIndex{
+constexpr Statement kPlanByIndex{
     "SELECT set_config('enable_bitmapscan', 'off', true), set_config('enable_sort', 'off', "
     "true), set_config('plan_cache_mode', 'force_generic_plan', true)"};
 // The same for a lease in a transaction of its own, committed without waiting for its WAL to
 // reach the disk: a crash can forget only the lease (the item is handed out again, as after an
 // expired lease), and any later commit, such as the item's completion, flushes it.
-const Statement kPlanLeaseAlone{
+constexpr Statement kPlanLeaseAlone{
     "SELECT set_config('enable_bitmapscan', 'off', true), set_config('enable_sort', 'off', "
     "true), set_config('plan_cache_mode', 'force_generic_plan', true), "
     "set_config('synchronous_commit', 'off', true)"};
 // Back to the caller's settings, inside the caller's transaction.
-const Statement kPlanDefault{
+constexpr Statement kPlanDefault{
     "SELECT set_config(name, reset_val, true) FROM pg_settings WHERE name IN "
     "('enable_bitmapscan', 'enable_sort', 'plan_cache_mode')"};
 
 // The item a token holds: $1 queue, $2 item id, $3 lease.
-const std::string kHeld =
+constexpr std::string_view kHeld =
     "id = $2::bigint AND queue = $1::text AND lease_token = $3::text AND leased_until > now()";
 
 Params held_params(std::string_view queue, const LeaseToken& token) {
@@ -173,36 +180,42 @@ Params held_params(std::string_view queue, const LeaseToken& token) {
 }
 
 // $4 lease ms (NULL: the queue's). Returns a row when the token held.
-const Statement kExtend{
+constexpr Statement kExtend{
     "UPDATE {schema}.queue_items SET leased_until = now() + coalesce($4::bigint, "
     "(SELECT lease_ms FROM {schema}.queues WHERE name = $1::text)) * interval '1 millisecond' "
-    "WHERE " +
-    kHeld + " RETURNING true"};
+    "WHERE ",
+    kHeld, " RETURNING true"};
 // $1 queue, $2 item ids, $3 their leases. Returns a row per item completed.
-const Statement kComplete{
+constexpr Statement kComplete{
     "DELETE FROM {schema}.queue_items AS item USING unnest($2::bigint[], $3::text[]) AS "
     "held (id, lease) WHERE item.id = held.id AND item.queue = $1::text AND "
     "item.lease_token = held.lease AND item.leased_until > now() RETURNING true"};
 // The held item's attempts and its queue's settings, as kConfig names them.
-const Statement kHeldAttempts{
+constexpr Statement kHeldAttempts{
     "SELECT attempts, lease_ms, max_attempts, retry_base_ms, retry_cap_ms, expire_ms, "
     "dead_letters, paused FROM {schema}.queue_items AS item JOIN {schema}.queues ON "
-    "name = queue WHERE " +
-    kHeld + " FOR UPDATE OF item"};
+    "name = queue WHERE ",
+    kHeld, " FOR UPDATE OF item"};
 // $4 delay ms.
-const Statement kGiveBack{
+constexpr Statement kGiveBack{
     "UPDATE {schema}.queue_items SET lease_token = NULL, leased_until = NULL, "
     "run_at = now() + $4::bigint * interval '1 millisecond', history = history || "
-    "jsonb_build_array(jsonb_build_object('attempt', attempts, 'outcome', 'retried', 'at', " +
-    kMicrosNow + ")) WHERE " + kHeld};
+    "jsonb_build_array(jsonb_build_object('attempt', attempts, 'outcome', 'retried', 'at', ",
+    kMicrosNow, ")) WHERE ", kHeld};
 // $4 reason. One row: how many items it buried (or dropped, when the queue keeps no dead
 // letters): 1, or 0 when the token holds nothing.
-const Statement kBuryHeld{"WITH gone AS (DELETE FROM {schema}.queue_items WHERE " + kHeld +
-                          " RETURNING *), buried AS (" + bury("$4", kKeepsDeadLetters) +
-                          " RETURNING 1) SELECT count(*) AS buried FROM gone"};
+constexpr Statement kBuryHeld{"WITH gone AS (DELETE FROM {schema}.queue_items WHERE ",
+                              kHeld,
+                              " RETURNING *), buried AS (",
+                              kBuryInsert,
+                              "$4",
+                              kBuryAt,
+                              "$4",
+                              kBuryFrom,
+                              " RETURNING 1) SELECT count(*) AS buried FROM gone"};
 
 // $1 queue.
-const Statement kStats{
+constexpr Statement kStats{
     "SELECT count(*) FILTER (WHERE (lease_token IS NULL OR leased_until <= now()) AND "
     "run_at <= now()) AS ready, count(*) FILTER (WHERE lease_token IS NULL AND run_at > now()) "
     "AS scheduled, count(*) FILTER (WHERE lease_token IS NOT NULL AND leased_until > now()) "
@@ -212,17 +225,18 @@ const Statement kStats{
     "FROM {schema}.queue_items WHERE queue = $1::text AND (expires_at IS NULL OR "
     "expires_at > now())"};
 // $2 paused. Returns a row when the queue exists.
-const Statement kSetPaused{
+constexpr Statement kSetPaused{
     "UPDATE {schema}.queues SET paused = $2::boolean WHERE name = $1::text RETURNING true"};
-const Statement kPurge{"DELETE FROM {schema}.queue_items WHERE queue = $1::text RETURNING true"};
+constexpr Statement kPurge{
+    "DELETE FROM {schema}.queue_items WHERE queue = $1::text RETURNING true"};
 // $2 after this id, $3 how many.
-const Statement kDeadLetters{
+constexpr Statement kDeadLetters{
     "SELECT id, encode(payload, 'hex') AS payload_hex, headers, dedup_key, attempts, reason, "
     "history::text AS history, (extract(epoch FROM failed_at) * 1000000)::bigint AS "
     "failed_micros FROM {schema}.dead_letters WHERE queue = $1::text AND id > $2::bigint "
     "ORDER BY id LIMIT $3::bigint"};
 // $2 the ids (NULL: all), $3 expiry ms. A dead letter whose dedup key a live item holds stays.
-const Statement kRequeue{
+constexpr Statement kRequeue{
     "WITH back AS (DELETE FROM {schema}.dead_letters AS d WHERE queue = $1::text AND "
     "($2::bigint[] IS NULL OR id = ANY($2::bigint[])) AND (dedup_key IS NULL OR NOT EXISTS "
     "(SELECT 1 FROM {schema}.queue_items AS live WHERE live.queue = $1::text AND "
@@ -230,18 +244,14 @@ const Statement kRequeue{
     "payload, headers, priority, run_at, expires_at, dedup_key, attempts, history, created_at) "
     "SELECT id, queue, payload, headers, priority, now(), now() + $3::bigint * interval "
     "'1 millisecond', dedup_key, 0, history || jsonb_build_array(jsonb_build_object("
-    "'outcome', 'requeued', 'at', " +
-    kMicrosNow + ")), created_at FROM back RETURNING true"};
-const Statement kPurgeDead{
+    "'outcome', 'requeued', 'at', ",
+    kMicrosNow, ")), created_at FROM back RETURNING true"};
+constexpr Statement kPurgeDead{
     "DELETE FROM {schema}.dead_letters WHERE queue = $1::text RETURNING true"};
 
 std::string integer_array(const std::vector<std::int64_t>& values) {
-  std::string array = "{";
-  for (const std::int64_t value : values) {
-    if (array.size() > 1) array += ',';
-    array += std::to_string(value);
-  }
-  return array + "}";
+  return pq::array_literal(
+      values, [](std::string& out, std::int64_t value) { out += std::to_string(value); });
 }
 
 class PgQueues final : public QueueOps {
@@ -329,14 +339,13 @@ class PgQueues final : public QueueOps {
   }
 
   std::size_t complete(std::string_view queue, const std::vector<LeaseToken>& tokens) override {
-    std::string items = "{";
-    std::string leases = "{";
-    for (const LeaseToken& token : tokens) {
-      if (items.size() > 1) items += ',', leases += ',';
-      items += std::to_string(token.item);
-      leases += token.lease;  // Hex digits only: nothing to quote.
-    }
-    const Params params = Params().add(queue).add(items + "}").add(leases + "}");
+    const std::string items = pq::array_literal(
+        tokens,
+        [](std::string& out, const LeaseToken& token) { out += std::to_string(token.item); });
+    // Hex digits only: nothing to quote.
+    const std::string leases = pq::array_literal(
+        tokens, [](std::string& out, const LeaseToken& token) { out += token.lease; });
+    const Params params = Params().add(queue).add(items).add(leases);
     const auto completed = static_cast<std::size_t>(context_.query(kComplete, params).rows());
     // Only a call that completed nothing pays a round trip to tell an unknown queue apart.
     if (completed == 0) config(queue);
@@ -483,8 +492,8 @@ class PgQueues final : public QueueOps {
   // A batch without dedup keys: one INSERT of arrays, in one round trip.
   std::vector<Produced> produce_keyless(std::string_view queue,
                                         const std::vector<PendingMessage>& messages) {
-    std::array<std::string, 5> arrays;
-    for (auto& array : arrays) array = "{";
+    // Written at construction: assigning "{" trips a false -Wrestrict in GCC 12.
+    std::array<std::string, 5> arrays = {"{", "{", "{", "{", "{"};
     for (std::size_t i = 0; i < messages.size(); ++i) {
       const PendingMessage& message = messages[i];
       if (i > 0) {

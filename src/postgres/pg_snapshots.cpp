@@ -8,11 +8,11 @@ namespace {
 using pq::Params;
 using pq::Result;
 
-const std::string kColumns =
+constexpr std::string_view kColumns =
     "stream, version, state, (extract(epoch FROM created_at) * 1000000)::bigint AS "
     "created_micros";
 
-// Rows of kColumns.
+// Rows of kColumns, selected or returned.
 std::vector<Snapshot> read_snapshots(const Result& rows) {
   const int stream = rows.column("stream");
   const int version = rows.column("version");
@@ -27,20 +27,20 @@ std::vector<Snapshot> read_snapshots(const Result& rows) {
 }
 
 // $1 stream, $2 version, $3 state.
-const Statement kSave{
+constexpr Statement kSave{
     "INSERT INTO {schema}.snapshots (stream, version, state, created_at) "
     "VALUES ($1::text, $2::bigint, $3::json, statement_timestamp()) "
     "ON CONFLICT (stream, version) DO UPDATE SET state = excluded.state, "
-    "created_at = excluded.created_at RETURNING " +
+    "created_at = excluded.created_at RETURNING ",
     kColumns};
 // $1 stream, $2 the highest version wanted.
-const Statement kLoad{"SELECT " + kColumns +
-                      " FROM {schema}.snapshots WHERE stream = $1::text AND version <= $2::bigint "
-                      "ORDER BY version DESC LIMIT 1"};
-const Statement kList{"SELECT " + kColumns +
-                      " FROM {schema}.snapshots WHERE stream = $1::text ORDER BY version"};
+constexpr Statement kLoad{"SELECT ", kColumns,
+                          " FROM {schema}.snapshots WHERE stream = $1::text AND "
+                          "version <= $2::bigint ORDER BY version DESC LIMIT 1"};
+constexpr Statement kList{"SELECT ", kColumns,
+                          " FROM {schema}.snapshots WHERE stream = $1::text ORDER BY version"};
 // $1 stream (NULL: all), $2 keep_last (NULL: any number), $3 max age in ms (NULL: any age).
-const Statement kPrune{
+constexpr Statement kPrune{
     "DELETE FROM {schema}.snapshots s USING ("
     "SELECT stream, version, created_at, "
     "row_number() OVER (PARTITION BY stream ORDER BY version DESC) AS rank "

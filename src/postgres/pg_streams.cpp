@@ -14,36 +14,36 @@ using pq::Result;
 
 // $1 stream, $2 first version kept (at most the next version), $3 tombstone. Returns the first
 // version kept; no row when the stream is tombstoned already.
-const Statement kMarkRemoved{
+constexpr Statement kMarkRemoved{
     "INSERT INTO {schema}.streams AS t (name, truncate_before, deleted) "
-    "SELECT $1::text, least($2::bigint, coalesce(last.version, 0) + 1), $3::boolean" +
-    std::string(kStreamStateSql) +
+    "SELECT $1::text, least($2::bigint, coalesce(last.version, 0) + 1), $3::boolean",
+    kStreamStateSql,
     "\nON CONFLICT (name) DO UPDATE SET "
     "truncate_before = greatest(t.truncate_before, excluded.truncate_before), "
     "deleted = excluded.deleted WHERE NOT t.deleted RETURNING truncate_before"};
 
 // $1 stream. One row: how many events went.
-const Statement kRemoveEvents{
+constexpr Statement kRemoveEvents{
     "WITH removed AS (DELETE FROM {schema}.events WHERE stream = $1::text AND version < "
     "(SELECT truncate_before FROM {schema}.streams WHERE name = $1::text) RETURNING 1) "
     "SELECT count(*) AS removed FROM removed"};
 
 // $1 stream, $2 max age in ms, $3 max count (each NULL: none).
-const Statement kSetSettings{
+constexpr Statement kSetSettings{
     "INSERT INTO {schema}.streams (name, truncate_before, deleted, max_age_ms, max_count) "
     "VALUES ($1::text, 1, false, $2::bigint, $3::bigint) ON CONFLICT (name) DO UPDATE SET "
     "max_age_ms = excluded.max_age_ms, max_count = excluded.max_count"};
 
-const Statement kSettings{
+constexpr Statement kSettings{
     "SELECT max_age_ms, max_count FROM {schema}.streams WHERE name = $1::text"};
 
 // Each stream's hidden events form a prefix (up to clocks that disagree on max age): its first
 // version kept moves past the newest of them, and everything below goes. One row: how many.
-const Statement kEnforceRetention{
+constexpr Statement kEnforceRetention{
     "WITH hidden AS (SELECT e.stream, max(e.version) + 1 AS keep_from FROM {schema}.events e "
     "WHERE e.stream IN (SELECT name FROM {schema}.streams "
-    "WHERE max_age_ms IS NOT NULL OR max_count IS NOT NULL) AND NOT " +
-    std::string(kRetainedSql) +
+    "WHERE max_age_ms IS NOT NULL OR max_count IS NOT NULL) AND NOT ",
+    kRetainedSql,
     " GROUP BY e.stream), "
     "raised AS (UPDATE {schema}.streams t "
     "SET truncate_before = greatest(t.truncate_before, h.keep_from) FROM hidden h "

@@ -11,7 +11,7 @@ namespace {
 using pq::Params;
 using pq::Result;
 
-const std::string kSelectCheckpoints =
+constexpr std::string_view kSelectCheckpoints =
     "SELECT workflow, version, state, (extract(epoch FROM created_at) * 1000000)::bigint AS "
     "created_micros FROM {schema}.workflow_checkpoints WHERE workflow = $1::text ";
 
@@ -31,21 +31,21 @@ std::vector<WorkflowCheckpoint> read_checkpoints(const Result& rows) {
 
 // $1 workflow, $2 state. The caller holds the workflow's advisory lock, so the next version is
 // its own.
-const Statement kSave{
+constexpr Statement kSave{
     "INSERT INTO {schema}.workflow_checkpoints (workflow, version, state, created_at) "
     "SELECT $1::text, coalesce(max(version), 0) + 1, $2::json, statement_timestamp() "
     "FROM {schema}.workflow_checkpoints WHERE workflow = $1::text "
     "RETURNING version, (extract(epoch FROM created_at) * 1000000)::bigint AS created_micros"};
-const Statement kLatest{kSelectCheckpoints + "ORDER BY version DESC LIMIT 1"};
+constexpr Statement kLatest{kSelectCheckpoints, "ORDER BY version DESC LIMIT 1"};
 // $2 version.
-const Statement kAtVersion{kSelectCheckpoints + "AND version = $2::bigint"};
-const Statement kList{kSelectCheckpoints + "ORDER BY version"};
+constexpr Statement kAtVersion{kSelectCheckpoints, "AND version = $2::bigint"};
+constexpr Statement kList{kSelectCheckpoints, "ORDER BY version"};
 // $2 version (NULL: all).
-const Statement kErase{
+constexpr Statement kErase{
     "DELETE FROM {schema}.workflow_checkpoints WHERE workflow = $1::text "
     "AND ($2::bigint IS NULL OR version = $2::bigint) RETURNING true"};
 // $2 how many to keep.
-const Statement kPrune{
+constexpr Statement kPrune{
     "DELETE FROM {schema}.workflow_checkpoints WHERE workflow = $1::text AND version <= "
     "(SELECT version FROM {schema}.workflow_checkpoints WHERE workflow = $1::text "
     "ORDER BY version DESC LIMIT 1 OFFSET $2::bigint) RETURNING true"};
@@ -60,7 +60,7 @@ class PgWorkflows final : public WorkflowOps {
     const Params save = Params().add(workflow).add(state);
     const std::array<pq::Command, 2> commands = {context_.command(kTakeAdvisoryLock, lock),
                                                  context_.command(kSave, save)};
-    const Result saved = std::move(context_.atomic_pipeline(commands)[1]);
+    const Result saved = std::move(context_.connection.pipeline(commands)[1]);
     return WorkflowCheckpoint{std::string(workflow), saved.integer(0, saved.column("version")),
                               std::string(state), saved.integer(0, saved.column("created_micros"))};
   }

@@ -128,7 +128,7 @@ Query Database::query(const std::string& sql) {
     found = statements_.emplace(sql, statement).first;
   }
   if (writes_refused_ && sqlite3_stmt_readonly(found->second.get()) == 0) {
-    throw SqliteError(SQLITE_MISUSE, "a call that only reads ran a statement that writes: " + sql);
+    throw SqliteError(SQLITE_MISUSE, "a statement that writes, while writes are refused: " + sql);
   }
   return Query(found->second.get());
 }

@@ -2,18 +2,40 @@
 // what a call did that others should hear of, and how to write atomically.
 #pragma once
 
+#include <string>
+
+#include "core/statement.h"
 #include "sqlite/db.h"
 
 namespace strata::detail {
 
-struct SqliteContext {
+class SqliteContext {
+ public:
+  explicit SqliteContext(sqlite::Database& database) : db(database) {}
+  SqliteContext(const SqliteContext&) = delete;
+  SqliteContext& operator=(const SqliteContext&) = delete;
+
   sqlite::Database& db;
   // Set by the backend for each call: whether it runs inside the caller's transaction.
   bool in_transaction = false;
   // Set by appends and produces: waiters are woken once the call's transaction commits.
   bool appended = false;
   bool produced = false;
+
+  // A use of `statement`, its text joined once per connection.
+  sqlite::Query query(const Statement& statement) {
+    return db.query(texts_.of(statement, [](std::string text) { return text; }));
+  }
+
+ private:
+  StatementTexts texts_;
 };
+
+// Whether `error` is a unique or primary key violation.
+inline bool is_unique_violation(const sqlite::SqliteError& error) {
+  return error.extended_code() == SQLITE_CONSTRAINT_UNIQUE ||
+         error.extended_code() == SQLITE_CONSTRAINT_PRIMARYKEY;
+}
 
 // A transaction of its own (BEGIN IMMEDIATE), or a savepoint inside the caller's. Rolls back
 // unless committed.

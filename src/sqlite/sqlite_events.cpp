@@ -1,5 +1,7 @@
 // Event streams on SQLite: one writer at a time, so an append checks the stream and inserts in
 // one transaction, and the all-events order is the rowid's.
+#include <array>
+
 #include "core/ids.h"
 #include "sqlite/sqlite_event_sql.h"
 #include "sqlite/sqlite_rooms.h"
@@ -10,7 +12,7 @@ namespace {
 using sqlite::Query;
 using sqlite::SqliteError;
 
-const std::string kSelectEvents =
+constexpr std::string_view kSelectEvents =
     "SELECT position, stream, version, id, type, data, metadata, created_at FROM strata_events e ";
 
 // Rows of kSelectEvents.
@@ -39,46 +41,58 @@ std::vector<RecordedEvent> read_events(Query& query) {
 }
 
 // ?1 stream.
-constexpr const char* kStreamState =
+constexpr Statement kStreamState{
     "SELECT max(coalesce((SELECT max(version) FROM strata_events WHERE stream = ?1), 0), "
     "coalesce(truncate_before - 1, 0)) AS version, coalesce(deleted, 0) AS deleted "
-    "FROM (SELECT 1) LEFT JOIN strata_streams ON name = ?1";
+    "FROM (SELECT 1) LEFT JOIN strata_streams ON name = ?1"};
 
 // ?1 stream, ?2 version, ?3 id, ?4 type, ?5 data, ?6 metadata, ?7 created at.
-constexpr const char* kInsert =
+constexpr Statement kInsert{
     "INSERT INTO strata_events (stream, version, id, type, data, metadata, created_at) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"};
 
 // ?1 id.
-const std::string kById = kSelectEvents + "WHERE id = ?1";
-// ?1 stream, ?2 first version, ?3 limit, ?4 now.
-const std::string kReadStreamForward = kSelectEvents + "WHERE stream = ?1 AND " +
-                                       retained_event_sql(4) +
-                                       " AND version >= ?2 ORDER BY version LIMIT ?3";
-const std::string kReadStreamBackward = kSelectEvents + "WHERE stream = ?1 AND " +
-                                        retained_event_sql(4) +
-                                        " AND version <= ?2 ORDER BY version DESC LIMIT ?3";
+constexpr Statement kById{kSelectEvents, "WHERE id = ?1"};
 
-// ?1 position to read after, ?2 limit, ?3 category, ?4 type, ?5 now, ?6 stream: the filters
-// given are bound.
-std::string read_all_sql(const AllReadOptions& options) {
-  std::string sql = kSelectEvents + "WHERE position > ?1 AND " + retained_event_sql(5);
-  if (options.category)
-    sql += " AND (stream = ?3 OR substr(stream, 1, length(?3) + 1) = ?3 || '-')";
-  if (options.event_type) sql += " AND type = ?4";
-  if (options.stream) sql += " AND stream = ?6";
-  return sql + " ORDER BY position LIMIT ?2";
+// ?1 stream, ?2 first version, ?3 limit, ?4 now.
+constexpr Statement kReadStreamForward{
+    kSelectEvents, "WHERE stream = ?1 AND ", kRetainedBefore,
+    "?4",          kRetainedAfter,           " AND version >= ?2 ORDER BY version LIMIT ?3"};
+constexpr Statement kReadStreamBackward{
+    kSelectEvents, "WHERE stream = ?1 AND ", kRetainedBefore,
+    "?4",          kRetainedAfter,           " AND version <= ?2 ORDER BY version DESC LIMIT ?3"};
+
+// ?1 position to read after, ?2 limit, ?5 now, then the filters given: ?3 category, ?4 type,
+// ?6 stream.
+constexpr Statement read_all(std::string_view first = {}, std::string_view second = {},
+                             std::string_view third = {}) {
+  return Statement{kSelectEvents,
+                   "WHERE position > ?1 AND ",
+                   kRetainedBefore,
+                   "?5",
+                   kRetainedAfter,
+                   first,
+                   second,
+                   third,
+                   " ORDER BY position LIMIT ?2"};
 }
+constexpr std::string_view kCategory =
+    " AND (stream = ?3 OR substr(stream, 1, length(?3) + 1) = ?3 || '-')";
+constexpr std::string_view kType = " AND type = ?4";
+constexpr std::string_view kStream = " AND stream = ?6";
+// By the filters given: 4 for a stream, 2 for a category, 1 for a type.
+constexpr std::array<Statement, 8> kReadAll = {read_all(),
+                                               read_all(kType),
+                                               read_all(kCategory),
+                                               read_all(kCategory, kType),
+                                               read_all(kStream),
+                                               read_all(kType, kStream),
+                                               read_all(kCategory, kStream),
+                                               read_all(kCategory, kType, kStream)};
 
 // ?1 stream, ?2 now.
-const std::string kReadable =
-    "SELECT EXISTS (SELECT 1 FROM strata_events e WHERE stream = ?1 AND " + retained_event_sql(2) +
-    ") AS readable";
-
-bool is_unique_violation(const SqliteError& error) {
-  return error.extended_code() == SQLITE_CONSTRAINT_UNIQUE ||
-         error.extended_code() == SQLITE_CONSTRAINT_PRIMARYKEY;
-}
+constexpr Statement kReadable{"SELECT EXISTS (SELECT 1 FROM strata_events e WHERE stream = ?1 AND ",
+                              kRetainedBefore, "?2", kRetainedAfter, ") AS readable"};
 
 class SqliteEvents final : public EventOps {
  public:
@@ -87,7 +101,7 @@ class SqliteEvents final : public EventOps {
   AppendAttempt try_append(const AppendBatch& batch) override {
     AtomicScope atomic(context_);
     AppendAttempt attempt;
-    const StreamState state = read_stream_state(context_.db, batch.stream);
+    const StreamState state = read_stream_state(context_, batch.stream);
     attempt.current_version = state.version;
     if (state.deleted) {
       attempt.outcome = AppendAttempt::Outcome::stream_deleted;
@@ -115,7 +129,7 @@ class SqliteEvents final : public EventOps {
   std::vector<RecordedEvent> by_id(const std::vector<std::string>& ids) override {
     std::vector<RecordedEvent> events;
     for (const std::string& id : ids) {
-      Query query = context_.db.query(kById);
+      Query query = context_.query(kById);
       query.bind(1, id);
       for (RecordedEvent& event : read_events(query)) events.push_back(std::move(event));
     }
@@ -124,15 +138,17 @@ class SqliteEvents final : public EventOps {
 
   std::vector<RecordedEvent> read_stream(std::string_view stream, std::int64_t from,
                                          Direction direction, std::size_t limit) override {
-    Query query = context_.db.query(direction == Direction::forward ? kReadStreamForward
-                                                                    : kReadStreamBackward);
+    Query query =
+        context_.query(direction == Direction::forward ? kReadStreamForward : kReadStreamBackward);
     query.bind(1, stream).bind(2, from).bind(3, static_cast<std::int64_t>(limit));
     query.bind(4, now_micros());
     return read_events(query);
   }
 
   std::vector<RecordedEvent> read_all(const AllReadOptions& options) override {
-    Query query = context_.db.query(read_all_sql(options));
+    const std::size_t variant =
+        (options.stream ? 4 : 0) + (options.category ? 2 : 0) + (options.event_type ? 1 : 0);
+    Query query = context_.query(kReadAll[variant]);
     query.bind(1, static_cast<std::int64_t>(options.after.sequence()))
         .bind(2, static_cast<std::int64_t>(options.limit));
     if (options.category) query.bind(3, *options.category);
@@ -143,8 +159,8 @@ class SqliteEvents final : public EventOps {
   }
 
   StreamInfo stream_info(std::string_view stream) override {
-    const StreamState state = read_stream_state(context_.db, stream);
-    Query readable = context_.db.query(kReadable);
+    const StreamState state = read_stream_state(context_, stream);
+    Query readable = context_.query(kReadable);
     readable.bind(1, stream).bind(2, now_micros());
     readable.step();
     return StreamInfo{readable.integer(readable.column("readable")) != 0, state.version,
@@ -153,7 +169,7 @@ class SqliteEvents final : public EventOps {
 
  private:
   void insert_events(const AppendBatch& batch, std::int64_t current_version) {
-    Query insert = context_.db.query(kInsert);
+    Query insert = context_.query(kInsert);
     std::int64_t version = current_version;
     for (const PendingEvent& event : batch.events) {
       insert.bind(1, batch.stream)
@@ -173,26 +189,12 @@ class SqliteEvents final : public EventOps {
 
 }  // namespace
 
-StreamState read_stream_state(sqlite::Database& db, std::string_view stream) {
-  Query query = db.query(kStreamState);
+StreamState read_stream_state(SqliteContext& context, std::string_view stream) {
+  Query query = context.query(kStreamState);
   query.bind(1, stream);
   query.step();
   return StreamState{query.integer(query.column("version")),
                      query.integer(query.column("deleted")) != 0};
-}
-
-std::string retained_event_sql(int now_parameter) {
-  const std::string now = "?" + std::to_string(now_parameter);
-  // The first test is uncorrelated, so SQLite runs it once per statement: stores without
-  // settings pay nothing per row.
-  return "(NOT EXISTS (SELECT 1 FROM strata_streams "
-         "WHERE max_age_ms IS NOT NULL OR max_count IS NOT NULL) OR "
-         "NOT EXISTS (SELECT 1 FROM strata_streams s WHERE s.name = e.stream AND ("
-         "(s.max_age_ms IS NOT NULL AND e.created_at <= " +
-         now +
-         " - s.max_age_ms * 1000) OR (s.max_count IS NOT NULL AND e.version <= "
-         "(SELECT max(m.version) FROM strata_events m WHERE m.stream = e.stream) - "
-         "s.max_count))))";
 }
 
 std::unique_ptr<EventOps> sqlite_events(SqliteContext& context) {

@@ -10,12 +10,12 @@ using sqlite::Query;
 using sqlite::SqliteError;
 
 // The one definition of an unexpired key: ?3 is now.
-constexpr const char* kLive = "(expires_at IS NULL OR expires_at > ?3)";
+constexpr std::string_view kLive = "(expires_at IS NULL OR expires_at > ?3)";
 // Whether the deleted row was live. SQLite 3.40 evaluates `expires_at IS NULL OR …` wrongly in
 // a DELETE's RETURNING clause (it yields no value), so the test is written without IS NULL.
-constexpr const char* kReturningLive = "coalesce(expires_at > ?3, 1) AS live";
+constexpr std::string_view kReturningLive = "coalesce(expires_at > ?3, 1) AS live";
 
-const std::string kSelectEntries =
+constexpr std::string_view kSelectEntries =
     "SELECT key, value, version, metadata, expires_at FROM strata_kv ";
 
 // Rows of kSelectEntries.
@@ -38,37 +38,37 @@ std::vector<KvEntry> read_entries(Query& query) {
 }
 
 // ?1 namespace, ?2 key, ?3 now.
-const std::string kGet = kSelectEntries + "WHERE namespace = ?1 AND key = ?2 AND " + kLive;
-const std::string kLiveVersion =
-    std::string("SELECT version FROM strata_kv WHERE namespace = ?1 AND key = ?2 AND ") + kLive;
+constexpr Statement kGet{kSelectEntries, "WHERE namespace = ?1 AND key = ?2 AND ", kLive};
+constexpr Statement kLiveVersion{
+    "SELECT version FROM strata_kv WHERE namespace = ?1 AND key = ?2 AND ", kLive};
 
 // Each write binds ?1 namespace, ?2 key, ?3 value, ?4 metadata, ?5 expires_at, ?6 now, ?8 value
 // is JSON (see bind_write); those that may refuse return the new version and the rowid.
 // An expired key is absent: writing it starts again at version 1.
-constexpr const char* kUpsert =
+constexpr Statement kUpsert{
     "INSERT INTO strata_kv (namespace, key, value, value_is_json, version, metadata, expires_at) "
     "VALUES (?1, ?2, ?3, ?8, 1, ?4, ?5) ON CONFLICT (namespace, key) DO UPDATE SET "
     "value = excluded.value, value_is_json = excluded.value_is_json, "
     "metadata = excluded.metadata, expires_at = excluded.expires_at, "
     "version = CASE WHEN expires_at IS NOT NULL AND expires_at <= ?6 THEN 1 ELSE version + 1 END "
-    "RETURNING version, rowid AS row_id";
+    "RETURNING version, rowid AS row_id"};
 // ?6 (now) is bound but unused here.
-constexpr const char* kInsertNew =
+constexpr Statement kInsertNew{
     "INSERT INTO strata_kv (namespace, key, value, value_is_json, version, metadata, expires_at) "
-    "VALUES (?1, ?2, ?3, ?8, 1, ?4, ?5)";
-constexpr const char* kInsertIfAbsent =
+    "VALUES (?1, ?2, ?3, ?8, 1, ?4, ?5)"};
+constexpr Statement kInsertIfAbsent{
     "INSERT INTO strata_kv (namespace, key, value, value_is_json, version, metadata, expires_at) "
     "VALUES (?1, ?2, ?3, ?8, 1, ?4, ?5) ON CONFLICT (namespace, key) DO UPDATE SET "
     "value = excluded.value, value_is_json = excluded.value_is_json, "
     "metadata = excluded.metadata, expires_at = excluded.expires_at, "
     "version = 1 WHERE expires_at IS NOT NULL AND expires_at <= ?6 "
-    "RETURNING version, rowid AS row_id";
+    "RETURNING version, rowid AS row_id"};
 // ?7 the version the key must be at.
-constexpr const char* kUpdateAtVersion =
+constexpr Statement kUpdateAtVersion{
     "UPDATE strata_kv SET value = ?3, value_is_json = ?8, metadata = ?4, expires_at = ?5, "
     "version = version + 1 "
     "WHERE namespace = ?1 AND key = ?2 AND version = ?7 "
-    "AND (expires_at IS NULL OR expires_at > ?6) RETURNING version, rowid AS row_id";
+    "AND (expires_at IS NULL OR expires_at > ?6) RETURNING version, rowid AS row_id"};
 
 void bind_write(Query& query, std::string_view ns, const KvWrite& write, std::int64_t now) {
   query.bind(1, ns)
@@ -84,20 +84,19 @@ void bind_write(Query& query, std::string_view ns, const KvWrite& write, std::in
 }
 
 // ?1 the row, ?2 its JSON value: the value's strings go to the text index.
-constexpr const char* kIndexText =
+constexpr Statement kIndexText{
     "INSERT INTO strata_kv_text (rowid, text) "
-    "SELECT ?1, group_concat(value, ' ') FROM json_tree(?2) WHERE type = 'text'";
+    "SELECT ?1, group_concat(value, ' ') FROM json_tree(?2) WHERE type = 'text'"};
 
 // ?1 namespace, ?2 key, ?3 now, ?4 the version the key must be at.
-constexpr const char* kEraseAtVersion =
+constexpr Statement kEraseAtVersion{
     "DELETE FROM strata_kv WHERE namespace = ?1 AND key = ?2 AND version = ?4 AND "
-    "(expires_at IS NULL OR expires_at > ?3) RETURNING 1 AS live";
-const std::string kErase =
-    std::string("DELETE FROM strata_kv WHERE namespace = ?1 AND key = ?2 RETURNING ") +
-    kReturningLive;
+    "(expires_at IS NULL OR expires_at > ?3) RETURNING 1 AS live"};
+constexpr Statement kErase{"DELETE FROM strata_kv WHERE namespace = ?1 AND key = ?2 RETURNING ",
+                           kReturningLive};
 
 // ?1 namespace, ?2 from (inclusive), ?3 now, ?4 to (exclusive; NULL: unbounded).
-constexpr const char* kInRange =
+constexpr std::string_view kInRange =
     "namespace = ?1 AND key >= ?2 AND (?4 IS NULL OR key < ?4) AND "
     "(expires_at IS NULL OR expires_at > ?3)";
 
@@ -110,66 +109,61 @@ void bind_range(Query& query, std::string_view ns, const KeyRange& range) {
   }
 }
 
-const std::string kCount = std::string("SELECT count(*) AS count FROM strata_kv WHERE ") + kInRange;
+constexpr Statement kCount{"SELECT count(*) AS count FROM strata_kv WHERE ", kInRange};
 // bind_range, then ?5 limit and ?6 the pattern or the words.
-const std::string kScan = kSelectEntries + "WHERE " + kInRange + " ORDER BY key LIMIT ?5";
-const std::string kFindValue = kSelectEntries + "WHERE " + kInRange +
-                               " AND value_is_json AND strata_json_contains(CAST(value AS TEXT), "
-                               "?6) ORDER BY key LIMIT ?5";
-const std::string kFindMetadata = kSelectEntries + "WHERE " + kInRange +
-                                  " AND strata_json_contains(metadata, ?6) ORDER BY key LIMIT ?5";
-const std::string kSearch = kSelectEntries +
-                            "WHERE rowid IN (SELECT rowid FROM strata_kv_text WHERE "
-                            "strata_kv_text MATCH ?6) AND " +
-                            kInRange + " ORDER BY key LIMIT ?5";
+constexpr Statement kScan{kSelectEntries, "WHERE ", kInRange, " ORDER BY key LIMIT ?5"};
+constexpr Statement kFindValue{
+    kSelectEntries, "WHERE ", kInRange,
+    " AND value_is_json AND strata_json_contains(CAST(value AS TEXT), ?6) ORDER BY key LIMIT ?5"};
+constexpr Statement kFindMetadata{kSelectEntries, "WHERE ", kInRange,
+                                  " AND strata_json_contains(metadata, ?6) ORDER BY key LIMIT ?5"};
+constexpr Statement kSearch{
+    kSelectEntries,
+    "WHERE rowid IN (SELECT rowid FROM strata_kv_text WHERE strata_kv_text MATCH ?6) AND ",
+    kInRange, " ORDER BY key LIMIT ?5"};
 
-constexpr const char* kClear = "DELETE FROM strata_kv WHERE namespace = ?1";
+constexpr Statement kClear{"DELETE FROM strata_kv WHERE namespace = ?1"};
 // ?1 namespace, ?2 now, ?3 how many.
-constexpr const char* kPurgeExpired =
+constexpr Statement kPurgeExpired{
     "DELETE FROM strata_kv WHERE namespace = ?1 AND key IN (SELECT key FROM strata_kv "
-    "WHERE namespace = ?1 AND expires_at <= ?2 LIMIT ?3)";
+    "WHERE namespace = ?1 AND expires_at <= ?2 LIMIT ?3)"};
 
 // ?1 namespace, ?2 now.
-constexpr const char* kCheckpointHeader =
+constexpr Statement kCheckpointHeader{
     "INSERT INTO strata_kv_checkpoints (namespace, created_at, entries, bytes) "
-    "VALUES (?1, ?2, 0, 0)";
+    "VALUES (?1, ?2, 0, 0)"};
 // ?1 checkpoint, ?2 namespace, ?3 now.
-constexpr const char* kCheckpointCopy =
+constexpr Statement kCheckpointCopy{
     "INSERT INTO strata_kv_checkpoint_entries "
     "SELECT ?1, key, value, value_is_json, version, metadata, expires_at FROM strata_kv "
-    "WHERE namespace = ?2 AND (expires_at IS NULL OR expires_at > ?3)";
+    "WHERE namespace = ?2 AND (expires_at IS NULL OR expires_at > ?3)"};
 // ?1 checkpoint.
-constexpr const char* kCheckpointTotals =
+constexpr Statement kCheckpointTotals{
     "UPDATE strata_kv_checkpoints SET "
     "entries = (SELECT count(*) FROM strata_kv_checkpoint_entries WHERE checkpoint_id = ?1), "
     "bytes = (SELECT coalesce(sum(length(key) + length(value)), 0) "
     "FROM strata_kv_checkpoint_entries WHERE checkpoint_id = ?1) "
-    "WHERE id = ?1 RETURNING entries, bytes";
-constexpr const char* kCheckpoints =
+    "WHERE id = ?1 RETURNING entries, bytes"};
+constexpr Statement kCheckpoints{
     "SELECT id, created_at, entries, bytes FROM strata_kv_checkpoints WHERE namespace = ?1 "
-    "ORDER BY id";
+    "ORDER BY id"};
 // ?1 checkpoint, ?2 namespace.
-constexpr const char* kCheckpointExists =
-    "SELECT 1 FROM strata_kv_checkpoints WHERE id = ?1 AND namespace = ?2";
+constexpr Statement kCheckpointExists{
+    "SELECT 1 FROM strata_kv_checkpoints WHERE id = ?1 AND namespace = ?2"};
 // ?1 namespace, ?2 checkpoint.
-constexpr const char* kCheckpointRestore =
+constexpr Statement kCheckpointRestore{
     "INSERT INTO strata_kv (namespace, key, value, value_is_json, version, metadata, expires_at) "
     "SELECT ?1, key, value, value_is_json, version, metadata, expires_at "
-    "FROM strata_kv_checkpoint_entries WHERE checkpoint_id = ?2";
+    "FROM strata_kv_checkpoint_entries WHERE checkpoint_id = ?2"};
 // ?1 namespace: the text index of every JSON value.
-constexpr const char* kReindexText =
+constexpr Statement kReindexText{
     "INSERT INTO strata_kv_text (rowid, text) SELECT k.rowid, "
     "(SELECT group_concat(j.value, ' ') FROM json_tree(CAST(k.value AS TEXT)) AS j "
-    "WHERE j.type = 'text') FROM strata_kv AS k WHERE k.namespace = ?1 AND k.value_is_json";
+    "WHERE j.type = 'text') FROM strata_kv AS k WHERE k.namespace = ?1 AND k.value_is_json"};
 // ?1 checkpoint.
-constexpr const char* kDeleteCheckpointEntries =
-    "DELETE FROM strata_kv_checkpoint_entries WHERE checkpoint_id = ?1";
-constexpr const char* kDeleteCheckpoint = "DELETE FROM strata_kv_checkpoints WHERE id = ?1";
-
-bool is_unique_violation(const SqliteError& error) {
-  return error.extended_code() == SQLITE_CONSTRAINT_UNIQUE ||
-         error.extended_code() == SQLITE_CONSTRAINT_PRIMARYKEY;
-}
+constexpr Statement kDeleteCheckpointEntries{
+    "DELETE FROM strata_kv_checkpoint_entries WHERE checkpoint_id = ?1"};
+constexpr Statement kDeleteCheckpoint{"DELETE FROM strata_kv_checkpoints WHERE id = ?1"};
 
 // Each word a quoted FTS5 string; side by side they must all match.
 std::string fts_match(const std::vector<std::string>& words) {
@@ -185,10 +179,10 @@ std::string fts_match(const std::vector<std::string>& words) {
 
 class SqliteKv final : public KvOps {
  public:
-  explicit SqliteKv(SqliteContext& context) : context_(context), db_(context.db) {}
+  explicit SqliteKv(SqliteContext& context) : context_(context) {}
 
   std::optional<KvEntry> get(std::string_view ns, std::string_view key) override {
-    Query query = db_.query(kGet);
+    Query query = context_.query(kGet);
     query.bind(1, ns).bind_blob(2, key).bind(3, now_micros());
     auto entries = read_entries(query);
     if (entries.empty()) return std::nullopt;
@@ -197,13 +191,13 @@ class SqliteKv final : public KvOps {
 
   KvOutcome put(std::string_view ns, const KvWrite& write) override {
     const std::int64_t now = now_micros();
-    const char* sql = kUpsert;
-    if (write.condition == KvWrite::Condition::absent) sql = kInsertIfAbsent;
-    if (write.condition == KvWrite::Condition::version) sql = kUpdateAtVersion;
+    const Statement* statement = &kUpsert;
+    if (write.condition == KvWrite::Condition::absent) statement = &kInsertIfAbsent;
+    if (write.condition == KvWrite::Condition::version) statement = &kUpdateAtVersion;
     // A JSON value is written with its text index, so both statements go in one transaction.
     std::optional<AtomicScope> atomic;
     if (write.value_is_json) atomic.emplace(context_);
-    Query query = db_.query(sql);
+    Query query = context_.query(*statement);
     bind_write(query, ns, write, now);
     if (write.condition == KvWrite::Condition::version) query.bind(7, write.if_version);
     if (!query.step()) {
@@ -232,7 +226,7 @@ class SqliteKv final : public KvOps {
 
   KvOutcome erase(std::string_view ns, std::string_view key,
                   std::optional<std::int64_t> if_version) override {
-    Query query = db_.query(if_version ? std::string(kEraseAtVersion) : kErase);
+    Query query = context_.query(if_version ? kEraseAtVersion : kErase);
     query.bind(1, ns).bind_blob(2, key).bind(3, now_micros());
     if (if_version) query.bind(4, *if_version);
     if (query.step()) return KvOutcome{query.integer(query.column("live")) != 0, 0};
@@ -244,7 +238,7 @@ class SqliteKv final : public KvOps {
     AtomicScope atomic(context_);
     const std::int64_t now = now_micros();
     std::size_t erased = 0;
-    Query query = db_.query(kErase);
+    Query query = context_.query(kErase);
     const int live = query.column("live");
     for (const std::string& key : keys) {
       query.bind(1, ns).bind_blob(2, key).bind(3, now);
@@ -256,7 +250,7 @@ class SqliteKv final : public KvOps {
   }
 
   std::size_t count(std::string_view ns, const KeyRange& range) override {
-    Query query = db_.query(kCount);
+    Query query = context_.query(kCount);
     bind_range(query, ns, range);
     query.step();
     return static_cast<std::size_t>(query.integer(query.column("count")));
@@ -264,7 +258,7 @@ class SqliteKv final : public KvOps {
 
   std::vector<KvEntry> scan(std::string_view ns, const KeyRange& range,
                             std::size_t limit) override {
-    Query query = db_.query(kScan);
+    Query query = context_.query(kScan);
     bind_range(query, ns, range);
     query.bind(5, static_cast<std::int64_t>(limit));
     return read_entries(query);
@@ -272,7 +266,7 @@ class SqliteKv final : public KvOps {
 
   std::vector<KvEntry> find(std::string_view ns, JsonField field, std::string_view pattern,
                             const KeyRange& range, std::size_t limit) override {
-    Query query = db_.query(field == JsonField::value ? kFindValue : kFindMetadata);
+    Query query = context_.query(field == JsonField::value ? kFindValue : kFindMetadata);
     bind_range(query, ns, range);
     query.bind(5, static_cast<std::int64_t>(limit)).bind(6, pattern);
     return read_entries(query);
@@ -280,27 +274,27 @@ class SqliteKv final : public KvOps {
 
   std::vector<KvEntry> search(std::string_view ns, const std::vector<std::string>& words,
                               const KeyRange& range, std::size_t limit) override {
-    Query query = db_.query(kSearch);
+    Query query = context_.query(kSearch);
     bind_range(query, ns, range);
     query.bind(5, static_cast<std::int64_t>(limit)).bind(6, fts_match(words));
     return read_entries(query);
   }
 
-  void clear(std::string_view ns) override { db_.query(kClear).bind(1, ns).run(); }
+  void clear(std::string_view ns) override { context_.query(kClear).bind(1, ns).run(); }
 
   std::size_t purge_expired(std::string_view ns, std::size_t limit) override {
-    Query query = db_.query(kPurgeExpired);
+    Query query = context_.query(kPurgeExpired);
     query.bind(1, ns).bind(2, now_micros()).bind(3, static_cast<std::int64_t>(limit)).run();
-    return static_cast<std::size_t>(db_.changes());
+    return static_cast<std::size_t>(context_.db.changes());
   }
 
   KvCheckpoint create_checkpoint(std::string_view ns) override {
     AtomicScope atomic(context_);
     const std::int64_t now = now_micros();
-    db_.query(kCheckpointHeader).bind(1, ns).bind(2, now).run();
-    const std::int64_t id = db_.last_insert_rowid();
-    db_.query(kCheckpointCopy).bind(1, id).bind(2, ns).bind(3, now).run();
-    Query totals = db_.query(kCheckpointTotals);
+    context_.query(kCheckpointHeader).bind(1, ns).bind(2, now).run();
+    const std::int64_t id = context_.db.last_insert_rowid();
+    context_.query(kCheckpointCopy).bind(1, id).bind(2, ns).bind(3, now).run();
+    Query totals = context_.query(kCheckpointTotals);
     totals.bind(1, id);
     totals.step();
     const KvCheckpoint checkpoint{id, now, totals.integer(totals.column("entries")),
@@ -311,7 +305,7 @@ class SqliteKv final : public KvOps {
   }
 
   std::vector<KvCheckpoint> checkpoints(std::string_view ns) override {
-    Query query = db_.query(kCheckpoints);
+    Query query = context_.query(kCheckpoints);
     query.bind(1, ns);
     const int id = query.column("id");
     const int created_at = query.column("created_at");
@@ -328,9 +322,9 @@ class SqliteKv final : public KvOps {
   bool restore_checkpoint(std::string_view ns, std::int64_t id) override {
     AtomicScope atomic(context_);
     if (!checkpoint_exists(ns, id)) return false;
-    db_.query(kClear).bind(1, ns).run();
-    db_.query(kCheckpointRestore).bind(1, ns).bind(2, id).run();
-    db_.query(kReindexText).bind(1, ns).run();
+    context_.query(kClear).bind(1, ns).run();
+    context_.query(kCheckpointRestore).bind(1, ns).bind(2, id).run();
+    context_.query(kReindexText).bind(1, ns).run();
     atomic.commit();
     return true;
   }
@@ -338,8 +332,8 @@ class SqliteKv final : public KvOps {
   bool delete_checkpoint(std::string_view ns, std::int64_t id) override {
     AtomicScope atomic(context_);
     if (!checkpoint_exists(ns, id)) return false;
-    db_.query(kDeleteCheckpointEntries).bind(1, id).run();
-    db_.query(kDeleteCheckpoint).bind(1, id).run();
+    context_.query(kDeleteCheckpointEntries).bind(1, id).run();
+    context_.query(kDeleteCheckpoint).bind(1, id).run();
     atomic.commit();
     return true;
   }
@@ -349,7 +343,7 @@ class SqliteKv final : public KvOps {
   // written, when a key already exists (live or expired): then upsert_each does the batch.
   bool insert_fresh(std::string_view ns, const std::vector<KvWrite>& writes, std::int64_t now) {
     AtomicScope fresh(context_);
-    Query insert = db_.query(kInsertNew);
+    Query insert = context_.query(kInsertNew);
     for (const KvWrite& write : writes) {
       bind_write(insert, ns, write, now);
       try {
@@ -359,7 +353,7 @@ class SqliteKv final : public KvOps {
         return false;  // `fresh` rolls back.
       }
       insert.reset();
-      if (write.value_is_json) index_text(db_.last_insert_rowid(), write.value);
+      if (write.value_is_json) index_text(context_.db.last_insert_rowid(), write.value);
     }
     fresh.commit();
     return true;
@@ -369,7 +363,7 @@ class SqliteKv final : public KvOps {
                                         std::int64_t now) {
     std::vector<std::int64_t> versions;
     versions.reserve(writes.size());
-    Query query = db_.query(kUpsert);
+    Query query = context_.query(kUpsert);
     const int version = query.column("version");
     const int rowid = query.column("row_id");
     for (const KvWrite& write : writes) {
@@ -384,23 +378,22 @@ class SqliteKv final : public KvOps {
   }
 
   void index_text(std::int64_t rowid, std::string_view json) {
-    db_.query(kIndexText).bind(1, rowid).bind(2, json).run();
+    context_.query(kIndexText).bind(1, rowid).bind(2, json).run();
   }
 
   bool checkpoint_exists(std::string_view ns, std::int64_t id) {
-    Query query = db_.query(kCheckpointExists);
+    Query query = context_.query(kCheckpointExists);
     query.bind(1, id).bind(2, ns);
     return query.step();
   }
 
   std::int64_t live_version(std::string_view ns, std::string_view key) {
-    Query query = db_.query(kLiveVersion);
+    Query query = context_.query(kLiveVersion);
     query.bind(1, ns).bind_blob(2, key).bind(3, now_micros());
     return query.step() ? query.integer(query.column("version")) : 0;
   }
 
   SqliteContext& context_;
-  sqlite::Database& db_;
 };
 
 }  // namespace

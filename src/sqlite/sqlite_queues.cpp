@@ -10,39 +10,39 @@ namespace {
 using sqlite::Query;
 
 // ?1 queue.
-constexpr const char* kConfig =
+constexpr Statement kConfig{
     "SELECT lease_ms, max_attempts, retry_base_ms, retry_cap_ms, expire_ms, dead_letters, "
-    "paused FROM strata_queues WHERE name = ?1";
-constexpr const char* kNames = "SELECT name FROM strata_queues ORDER BY name";
+    "paused FROM strata_queues WHERE name = ?1"};
+constexpr Statement kNames{"SELECT name FROM strata_queues ORDER BY name"};
 // ?1 queue, ?2 lease ms, ?3 max attempts, ?4 retry base ms, ?5 retry cap ms, ?6 expiry ms (NULL:
 // none), ?7 whether it keeps dead letters.
-constexpr const char* kCreate =
+constexpr Statement kCreate{
     "INSERT INTO strata_queues (name, lease_ms, max_attempts, retry_base_ms, retry_cap_ms, "
     "expire_ms, dead_letters) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (name) DO "
     "UPDATE SET lease_ms = excluded.lease_ms, max_attempts = excluded.max_attempts, "
     "retry_base_ms = excluded.retry_base_ms, retry_cap_ms = excluded.retry_cap_ms, "
-    "expire_ms = excluded.expire_ms, dead_letters = excluded.dead_letters";
+    "expire_ms = excluded.expire_ms, dead_letters = excluded.dead_letters"};
 
 // ?1 queue, ?2 dedup key, ?3 now: an expired item no longer holds its key.
-constexpr const char* kUnkeyExpired =
+constexpr Statement kUnkeyExpired{
     "DELETE FROM strata_queue_items WHERE queue = ?1 AND dedup_key = ?2 AND "
-    "lease_token IS NULL AND expires_at <= ?3";
+    "lease_token IS NULL AND expires_at <= ?3"};
 // ?1 queue, ?2 payload, ?3 headers, ?4 priority, ?5 run at, ?6 expires at, ?7 dedup key, ?8 now.
-constexpr const char* kInsert =
+constexpr Statement kInsert{
     "INSERT INTO strata_queue_items (queue, payload, headers, priority, run_at, expires_at, "
-    "dedup_key, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+    "dedup_key, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"};
 // As kInsert, for an item with a dedup key: returns its id, or nothing when the key is taken.
-constexpr const char* kInsertKeyed =
+constexpr Statement kInsertKeyed{
     "INSERT INTO strata_queue_items (queue, payload, headers, priority, run_at, expires_at, "
     "dedup_key, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
-    "ON CONFLICT (queue, dedup_key) WHERE dedup_key IS NOT NULL DO NOTHING RETURNING id";
+    "ON CONFLICT (queue, dedup_key) WHERE dedup_key IS NOT NULL DO NOTHING RETURNING id"};
 // ?1 queue, ?2 dedup key.
-constexpr const char* kDedupHolder =
-    "SELECT id FROM strata_queue_items WHERE queue = ?1 AND dedup_key = ?2";
+constexpr Statement kDedupHolder{
+    "SELECT id FROM strata_queue_items WHERE queue = ?1 AND dedup_key = ?2"};
 
 // Copies items to the dead letters, their last outcome added to the history. ?2 is now, ?6 the
 // reason; the caller appends the condition on strata_queue_items.
-constexpr const char* kBury =
+constexpr std::string_view kBury =
     "INSERT INTO strata_dead_letters (id, queue, payload, headers, priority, dedup_key, "
     "attempts, history, reason, failed_at, created_at) SELECT id, queue, payload, headers, "
     "priority, dedup_key, attempts, json_insert(history, '$[#]', json_object('attempt', "
@@ -50,52 +50,49 @@ constexpr const char* kBury =
     "FROM strata_queue_items WHERE ";
 
 // Leases that ran out on their last attempt: ?1 queue, ?2 now, ?3 max attempts.
-constexpr const char* kExhausted =
+constexpr std::string_view kExhausted =
     "queue = ?1 AND lease_token IS NOT NULL AND leased_until <= ?2 AND attempts >= ?3";
-const std::string kBuryExhausted = std::string(kBury) + kExhausted;
-const std::string kDropExhausted =
-    std::string("DELETE FROM strata_queue_items WHERE ") + kExhausted;
+constexpr Statement kBuryExhausted{kBury, kExhausted};
+constexpr Statement kDropExhausted{"DELETE FROM strata_queue_items WHERE ", kExhausted};
 // ?1 queue, ?2 now.
-constexpr const char* kReclaim =
+constexpr Statement kReclaim{
     "UPDATE strata_queue_items SET lease_token = NULL, leased_until = NULL, "
     "history = json_insert(history, '$[#]', json_object('attempt', attempts, 'outcome', "
     "'lease expired', 'at', ?2)) WHERE queue = ?1 AND lease_token IS NOT NULL AND "
-    "leased_until <= ?2";
-constexpr const char* kSweepExpired =
+    "leased_until <= ?2"};
+constexpr Statement kSweepExpired{
     "DELETE FROM strata_queue_items WHERE queue = ?1 AND lease_token IS NULL AND "
-    "expires_at <= ?2";
+    "expires_at <= ?2"};
 // ?1 queue, ?2 now, ?3 lease in microseconds, ?4 how many, ?5 the lease.
-constexpr const char* kClaim =
+constexpr Statement kClaim{
     "UPDATE strata_queue_items SET lease_token = ?5, "
     "leased_until = ?2 + ?3, attempts = attempts + 1 WHERE id IN (SELECT id FROM "
     "strata_queue_items WHERE queue = ?1 AND lease_token IS NULL AND run_at <= ?2 AND "
     "(expires_at IS NULL OR expires_at > ?2) ORDER BY priority DESC, id LIMIT ?4) "
-    "RETURNING id, payload, headers, priority, attempts, leased_until";
+    "RETURNING id, payload, headers, priority, attempts, leased_until"};
 
 // The item a token holds: ?1 queue, ?2 now, ?4 item id, ?5 lease.
-constexpr const char* kHeld = "id = ?4 AND queue = ?1 AND lease_token = ?5 AND leased_until > ?2";
+constexpr std::string_view kHeld =
+    "id = ?4 AND queue = ?1 AND lease_token = ?5 AND leased_until > ?2";
 
 void bind_held(Query& query, std::string_view queue, std::int64_t now, const LeaseToken& token) {
   query.bind(1, queue).bind(2, now).bind(4, token.item).bind(5, token.lease);
 }
 
 // ?3 the lease in microseconds.
-const std::string kExtend =
-    std::string("UPDATE strata_queue_items SET leased_until = ?2 + ?3 WHERE ") + kHeld;
-const std::string kComplete = std::string("DELETE FROM strata_queue_items WHERE ") + kHeld;
-const std::string kHeldAttempts =
-    std::string("SELECT attempts FROM strata_queue_items WHERE ") + kHeld;
+constexpr Statement kExtend{"UPDATE strata_queue_items SET leased_until = ?2 + ?3 WHERE ", kHeld};
+constexpr Statement kComplete{"DELETE FROM strata_queue_items WHERE ", kHeld};
+constexpr Statement kHeldAttempts{"SELECT attempts FROM strata_queue_items WHERE ", kHeld};
 // ?3 the delay in microseconds.
-const std::string kGiveBack =
-    std::string(
-        "UPDATE strata_queue_items SET lease_token = NULL, leased_until = NULL, "
-        "run_at = ?2 + ?3, history = json_insert(history, '$[#]', "
-        "json_object('attempt', attempts, 'outcome', 'retried', 'at', ?2)) WHERE ") +
-    kHeld;
-const std::string kBuryHeld = std::string(kBury) + kHeld;
+constexpr Statement kGiveBack{
+    "UPDATE strata_queue_items SET lease_token = NULL, leased_until = NULL, run_at = ?2 + ?3, "
+    "history = json_insert(history, '$[#]', json_object('attempt', attempts, 'outcome', "
+    "'retried', 'at', ?2)) WHERE ",
+    kHeld};
+constexpr Statement kBuryHeld{kBury, kHeld};
 
 // ?1 queue, ?2 now.
-constexpr const char* kStats =
+constexpr Statement kStats{
     "SELECT "
     "count(*) FILTER (WHERE (lease_token IS NULL OR leased_until <= ?2) AND run_at <= ?2) "
     "AS ready, "
@@ -103,33 +100,33 @@ constexpr const char* kStats =
     "count(*) FILTER (WHERE lease_token IS NOT NULL AND leased_until > ?2) AS leased, "
     "min(run_at) FILTER (WHERE (lease_token IS NULL OR leased_until <= ?2) AND run_at <= ?2) "
     "AS oldest_ready, (SELECT count(*) FROM strata_dead_letters WHERE queue = ?1) AS dead "
-    "FROM strata_queue_items WHERE queue = ?1 AND (expires_at IS NULL OR expires_at > ?2)";
+    "FROM strata_queue_items WHERE queue = ?1 AND (expires_at IS NULL OR expires_at > ?2)"};
 // ?1 queue, ?2 paused.
-constexpr const char* kSetPaused = "UPDATE strata_queues SET paused = ?2 WHERE name = ?1";
-constexpr const char* kPurge = "DELETE FROM strata_queue_items WHERE queue = ?1";
+constexpr Statement kSetPaused{"UPDATE strata_queues SET paused = ?2 WHERE name = ?1"};
+constexpr Statement kPurge{"DELETE FROM strata_queue_items WHERE queue = ?1"};
 // ?1 queue, ?2 after this id, ?3 how many.
-constexpr const char* kDeadLetters =
+constexpr Statement kDeadLetters{
     "SELECT id, payload, headers, dedup_key, attempts, reason, history, failed_at "
-    "FROM strata_dead_letters WHERE queue = ?1 AND id > ?2 ORDER BY id LIMIT ?3";
-constexpr const char* kDeadIds = "SELECT id FROM strata_dead_letters WHERE queue = ?1 ORDER BY id";
+    "FROM strata_dead_letters WHERE queue = ?1 AND id > ?2 ORDER BY id LIMIT ?3"};
+constexpr Statement kDeadIds{"SELECT id FROM strata_dead_letters WHERE queue = ?1 ORDER BY id"};
 // ?1 queue, ?2 id, ?3 now, ?4 expires at. A dead letter whose dedup key a live item holds stays.
-constexpr const char* kRequeue =
+constexpr Statement kRequeue{
     "INSERT INTO strata_queue_items (id, queue, payload, headers, priority, run_at, "
     "expires_at, dedup_key, attempts, history, created_at) SELECT id, queue, payload, "
     "headers, priority, ?3, ?4, dedup_key, 0, json_insert(history, '$[#]', "
     "json_object('outcome', 'requeued', 'at', ?3)), created_at FROM strata_dead_letters "
     "WHERE queue = ?1 AND id = ?2 AND (dedup_key IS NULL OR NOT EXISTS (SELECT 1 FROM "
     "strata_queue_items AS live WHERE live.queue = ?1 AND live.dedup_key = "
-    "strata_dead_letters.dedup_key))";
-constexpr const char* kDeleteDead = "DELETE FROM strata_dead_letters WHERE id = ?1";
-constexpr const char* kPurgeDead = "DELETE FROM strata_dead_letters WHERE queue = ?1";
+    "strata_dead_letters.dedup_key))"};
+constexpr Statement kDeleteDead{"DELETE FROM strata_dead_letters WHERE id = ?1"};
+constexpr Statement kPurgeDead{"DELETE FROM strata_dead_letters WHERE queue = ?1"};
 
 class SqliteQueues final : public QueueOps {
  public:
-  explicit SqliteQueues(SqliteContext& context) : context_(context), db_(context.db) {}
+  explicit SqliteQueues(SqliteContext& context) : context_(context) {}
 
   void create(std::string_view queue, const QueueSettings& settings) override {
-    Query query = db_.query(kCreate);
+    Query query = context_.query(kCreate);
     query.bind(1, queue)
         .bind(2, static_cast<std::int64_t>(settings.lease.count()))
         .bind(3, std::int64_t{settings.max_attempts})
@@ -151,10 +148,10 @@ class SqliteQueues final : public QueueOps {
     std::vector<Produced> produced;
     for (const PendingMessage& message : messages) {
       if (message.dedup_key) {
-        db_.query(kUnkeyExpired).bind(1, queue).bind(2, *message.dedup_key).bind(3, now).run();
+        context_.query(kUnkeyExpired).bind(1, queue).bind(2, *message.dedup_key).bind(3, now).run();
       }
       // Only an item with a dedup key can conflict; the others take the plain statement.
-      Query insert = db_.query(message.dedup_key ? kInsertKeyed : kInsert);
+      Query insert = context_.query(message.dedup_key ? kInsertKeyed : kInsert);
       insert.bind(1, queue)
           .bind_blob(2, message.payload)
           .bind_optional(3, message.headers)
@@ -170,7 +167,7 @@ class SqliteQueues final : public QueueOps {
       }
       if (!message.dedup_key) {
         insert.run();
-        produced.push_back(Produced{db_.last_insert_rowid(), false});
+        produced.push_back(Produced{context_.db.last_insert_rowid(), false});
         continue;
       }
       if (insert.step()) {
@@ -178,7 +175,7 @@ class SqliteQueues final : public QueueOps {
         continue;
       }
       insert.reset();
-      Query holder = db_.query(kDedupHolder);
+      Query holder = context_.query(kDedupHolder);
       holder.bind(1, queue).bind(2, *message.dedup_key);
       holder.step();
       produced.push_back(Produced{holder.integer(holder.column("id")), true});
@@ -195,10 +192,10 @@ class SqliteQueues final : public QueueOps {
     const QueueConfig settings = config(queue);
     const std::int64_t now = now_micros();
     reclaim_expired_leases(queue, settings, now);
-    db_.query(kSweepExpired).bind(1, queue).bind(2, now).run();
+    context_.query(kSweepExpired).bind(1, queue).bind(2, now).run();
     std::vector<LeasedMessage> leased;
     if (!settings.paused) {
-      Query claim = db_.query(kClaim);
+      Query claim = context_.query(kClaim);
       claim.bind(1, queue)
           .bind(2, now)
           .bind(3, lease_ms.value_or(settings.lease_ms) * 1000)
@@ -224,10 +221,10 @@ class SqliteQueues final : public QueueOps {
   bool extend(std::string_view queue, const LeaseToken& token,
               std::optional<std::int64_t> lease_ms) override {
     const QueueConfig settings = config(queue);
-    Query query = db_.query(kExtend);
+    Query query = context_.query(kExtend);
     bind_held(query, queue, now_micros(), token);
     query.bind(3, lease_ms.value_or(settings.lease_ms) * 1000).run();
-    return db_.changes() == 1;
+    return context_.db.changes() == 1;
   }
 
   std::size_t complete(std::string_view queue, const std::vector<LeaseToken>& tokens) override {
@@ -235,11 +232,11 @@ class SqliteQueues final : public QueueOps {
     config(queue);
     const std::int64_t now = now_micros();
     std::size_t completed = 0;
-    Query erase = db_.query(kComplete);
+    Query erase = context_.query(kComplete);
     for (const LeaseToken& token : tokens) {
       bind_held(erase, queue, now, token);
       erase.run();
-      completed += static_cast<std::size_t>(db_.changes());
+      completed += static_cast<std::size_t>(context_.db.changes());
       erase.reset();
     }
     atomic.commit();
@@ -251,13 +248,13 @@ class SqliteQueues final : public QueueOps {
     AtomicScope atomic(context_);
     const QueueConfig settings = config(queue);
     const std::int64_t now = now_micros();
-    Query held = db_.query(kHeldAttempts);
+    Query held = context_.query(kHeldAttempts);
     bind_held(held, queue, now, token);
     if (!held.step()) return false;
     const std::int64_t attempts = held.integer(held.column("attempts"));
     held.reset();
     if (const auto delay = retry_delay_ms(settings, attempts, delay_ms, jitter)) {
-      Query give_back = db_.query(kGiveBack);
+      Query give_back = context_.query(kGiveBack);
       bind_held(give_back, queue, now, token);
       give_back.bind(3, *delay * 1000).run();
     } else {
@@ -276,7 +273,7 @@ class SqliteQueues final : public QueueOps {
   }
 
   std::vector<std::string> names() override {
-    Query query = db_.query(kNames);
+    Query query = context_.query(kNames);
     const int name = query.column("name");
     std::vector<std::string> names;
     while (query.step()) names.push_back(query.text(name));
@@ -286,7 +283,7 @@ class SqliteQueues final : public QueueOps {
   QueueStats stats(std::string_view queue) override {
     const QueueConfig settings = config(queue);
     const std::int64_t now = now_micros();
-    Query query = db_.query(kStats);
+    Query query = context_.query(kStats);
     query.bind(1, queue).bind(2, now);
     query.step();
     QueueStats stats;
@@ -304,19 +301,19 @@ class SqliteQueues final : public QueueOps {
 
   void set_paused(std::string_view queue, bool paused) override {
     config(queue);
-    db_.query(kSetPaused).bind(1, queue).bind(2, std::int64_t{paused ? 1 : 0}).run();
+    context_.query(kSetPaused).bind(1, queue).bind(2, std::int64_t{paused ? 1 : 0}).run();
   }
 
   std::size_t purge(std::string_view queue) override {
     config(queue);
-    db_.query(kPurge).bind(1, queue).run();
-    return static_cast<std::size_t>(db_.changes());
+    context_.query(kPurge).bind(1, queue).run();
+    return static_cast<std::size_t>(context_.db.changes());
   }
 
   std::vector<DeadLetter> dead_letters(std::string_view queue, std::int64_t after_id,
                                        std::size_t limit) override {
     config(queue);
-    Query query = db_.query(kDeadLetters);
+    Query query = context_.query(kDeadLetters);
     query.bind(1, queue).bind(2, after_id).bind(3, static_cast<std::int64_t>(limit));
     const int id = query.column("id");
     const int payload = query.column("payload");
@@ -345,14 +342,14 @@ class SqliteQueues final : public QueueOps {
     if (ids) {
       wanted = *ids;
     } else {
-      Query all = db_.query(kDeadIds);
+      Query all = context_.query(kDeadIds);
       all.bind(1, queue);
       const int id = all.column("id");
       while (all.step()) wanted.push_back(all.integer(id));
     }
     std::size_t requeued = 0;
     for (const std::int64_t id : wanted) {
-      Query back = db_.query(kRequeue);
+      Query back = context_.query(kRequeue);
       back.bind(1, queue).bind(2, id).bind(3, now);
       if (settings.expire_ms) {
         back.bind(4, now + *settings.expire_ms * 1000);
@@ -360,8 +357,8 @@ class SqliteQueues final : public QueueOps {
         back.bind_null(4);
       }
       back.run();
-      if (db_.changes() == 0) continue;
-      db_.query(kDeleteDead).bind(1, id).run();
+      if (context_.db.changes() == 0) continue;
+      context_.query(kDeleteDead).bind(1, id).run();
       ++requeued;
     }
     atomic.commit();
@@ -370,13 +367,13 @@ class SqliteQueues final : public QueueOps {
 
   std::size_t purge_dead(std::string_view queue) override {
     config(queue);
-    db_.query(kPurgeDead).bind(1, queue).run();
-    return static_cast<std::size_t>(db_.changes());
+    context_.query(kPurgeDead).bind(1, queue).run();
+    return static_cast<std::size_t>(context_.db.changes());
   }
 
  private:
   QueueConfig config(std::string_view queue) {
-    Query query = db_.query(kConfig);
+    Query query = context_.query(kConfig);
     query.bind(1, queue);
     if (!query.step()) throw_unknown_queue(queue);
     QueueConfig settings;
@@ -396,15 +393,15 @@ class SqliteQueues final : public QueueOps {
   void reclaim_expired_leases(std::string_view queue, const QueueConfig& settings,
                               std::int64_t now) {
     if (settings.dead_letters) {
-      db_.query(kBuryExhausted)
+      context_.query(kBuryExhausted)
           .bind(1, queue)
           .bind(2, now)
           .bind(3, settings.max_attempts)
-          .bind(6, "lease expired on its last attempt")
+          .bind(6, kLeaseExpiredOnLastAttempt)
           .run();
     }
-    db_.query(kDropExhausted).bind(1, queue).bind(2, now).bind(3, settings.max_attempts).run();
-    db_.query(kReclaim).bind(1, queue).bind(2, now).run();
+    context_.query(kDropExhausted).bind(1, queue).bind(2, now).bind(3, settings.max_attempts).run();
+    context_.query(kReclaim).bind(1, queue).bind(2, now).run();
   }
 
   // Moves the item a live token holds to the dead letters (or drops it when the queue keeps
@@ -412,18 +409,17 @@ class SqliteQueues final : public QueueOps {
   bool bury_held(std::string_view queue, const LeaseToken& token, const QueueConfig& settings,
                  std::int64_t now, std::string_view reason) {
     if (settings.dead_letters) {
-      Query bury = db_.query(kBuryHeld);
+      Query bury = context_.query(kBuryHeld);
       bind_held(bury, queue, now, token);
       bury.bind(6, reason).run();
     }
-    Query drop = db_.query(kComplete);
+    Query drop = context_.query(kComplete);
     bind_held(drop, queue, now, token);
     drop.run();
-    return db_.changes() == 1;
+    return context_.db.changes() == 1;
   }
 
   SqliteContext& context_;
-  sqlite::Database& db_;
 };
 
 }  // namespace

@@ -7,7 +7,7 @@ namespace {
 
 using sqlite::Query;
 
-const std::string kSelectCheckpoints =
+constexpr std::string_view kSelectCheckpoints =
     "SELECT workflow, version, state, created_at FROM strata_workflow_checkpoints "
     "WHERE workflow = ?1 ";
 
@@ -25,30 +25,30 @@ std::vector<WorkflowCheckpoint> read_checkpoints(Query& query) {
 }
 
 // ?1 workflow, ?2 state, ?3 now. Returns the new version.
-constexpr const char* kSave =
+constexpr Statement kSave{
     "INSERT INTO strata_workflow_checkpoints (workflow, version, state, created_at) "
     "SELECT ?1, coalesce(max(version), 0) + 1, ?2, ?3 FROM strata_workflow_checkpoints "
-    "WHERE workflow = ?1 RETURNING version";
-const std::string kLatest = kSelectCheckpoints + "ORDER BY version DESC LIMIT 1";
+    "WHERE workflow = ?1 RETURNING version"};
+constexpr Statement kLatest{kSelectCheckpoints, "ORDER BY version DESC LIMIT 1"};
 // ?2 version.
-const std::string kAtVersion = kSelectCheckpoints + "AND version = ?2";
-const std::string kList = kSelectCheckpoints + "ORDER BY version";
+constexpr Statement kAtVersion{kSelectCheckpoints, "AND version = ?2"};
+constexpr Statement kList{kSelectCheckpoints, "ORDER BY version"};
 // ?2 version (NULL: all).
-constexpr const char* kErase =
-    "DELETE FROM strata_workflow_checkpoints WHERE workflow = ?1 AND (?2 IS NULL OR version = ?2)";
+constexpr Statement kErase{
+    "DELETE FROM strata_workflow_checkpoints WHERE workflow = ?1 AND (?2 IS NULL OR version = ?2)"};
 // ?2 how many to keep.
-constexpr const char* kPrune =
+constexpr Statement kPrune{
     "DELETE FROM strata_workflow_checkpoints WHERE workflow = ?1 AND version <= "
     "(SELECT version FROM strata_workflow_checkpoints WHERE workflow = ?1 "
-    "ORDER BY version DESC LIMIT 1 OFFSET ?2)";
+    "ORDER BY version DESC LIMIT 1 OFFSET ?2)"};
 
 class SqliteWorkflows final : public WorkflowOps {
  public:
-  explicit SqliteWorkflows(SqliteContext& context) : db_(context.db) {}
+  explicit SqliteWorkflows(SqliteContext& context) : context_(context) {}
 
   WorkflowCheckpoint save(std::string_view workflow, std::string_view state) override {
     const std::int64_t now = now_micros();
-    Query query = db_.query(kSave);
+    Query query = context_.query(kSave);
     query.bind(1, workflow).bind(2, state).bind(3, now);
     query.step();
     return WorkflowCheckpoint{std::string(workflow), query.integer(query.column("version")),
@@ -57,7 +57,7 @@ class SqliteWorkflows final : public WorkflowOps {
 
   std::optional<WorkflowCheckpoint> get(std::string_view workflow,
                                         std::optional<std::int64_t> version) override {
-    Query query = db_.query(version ? kAtVersion : kLatest);
+    Query query = context_.query(version ? kAtVersion : kLatest);
     query.bind(1, workflow);
     if (version) query.bind(2, *version);
     auto found = read_checkpoints(query);
@@ -66,13 +66,13 @@ class SqliteWorkflows final : public WorkflowOps {
   }
 
   std::vector<WorkflowCheckpoint> list(std::string_view workflow) override {
-    Query query = db_.query(kList);
+    Query query = context_.query(kList);
     query.bind(1, workflow);
     return read_checkpoints(query);
   }
 
   std::size_t erase(std::string_view workflow, std::optional<std::int64_t> version) override {
-    Query query = db_.query(kErase);
+    Query query = context_.query(kErase);
     query.bind(1, workflow);
     if (version) {
       query.bind(2, *version);
@@ -80,16 +80,16 @@ class SqliteWorkflows final : public WorkflowOps {
       query.bind_null(2);
     }
     query.run();
-    return static_cast<std::size_t>(db_.changes());
+    return static_cast<std::size_t>(context_.db.changes());
   }
 
   std::size_t prune(std::string_view workflow, std::size_t keep) override {
-    db_.query(kPrune).bind(1, workflow).bind(2, static_cast<std::int64_t>(keep)).run();
-    return static_cast<std::size_t>(db_.changes());
+    context_.query(kPrune).bind(1, workflow).bind(2, static_cast<std::int64_t>(keep)).run();
+    return static_cast<std::size_t>(context_.db.changes());
   }
 
  private:
-  sqlite::Database& db_;
+  SqliteContext& context_;
 };
 
 }  // namespace

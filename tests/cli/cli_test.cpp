@@ -416,7 +416,38 @@ TEST_P(CliTest, MigrateReportsTheSchemaVersion) {
   EXPECT_EQ(out[0]["applied"], 0);
 }
 
+// --db goes before the subcommand or anywhere after it, at any depth.
+TEST_P(CliTest, GlobalOptionsGoBeforeOrAfterTheSubcommand) {
+  int status = -1;
+  const std::string db = " --db '" + url() + "'";
+  const std::string cli = cli_path() + " ";
+  run_command(cli + "events append order-9 Placed '{}'" + db, &status);
+  ASSERT_EQ(status, 0);
+  for (const std::string& command :
+       {cli + "events read order-9" + db, cli + "events read" + db + " order-9",
+        cli + db.substr(1) + " events read order-9"}) {
+    const auto out = json_lines(run_command(command + " </dev/null", &status));
+    ASSERT_EQ(status, 0) << command;
+    ASSERT_EQ(out.size(), 1u) << command;
+    EXPECT_EQ(out[0]["type"], "Placed") << command;
+  }
+  run_command(cli + "kv put prefs theme dark" + db, &status);
+  ASSERT_EQ(status, 0);
+  EXPECT_EQ(json_lines(run_command(cli + "kv get prefs theme" + db, &status))[0]["value"], "dark");
+}
+
 STRATA_SHARED_BACKENDS(CliTest);
+
+// --version names the library's version and the schema version it migrates to.
+TEST(CliVersion, PrintsTheLibraryAndSchemaVersions) {
+  int status = -1;
+  const std::string out = run_command(cli_path() + " --version", &status);
+  EXPECT_EQ(status, 0);
+  EXPECT_EQ(out, std::string("strata ") + STRATA_VERSION + " (schema version " +
+                     std::to_string(latest_schema_version()) + ")\n");
+  EXPECT_STREQ(version(), STRATA_VERSION);
+  EXPECT_EQ(latest_schema_version(), kLatestSchema);
+}
 
 }  // namespace
 }  // namespace strata::testing

@@ -37,7 +37,6 @@ class BackendTest : public ::testing::TestWithParam<BackendKind> {
   void TearDown() override;
 
   BackendKind kind() const { return GetParam(); }
-  bool is_postgres() const { return GetParam() == BackendKind::postgres; }
   // The store's URL, for opening more stores (or processes) on the same database.
   const std::string& url() const { return url_; }
   Store& store() { return *store_; }

@@ -90,6 +90,15 @@ void append_array_element(std::string& out, const std::optional<std::string_view
   out += '"';
 }
 
+std::string quote_identifier(std::string_view name) {
+  std::string quoted = "\"";
+  for (const char c : name) {
+    if (c == '"') quoted += '"';
+    quoted += c;
+  }
+  return quoted + '"';
+}
+
 std::string bytea_literal(std::string_view bytes) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::string literal = "\\x";
@@ -164,6 +173,15 @@ void Connection::fail(const PGresult* result) const {
   const char* message =
       result != nullptr ? PQresultErrorMessage(result) : PQerrorMessage(connection_);
   throw PqError(trimmed(message), state != nullptr ? state : "", is_broken());
+}
+
+void Connection::roll_back() noexcept {
+  if (is_broken() || transaction_status() == PQTRANS_IDLE) return;
+  try {
+    exec("ROLLBACK");
+  } catch (const PqError&) {
+    // Broken now.
+  }
 }
 
 Result Connection::exec(const std::string& sql) {

@@ -89,6 +89,19 @@ struct Command {
 
 // Quotes `text` as an element of a text-format array literal.
 void append_array_element(std::string& out, const std::optional<std::string_view>& text);
+// A text-format array literal ("{a,b}") of `items`, each appended to the text by `write(out,
+// item)` (append_array_element for text that may need quoting).
+template <class Items, class Write>
+std::string array_literal(const Items& items, Write&& write) {
+  std::string out = "{";
+  for (const auto& item : items) {
+    if (out.size() > 1) out += ',';
+    write(out, item);
+  }
+  return out += '}';
+}
+// `name` as a quoted SQL identifier ("name", with inner quotes doubled).
+std::string quote_identifier(std::string_view name);
 // `bytes` as a bytea literal in hex form ("\\x6162").
 std::string bytea_literal(std::string_view bytes);
 // The bytes written in hex by encode(…, 'hex').
@@ -125,6 +138,10 @@ class Connection {
   // Waits up to `timeout` for NOTIFY messages (after LISTEN); returns the channel of each.
   // Throws PqError when the connection breaks.
   std::vector<std::string> wait_for_notifications(std::chrono::milliseconds timeout);
+
+  // Rolls back the transaction open on this connection, if any. Never throws: a failure leaves
+  // the connection broken, for its owner to drop.
+  void roll_back() noexcept;
 
   bool is_broken() const { return PQstatus(connection_) != CONNECTION_OK; }
   PGTransactionStatusType transaction_status() const { return PQtransactionStatus(connection_); }

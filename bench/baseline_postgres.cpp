@@ -1,0 +1,195 @@
+// The PostgreSQL baseline: COPY, prepared INSERTs and keyset reads on copies of Strata's tables
+// in a scratch schema.
+#include <unistd.h>
+
+#include "baseline_backends.h"
+#include "core/ids.h"
+#include "postgres/pq/pq.h"
+#include "strata/event.h"
+
+namespace strata::bench {
+namespace {
+
+class PostgresConnection final : public BaselineConnection {
+ public:
+  PostgresConnection(const std::string& url, const std::string& table, const std::string& kv_table,
+                     const std::string& queue_table)
+      : connection_({"dbname", nullptr}, {url.c_str(), nullptr}),
+        queue_table_(queue_table),
+        kv_table_(kv_table),
+        kv_get_("SELECT value FROM " + kv_table + " WHERE namespace = 'bench' AND key = $1::bytea"),
+        kv_update_("UPDATE " + kv_table +
+                   " SET value = $3::bytea, version = version + 1 "
+                   "WHERE namespace = 'bench' AND key = $1::bytea AND version = $2::bigint "
+                   "RETURNING true"),
+        copy_("COPY " + table +
+              " (stream, version, id, type, data, metadata, created_at) FROM STDIN"),
+        insert_("INSERT INTO " + table +
+                " (stream, version, id, type, data, metadata, created_at) "
+                "VALUES ($1, $2, $3, $4, $5, NULL, $6)"),
+        // Keyset paging on the table's order index, as read_all pages (without its checks).
+        read_(
+            "SELECT t.tx_id::text, t.position, t.stream, t.version, t.id::text, t.type, t.data, "
+            "t.metadata, t.created_at FROM " +
+            table +
+            " t WHERE (t.tx_id, t.position) > ($1::xid8, $2::bigint) "
+            "ORDER BY t.tx_id, t.position LIMIT $3") {}
+
+  void write_batch(const std::string& stream, std::int64_t first_version, std::size_t count,
+                   const std::string& data) override {
+    std::string text;
+    text.reserve(count * (data.size() + 128));
+    const std::string created_at = format_timestamp(detail::now_micros());
+    for (std::size_t i = 0; i < count; ++i) {
+      pq::append_copy_field(text, stream);
+      text += '\t' + std::to_string(first_version + static_cast<std::int64_t>(i)) + '\t' +
+              detail::new_uuid_v7() + '\t' + kType + '\t';
+      pq::append_copy_field(text, data);
+      text += "\t\\N\t" + created_at + '\n';
+    }
+    connection_.exec("BEGIN");
+    connection_.copy_in(copy_, text);
+    connection_.exec("COMMIT");
+  }
+
+  void write_single(const std::string& stream, std::int64_t version,
+                    const std::string& data) override {
+    pq::Params params;
+    params.add(stream)
+        .add(version)
+        .add(detail::new_uuid_v7())
+        .add(kType)
+        .add(data)
+        .add(format_timestamp(detail::now_micros()));
+    connection_.query(insert_, params);
+  }
+
+  std::size_t read_page(std::int64_t& after, std::size_t limit) override {
+    if (after == 0) after_commit_ = "0";
+    const pq::Result rows = connection_.query(
+        read_, pq::Params().add(after_commit_).add(after).add(static_cast<std::int64_t>(limit)));
+    std::size_t count = 0;
+    for (int row = 0; row < rows.rows(); ++row) {
+      // Materialise the row as a reader would.
+      const std::string payload =
+          rows.string(row, 2) + rows.string(row, 4) + rows.string(row, 5) + rows.string(row, 6);
+      count += payload.empty() ? 0 : 1;
+    }
+    if (rows.rows() > 0) {
+      after_commit_ = rows.string(rows.rows() - 1, 0);
+      after = rows.integer(rows.rows() - 1, 1);
+    }
+    return count;
+  }
+
+ private:
+  bool kv_get(const std::string& key) override {
+    return connection_.query(kv_get_, pq::Params().add(pq::bytea_literal(key))).rows() == 1;
+  }
+
+  void kv_write_batch(const std::vector<std::string>& keys, const std::string& value) override {
+    std::string text;
+    const std::string value_field = "\\" + pq::bytea_literal(value);
+    for (const std::string& key : keys) {
+      text += "bench\t\\" + pq::bytea_literal(key) + "\t" + value_field + "\t\\N\t1\t\\N\t\\N\n";
+    }
+    connection_.exec("BEGIN");
+    connection_.copy_in("COPY " + kv_table_ +
+                            " (namespace, key, value, value_json, version, metadata, expires_at) "
+                            "FROM STDIN",
+                        text);
+    connection_.exec("COMMIT");
+  }
+
+  bool kv_update_at_version(const std::string& key, std::int64_t version,
+                            const std::string& value) override {
+    pq::Params params;
+    params.add(pq::bytea_literal(key)).add(version).add(pq::bytea_literal(value));
+    return connection_.query(kv_update_, params).rows() == 1;
+  }
+
+  void queue_produce(std::size_t count, const std::string& payload) override {
+    std::string rows;
+    const std::string now = format_timestamp(detail::now_micros());
+    const std::string line =
+        "bench\t\\" + pq::bytea_literal(payload) + "\t0\t" + now + "\t" + now + "\n";
+    for (std::size_t i = 0; i < count; ++i) rows += line;
+    connection_.exec("BEGIN");
+    connection_.copy_in(
+        "COPY " + queue_table_ + " (queue, payload, priority, run_at, created_at) FROM STDIN",
+        rows);
+    connection_.exec("COMMIT");
+  }
+
+  std::size_t queue_claim_and_delete(std::size_t count) override {
+    const pq::Result claimed = connection_.query(
+        "UPDATE " + queue_table_ +
+            " SET lease_token = gen_random_uuid()::text, leased_until = now() + interval '30 "
+            "seconds' "
+            "WHERE id IN (SELECT id FROM " +
+            queue_table_ +
+            " WHERE queue = 'bench' AND lease_token IS NULL "
+            "ORDER BY priority DESC, id LIMIT $1::bigint FOR UPDATE SKIP LOCKED) RETURNING id",
+        pq::Params().add(static_cast<std::int64_t>(count)));
+    std::string ids = "{";
+    for (int row = 0; row < claimed.rows(); ++row) {
+      if (row > 0) ids += ',';
+      ids += claimed.string(row, 0);
+    }
+    connection_.query("DELETE FROM " + queue_table_ + " WHERE id = ANY($1::bigint[])",
+                      pq::Params().add(ids + "}"));
+    return static_cast<std::size_t>(claimed.rows());
+  }
+
+  pq::Connection connection_;
+  const std::string queue_table_;
+  const std::string kv_table_, kv_get_, kv_update_;
+  const std::string copy_, insert_, read_;
+  std::string after_commit_ = "0";
+};
+
+class PostgresBaseline final : public Baseline {
+ public:
+  PostgresBaseline(const std::string& url, const detail::PostgresSettings& settings)
+      : libpq_url_(settings.libpq_url),
+        schema_(pq::quote_identifier(scratch_schema())),
+        store_url_(url + (url.find('?') == std::string::npos ? "?" : "&") +
+                   "schema=" + scratch_schema()) {}
+  ~PostgresBaseline() override {
+    try {
+      admin().exec("DROP SCHEMA IF EXISTS " + schema_ + " CASCADE");
+    } catch (const std::exception&) {
+      // Left behind: it is named for this process and harmless.
+    }
+  }
+  const std::string& store_url() const override { return store_url_; }
+  void create_table() override {
+    admin().exec("CREATE TABLE " + schema_ + ".baseline_events (LIKE " + schema_ +
+                 ".events INCLUDING ALL); CREATE TABLE " + schema_ + ".baseline_kv (LIKE " +
+                 schema_ + ".kv INCLUDING ALL); CREATE TABLE " + schema_ +
+                 ".baseline_queue_items (LIKE " + schema_ + ".queue_items INCLUDING ALL)");
+  }
+  std::unique_ptr<BaselineConnection> connect() override {
+    return std::make_unique<PostgresConnection>(libpq_url_, schema_ + ".baseline_events",
+                                                schema_ + ".baseline_kv",
+                                                schema_ + ".baseline_queue_items");
+  }
+
+ private:
+  static std::string scratch_schema() { return "strata_bench_" + std::to_string(getpid()); }
+  pq::Connection admin() {
+    return pq::Connection({"dbname", nullptr}, {libpq_url_.c_str(), nullptr});
+  }
+  const std::string libpq_url_;
+  const std::string schema_;
+  const std::string store_url_;
+};
+
+}  // namespace
+
+std::unique_ptr<Baseline> postgres_baseline(const std::string& url,
+                                            const detail::PostgresSettings& settings) {
+  return std::make_unique<PostgresBaseline>(url, settings);
+}
+
+}  // namespace strata::bench
