@@ -180,7 +180,7 @@ TEST_F(PostgresTest, TheAllEventsOrderComparesCommitIdsAsNumbers) {
 }
 
 // Every name Strata sends is schema-qualified, so a session whose search_path leads elsewhere
-// (another role's default, say) works the same (PITFALLS 14).
+// (another role's default, say) works the same (docs/rules.md, rule 14).
 TEST_F(PostgresTest, NamesDoNotDependOnTheSearchPath) {
   Store store = open("&options=-c%20search_path%3Dnowhere");
   store.events().append("qualified-1", {event("A"), event("B")});
@@ -228,7 +228,7 @@ TEST_F(PostgresTest, TheStoreVacuumsItsQueueTableOnceEnoughItemsWentThrough) {
   EXPECT_GE(manual_queue_vacuums(application_), 1);
 }
 
-// Appends NOTIFY subscribers at most once per transaction (PITFALLS 13: NOTIFY takes a
+// Appends NOTIFY subscribers at most once per transaction (docs/rules.md, rule 13: NOTIFY takes a
 // database-wide lock at commit), however many appends the transaction makes, on either append
 // path; and they do notify.
 TEST_F(PostgresTest, AppendingTransactionsSendAtMostOneNotificationEach) {
