@@ -81,11 +81,7 @@ std::string shown_key(std::string_view key) {
     const auto byte = static_cast<unsigned char>(c);
     if (byte < 0x20 || byte >= 0x7F) return "0x" + detail::to_hex(key.substr(0, 64));
   }
-  // Appended, not concatenated: GCC 12 at -O3 warns falsely (-Wrestrict) on "'" + std::string.
-  std::string shown = "'";
-  shown.append(key.substr(0, 128));
-  shown += '\'';
-  return shown;
+  return "'" + std::string(key.substr(0, 128)) + "'";
 }
 
 }  // namespace

@@ -143,7 +143,6 @@ constexpr Statement kAppendMany = conditional_insert(
 Params append_many_params(const AppendBatch& batch) {
   Params params = check_params(batch);
   TimestampText created_at;
-  // Written at construction: assigning "{" trips a false -Wrestrict in GCC 12.
   std::array<std::string, 5> arrays = {"{", "{", "{", "{", "{"};
   for (std::size_t i = 0; i < batch.events.size(); ++i) {
     const PendingEvent& event = batch.events[i];

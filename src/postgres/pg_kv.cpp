@@ -360,7 +360,6 @@ class PgKv final : public KvOps {
   }
 
   std::vector<std::int64_t> upsert_many(std::string_view ns, const std::vector<KvWrite>& writes) {
-    // Written at construction: assigning "{" trips a false -Wrestrict in GCC 12.
     std::array<std::string, 5> arrays = {"{", "{", "{", "{", "{"};
     for (std::size_t i = 0; i < writes.size(); ++i) {
       if (i > 0) {

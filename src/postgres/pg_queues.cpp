@@ -492,7 +492,6 @@ class PgQueues final : public QueueOps {
   // A batch without dedup keys: one INSERT of arrays, in one round trip.
   std::vector<Produced> produce_keyless(std::string_view queue,
                                         const std::vector<PendingMessage>& messages) {
-    // Written at construction: assigning "{" trips a false -Wrestrict in GCC 12.
     std::array<std::string, 5> arrays = {"{", "{", "{", "{", "{"};
     for (std::size_t i = 0; i < messages.size(); ++i) {
       const PendingMessage& message = messages[i];
