@@ -65,8 +65,8 @@ void Query::reset() {
 }
 
 int Query::column(std::string_view name) const {
-  for (int column = 0; column < sqlite3_column_count(statement_); ++column) {
-    if (name == sqlite3_column_name(statement_, column)) return column;
+  for (std::size_t column = 0; column < columns_->size(); ++column) {
+    if (name == (*columns_)[column]) return static_cast<int>(column);
   }
   throw SqliteError(SQLITE_MISUSE, "the statement returns no column named '" + std::string(name) +
                                        "': " + sqlite3_sql(statement_));
@@ -125,12 +125,16 @@ Query Database::query(const std::string& sql) {
     const int result = sqlite3_prepare_v3(handle_, sql.c_str(), static_cast<int>(sql.size()),
                                           SQLITE_PREPARE_PERSISTENT, &statement, nullptr);
     if (result != SQLITE_OK) fail(handle_, result);
-    found = statements_.emplace(sql, statement).first;
+    Prepared prepared{std::unique_ptr<sqlite3_stmt, Prepared::Finalize>(statement), {}};
+    for (int column = 0; column < sqlite3_column_count(statement); ++column) {
+      prepared.columns.emplace_back(sqlite3_column_name(statement, column));
+    }
+    found = statements_.emplace(sql, std::move(prepared)).first;
   }
-  if (writes_refused_ && sqlite3_stmt_readonly(found->second.get()) == 0) {
+  if (writes_refused_ && sqlite3_stmt_readonly(found->second.statement.get()) == 0) {
     throw SqliteError(SQLITE_MISUSE, "a statement that writes, while writes are refused: " + sql);
   }
-  return Query(found->second.get());
+  return Query(found->second);
 }
 
 std::int64_t Database::last_insert_rowid() const {

@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 namespace strata::sqlite {
 
@@ -25,11 +26,21 @@ class SqliteError : public std::runtime_error {
   int extended_code_;
 };
 
+// A statement prepared once per connection, with its result columns' names.
+struct Prepared {
+  struct Finalize {
+    void operator()(sqlite3_stmt* statement) const { sqlite3_finalize(statement); }
+  };
+  std::unique_ptr<sqlite3_stmt, Finalize> statement;
+  std::vector<std::string> columns;
+};
+
 // One use of a prepared statement: bind, step, read columns. Resets the statement (and clears
 // its bindings) when destroyed, so the cached statement is ready for the next use.
 class Query {
  public:
-  explicit Query(sqlite3_stmt* statement) : statement_(statement) {}
+  explicit Query(const Prepared& prepared)
+      : statement_(prepared.statement.get()), columns_(&prepared.columns) {}
   Query(const Query&) = delete;
   Query& operator=(const Query&) = delete;
   ~Query();
@@ -62,6 +73,7 @@ class Query {
  private:
   void check(int result) const;
   sqlite3_stmt* statement_;
+  const std::vector<std::string>* columns_;
 };
 
 // One database connection with a cache of prepared statements. Used by one thread at a time.
@@ -90,12 +102,9 @@ class Database {
   bool in_transaction() const;
 
  private:
-  struct StatementDeleter {
-    void operator()(sqlite3_stmt* statement) const { sqlite3_finalize(statement); }
-  };
   sqlite3* handle_ = nullptr;
   bool writes_refused_ = false;
-  std::unordered_map<std::string, std::unique_ptr<sqlite3_stmt, StatementDeleter>> statements_;
+  std::unordered_map<std::string, Prepared> statements_;
 };
 
 }  // namespace strata::sqlite
