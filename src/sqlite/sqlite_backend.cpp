@@ -1,8 +1,11 @@
 #include "sqlite/sqlite_backend.h"
 
 #include <algorithm>
+#include <condition_variable>
 #include <mutex>
+#include <optional>
 #include <thread>
+#include <utility>
 
 #include "core/json_contains.h"
 #include "core/pool.h"
@@ -40,26 +43,52 @@ struct SqliteConnection {
   Session session;
 };
 
-// One writer at a time in this process, in the order they come: SQLite's own busy handler polls
-// with sleeps, so a writer that loops can starve the others until busy_timeout. Other processes
-// still wait through busy_timeout. Waits up to busy_timeout, as SQLite itself would.
+// One writer at a time in this process: SQLite's own busy handler polls with sleeps, so a writer
+// that loops can starve the others until busy_timeout. Other processes still wait through
+// busy_timeout. A writer waits up to busy_timeout, as SQLite itself would. (A mutex and a
+// condition variable rather than std::timed_mutex, whose timed lock ThreadSanitizer cannot see.)
 class WriterLock {
  public:
+  // Held until destroyed.
+  class Turn {
+   public:
+    explicit Turn(WriterLock* lock) : lock_(lock) {}
+    Turn(Turn&& other) noexcept : lock_(std::exchange(other.lock_, nullptr)) {}
+    Turn& operator=(Turn&&) = delete;
+    ~Turn() {
+      if (lock_ != nullptr) lock_->release();
+    }
+
+   private:
+    WriterLock* lock_;
+  };
+
   explicit WriterLock(std::chrono::milliseconds timeout) : timeout_(timeout) {}
 
-  std::unique_lock<std::timed_mutex> take() {
-    std::unique_lock lock(mutex_, std::defer_lock);
-    if (!lock.try_lock_for(timeout_)) {
+  Turn take() {
+    std::unique_lock lock(mutex_);
+    if (!freed_.wait_for(lock, timeout_, [&] { return !held_; })) {
       throw Error(ErrorCode::timeout,
                   "another writer of this store held the sqlite database for "
                   "longer than busy_timeout (" +
                       std::to_string(timeout_.count()) + " ms)");
     }
-    return lock;
+    held_ = true;
+    return Turn(this);
   }
 
  private:
-  std::timed_mutex mutex_;
+  void release() {
+    {
+      std::lock_guard lock(mutex_);
+      held_ = false;
+    }
+    freed_.notify_one();
+  }
+
+  std::mutex mutex_;
+  std::condition_variable freed_;
+  bool held_ = false;
   const std::chrono::milliseconds timeout_;
 };
 
@@ -156,8 +185,8 @@ class SqliteBackend final : public Backend {
   void run(Access access, const SessionFn& fn) override {
     guarded([&] {
       auto connection = pool_.acquire();
-      std::unique_lock<std::timed_mutex> writing;
-      if (access == Access::write) writing = writer_.take();
+      std::optional<WriterLock::Turn> writing;
+      if (access == Access::write) writing.emplace(writer_.take());
       SqliteContext& context = start_call(*connection, false);
       connection->db->refuse_writes(access == Access::read);  // Until the pool takes it back.
       fn(connection->session);
