@@ -148,26 +148,34 @@ class PostgresConnection final : public BaselineConnection {
   std::string after_commit_ = "0";
 };
 
+// The advisory lock class that marks a scratch schema in use: (kScratchLock, the bench's pid).
+constexpr std::int32_t kScratchLock = 0x53545242;  // "STRB"
+
 class PostgresBaseline final : public Baseline {
  public:
   PostgresBaseline(const std::string& url, const detail::PostgresSettings& settings)
       : libpq_url_(settings.libpq_url),
         schema_(pq::quote_identifier(scratch_schema())),
         store_url_(url + (url.find('?') == std::string::npos ? "?" : "&") +
-                   "schema=" + scratch_schema()) {}
+                   "schema=" + scratch_schema()),
+        guard_(admin()) {
+    guard_.query("SELECT pg_advisory_lock($1::integer, $2::integer)",
+                 pq::Params().add(std::to_string(kScratchLock)).add(std::to_string(getpid())));
+    drop_abandoned_schemas();
+  }
   ~PostgresBaseline() override {
     try {
-      admin().exec("DROP SCHEMA IF EXISTS " + schema_ + " CASCADE");
+      guard_.exec("DROP SCHEMA IF EXISTS " + schema_ + " CASCADE");
     } catch (const std::exception&) {
-      // Left behind: it is named for this process and harmless.
+      // Left behind: the next bench drops it, as its lock is gone with this session.
     }
   }
   const std::string& store_url() const override { return store_url_; }
   void create_table() override {
-    admin().exec("CREATE TABLE " + schema_ + ".baseline_events (LIKE " + schema_ +
-                 ".events INCLUDING ALL); CREATE TABLE " + schema_ + ".baseline_kv (LIKE " +
-                 schema_ + ".kv INCLUDING ALL); CREATE TABLE " + schema_ +
-                 ".baseline_queue_items (LIKE " + schema_ + ".queue_items INCLUDING ALL)");
+    guard_.exec("CREATE TABLE " + schema_ + ".baseline_events (LIKE " + schema_ +
+                ".events INCLUDING ALL); CREATE TABLE " + schema_ + ".baseline_kv (LIKE " +
+                schema_ + ".kv INCLUDING ALL); CREATE TABLE " + schema_ +
+                ".baseline_queue_items (LIKE " + schema_ + ".queue_items INCLUDING ALL)");
   }
   std::unique_ptr<BaselineConnection> connect() override {
     return std::make_unique<PostgresConnection>(libpq_url_, schema_ + ".baseline_events",
@@ -177,12 +185,32 @@ class PostgresBaseline final : public Baseline {
 
  private:
   static std::string scratch_schema() { return "strata_bench_" + std::to_string(getpid()); }
+  // Drops the scratch schemas of benches that were killed: those whose lock nobody holds.
+  void drop_abandoned_schemas() {
+    const pq::Result found = guard_.exec(
+        "SELECT nspname, substr(nspname, 14) AS pid FROM pg_namespace "
+        "WHERE nspname ~ '^strata_bench_[0-9]{1,9}$'");
+    for (int row = 0; row < found.rows(); ++row) {
+      const std::string pid(found.text(row, found.column("pid")));
+      const pq::Params lock = pq::Params().add(std::to_string(kScratchLock)).add(pid);
+      const pq::Result taken =
+          guard_.query("SELECT pg_try_advisory_lock($1::integer, $2::integer) AS taken", lock);
+      // Session locks nest, so this bench's own pid is taken too: a schema left under it by a
+      // killed bench of the same pid goes as well.
+      if (taken.text(0, 0) != "t") continue;  // A bench that is running.
+      guard_.exec("DROP SCHEMA IF EXISTS " +
+                  pq::quote_identifier(std::string(found.text(row, found.column("nspname")))) +
+                  " CASCADE");
+      guard_.query("SELECT pg_advisory_unlock($1::integer, $2::integer)", lock);
+    }
+  }
   pq::Connection admin() {
     return pq::Connection({"dbname", nullptr}, {libpq_url_.c_str(), nullptr});
   }
   const std::string libpq_url_;
   const std::string schema_;
   const std::string store_url_;
+  pq::Connection guard_;  // Holds this bench's scratch lock for as long as it runs.
 };
 
 }  // namespace

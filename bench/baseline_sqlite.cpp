@@ -2,7 +2,11 @@
 // scratch file beside the store's.
 #include <unistd.h>
 
+#include <cerrno>
+#include <charconv>
+#include <csignal>
 #include <cstdio>
+#include <filesystem>
 
 #include "baseline_backends.h"
 #include "core/ids.h"
@@ -14,7 +18,7 @@ namespace {
 
 // The same pragmas the SQLite backend sets, so both sides pay the same durability.
 std::unique_ptr<sqlite::Database> open_sqlite(const detail::SqliteSettings& settings) {
-  auto db = std::make_unique<sqlite::Database>(settings.path);
+  auto db = std::make_unique<sqlite::Database>(settings.path, true);
   db->exec("PRAGMA busy_timeout = " + std::to_string(settings.busy_timeout.count()));
   db->exec("PRAGMA journal_mode = WAL");
   db->exec(settings.synchronous_full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
@@ -177,6 +181,31 @@ void copy_table(sqlite::Database& db, const std::string& table, const std::strin
   }
 }
 
+void remove_database_files(const std::string& path) {
+  for (const char* suffix : {"", "-wal", "-shm"}) std::remove((path + suffix).c_str());
+}
+
+// Removes the scratch databases beside the store at `store_path` of benches that were killed:
+// those named for a process that no longer runs.
+void remove_abandoned_scratch(const std::string& store_path) {
+  namespace fs = std::filesystem;
+  const fs::path store(store_path);
+  const std::string prefix = store.filename().string() + ".bench-";
+  const fs::path directory = store.has_parent_path() ? store.parent_path() : fs::path(".");
+  std::error_code error;
+  for (const fs::directory_entry& entry : fs::directory_iterator(directory, error)) {
+    const std::string name = entry.path().filename().string();
+    if (!name.starts_with(prefix)) continue;
+    const std::string pid_text = name.substr(prefix.size());
+    pid_t pid = 0;
+    const auto [end, parsed] =
+        std::from_chars(pid_text.data(), pid_text.data() + pid_text.size(), pid);
+    if (parsed != std::errc() || end != pid_text.data() + pid_text.size()) continue;  // -wal, -shm
+    if (kill(pid, 0) == 0 || errno != ESRCH) continue;  // Still running.
+    remove_database_files(entry.path().string());
+  }
+}
+
 class SqliteBaseline final : public Baseline {
  public:
   SqliteBaseline(const std::string& url, detail::SqliteSettings settings)
@@ -184,11 +213,10 @@ class SqliteBaseline final : public Baseline {
     const std::string scratch = ".bench-" + std::to_string(getpid());
     store_url_ = url;
     store_url_.insert(std::string("sqlite:").size() + settings_.path.size(), scratch);
+    remove_abandoned_scratch(settings_.path);
     settings_.path += scratch;
   }
-  ~SqliteBaseline() override {
-    for (const char* suffix : {"", "-wal", "-shm"}) std::remove((settings_.path + suffix).c_str());
-  }
+  ~SqliteBaseline() override { remove_database_files(settings_.path); }
   const std::string& store_url() const override { return store_url_; }
   void create_table() override {
     auto db = open_sqlite(settings_);

@@ -1,11 +1,21 @@
 // Each command group adds its subcommands to the app; their callbacks do the work.
 #pragma once
 
+#include <chrono>
+
 #include <CLI/CLI.hpp>
 
 #include "context.h"
 
 namespace strata::cli {
+
+// Checks an option given in (possibly fractional) seconds: a number from 0 to kMaxDuration.
+// Every such option carries it, so that seconds() below never overflows.
+CLI::Validator seconds_range();
+// Checks every integer option of `app` and its subcommands to hold its number exactly.
+void check_whole_numbers(CLI::App& app);
+// A duration given in seconds, checked by seconds_range(), to the nearest millisecond.
+std::chrono::milliseconds seconds(double value);
 
 void add_migrate_command(CLI::App& app, Context& context);
 void add_events_commands(CLI::App& app, Context& context);

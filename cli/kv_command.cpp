@@ -20,7 +20,8 @@ void add_put(CLI::App& kv, Context& context) {
   put->add_option("NS", options->ns, "Namespace")->required();
   put->add_option("KEY", options->key, "Key")->required();
   put->add_option("VALUE", options->value, "Value");
-  put->add_option("--ttl", options->ttl_seconds, "Expire after this many seconds");
+  put->add_option("--ttl", options->ttl_seconds, "Expire after this many seconds")
+      ->check(seconds_range());
   put->add_option("--metadata", options->metadata, "Metadata (JSON)");
   auto* if_version = put->add_option("--if-version", options->if_version,
                                      "Write only if the key is at this version");
@@ -32,8 +33,7 @@ void add_put(CLI::App& kv, Context& context) {
     write.value = options->value ? *options->value : read_stdin();
     write.metadata = options->metadata;
     if (options->ttl_seconds) {
-      write.ttl =
-          std::chrono::milliseconds(static_cast<std::int64_t>(*options->ttl_seconds * 1000));
+      write.ttl = seconds(*options->ttl_seconds);
     }
     write.if_absent = options->if_absent;
     write.if_version = options->if_version;

@@ -30,8 +30,11 @@ void add_lock_commands(CLI::App& app, Context& context) {
   auto* acquire = lock->add_subcommand("acquire", "Take a lock (exit 3 when another holds it)");
   acquire->add_option("KEY", options->key, "Lock key")->required();
   acquire->add_option("--holder", options->holder, "Who holds it")->required();
-  acquire->add_option("--ttl", options->ttl_seconds, "Seconds it lasts")->capture_default_str();
-  acquire->add_option("--wait", options->wait_seconds, "Seconds to wait for it to come free");
+  acquire->add_option("--ttl", options->ttl_seconds, "Seconds it lasts")
+      ->check(seconds_range())
+      ->capture_default_str();
+  acquire->add_option("--wait", options->wait_seconds, "Seconds to wait for it to come free")
+      ->check(seconds_range());
   acquire->callback([options, &context] {
     const Locks locks = context.store().locks();
     const auto taken = locks.acquire(options->key, options->holder, seconds(options->ttl_seconds),
@@ -61,7 +64,9 @@ void add_lock_commands(CLI::App& app, Context& context) {
   auto* extend = lock->add_subcommand("extend", "Make a held lock last longer (exit 3 if lost)");
   extend->add_option("KEY", options->key, "Lock key")->required();
   extend->add_option("--token", options->token, "The holder's token")->required();
-  extend->add_option("--ttl", options->ttl_seconds, "Seconds from now")->capture_default_str();
+  extend->add_option("--ttl", options->ttl_seconds, "Seconds from now")
+      ->check(seconds_range())
+      ->capture_default_str();
   extend->callback([options, &context] {
     print(lock_line(context.store().locks().extend(options->key, options->token,
                                                    seconds(options->ttl_seconds))));

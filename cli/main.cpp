@@ -50,6 +50,7 @@ int main(int argc, char** argv) {
   add_stream_commands(app, context);
   add_metrics_commands(app, context);
   add_bench_commands(app, context);
+  check_whole_numbers(app);
   try {
     app.parse(argc, argv);
     return kExitOk;

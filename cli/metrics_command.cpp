@@ -15,7 +15,8 @@ void add_metrics_commands(CLI::App& app, Context& context) {
       app.add_subcommand("health", "Check the store: reachable and up to date (exit 1 if not)");
   health->callback([&context] {
     // Opened without migrating, so that an out-of-date schema shows.
-    const Health found = Store::open(context.url, OpenOptions{false}).health();
+    const Health found =
+        Store::open(context.url, OpenOptions{.migrate = false, .must_exist = true}).health();
     print({{"ok", found.ok},
            {"backend", found.backend},
            {"schema_version", found.schema_version},

@@ -94,8 +94,4 @@ void print(const nlohmann::ordered_json& line) {
   std::cout << line.dump() << "\n";
 }
 
-std::chrono::milliseconds seconds(double value) {
-  return std::chrono::milliseconds(static_cast<std::int64_t>(value * 1000));
-}
-
 }  // namespace strata::cli

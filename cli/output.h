@@ -1,7 +1,6 @@
 // JSON lines on standard output: one object per line.
 #pragma once
 
-#include <chrono>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -28,9 +27,6 @@ void add_bytes(nlohmann::ordered_json& line, const std::string& name, const std:
 
 // Prints `line` as one line of standard output.
 void print(const nlohmann::ordered_json& line);
-
-// A duration given in (possibly fractional) seconds on the command line.
-std::chrono::milliseconds seconds(double value);
 
 // {"stream","version","position"}.
 std::string append_line(std::string_view stream, const AppendResult& result);

@@ -23,9 +23,11 @@ struct Options {
 void add_item_commands(CLI::App& queue, Context& context, std::shared_ptr<Options> options) {
   auto* create = queue.add_subcommand("create", "Create a queue, or change its settings");
   create->add_option("Q", options->queue, "Queue")->required();
-  create->add_option("--lease-seconds", options->lease_seconds, "Default lease length");
+  create->add_option("--lease-seconds", options->lease_seconds, "Default lease length")
+      ->check(seconds_range());
   create->add_option("--max-attempts", options->max_attempts, "Leases before an item is dead");
-  create->add_option("--expire-seconds", options->expire_seconds, "Items expire after this");
+  create->add_option("--expire-seconds", options->expire_seconds, "Items expire after this")
+      ->check(seconds_range());
   create->callback([options, &context] {
     QueueSettings settings;
     if (options->lease_seconds) settings.lease = seconds(*options->lease_seconds);
@@ -39,7 +41,8 @@ void add_item_commands(CLI::App& queue, Context& context, std::shared_ptr<Option
   produce->add_option("Q", options->queue, "Queue")->required();
   produce->add_option("PAYLOAD", options->payload, "Payload");
   produce->add_option("--dedup", options->dedup, "Dedup key");
-  produce->add_option("--delay", options->delay_seconds, "Seconds before it is due");
+  produce->add_option("--delay", options->delay_seconds, "Seconds before it is due")
+      ->check(seconds_range());
   produce->add_option("--priority", options->priority, "Higher first");
   produce->callback([options, &context] {
     QueueMessage item;
@@ -54,7 +57,8 @@ void add_item_commands(CLI::App& queue, Context& context, std::shared_ptr<Option
   auto* lease = queue.add_subcommand("lease", "Lease ready items: one line each, none if none");
   lease->add_option("Q", options->queue, "Queue")->required();
   lease->add_option("--max", options->max, "Most items")->capture_default_str();
-  lease->add_option("--lease-seconds", options->lease_seconds, "Lease length");
+  lease->add_option("--lease-seconds", options->lease_seconds, "Lease length")
+      ->check(seconds_range());
   lease->callback([options, &context] {
     const auto lease_for =
         options->lease_seconds ? std::optional(seconds(*options->lease_seconds)) : std::nullopt;
@@ -86,7 +90,8 @@ void add_token_commands(CLI::App& queue, Context& context, std::shared_ptr<Optio
   auto* extend = queue.add_subcommand("extend", "Lengthen a lease");
   extend->add_option("Q", options->queue, "Queue")->required();
   extend->add_option("TOKEN", options->tokens, "Lease token")->required()->expected(1);
-  extend->add_option("--lease-seconds", options->lease_seconds, "New lease length from now");
+  extend->add_option("--lease-seconds", options->lease_seconds, "New lease length from now")
+      ->check(seconds_range());
   extend->callback([options, &context] {
     context.store()
         .queue(options->queue)
@@ -99,7 +104,8 @@ void add_token_commands(CLI::App& queue, Context& context, std::shared_ptr<Optio
   auto* retry = queue.add_subcommand("retry", "Give an item back for a later attempt");
   retry->add_option("Q", options->queue, "Queue")->required();
   retry->add_option("TOKEN", options->tokens, "Lease token")->required()->expected(1);
-  retry->add_option("--delay", options->delay_seconds, "Seconds (default: the backoff)");
+  retry->add_option("--delay", options->delay_seconds, "Seconds (default: the backoff)")
+      ->check(seconds_range());
   retry->callback([options, &context] {
     context.store()
         .queue(options->queue)

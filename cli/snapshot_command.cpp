@@ -64,7 +64,8 @@ void add_snapshot_commands(CLI::App& app, Context& context) {
   auto* prune = snapshot->add_subcommand("prune", "Delete old snapshots of one or every stream");
   prune->add_option("STREAM", options->stream, "Stream (default: every stream)");
   prune->add_option("--keep", options->keep, "Keep the newest N of each stream");
-  prune->add_option("--max-age", options->max_age_seconds, "Delete those older (seconds)");
+  prune->add_option("--max-age", options->max_age_seconds, "Delete those older (seconds)")
+      ->check(seconds_range());
   prune->callback([options, &context] {
     SnapshotRetention retention{options->keep, std::nullopt};
     if (options->max_age_seconds) retention.max_age = seconds(*options->max_age_seconds);

@@ -65,7 +65,8 @@ void add_stream_commands(CLI::App& app, Context& context) {
 
   auto* settings = stream->add_subcommand("settings", "Show or set max age and max count");
   settings->add_option("STREAM", options->stream, "Stream")->required();
-  settings->add_option("--max-age", options->max_age_seconds, "Keep events this many seconds");
+  settings->add_option("--max-age", options->max_age_seconds, "Keep events this many seconds")
+      ->check(seconds_range());
   settings->add_option("--max-count", options->max_count, "Keep the newest N events");
   settings->add_flag("--clear", options->clear, "Lift both limits");
   settings->callback([options, &context] {

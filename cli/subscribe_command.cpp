@@ -101,7 +101,8 @@ void add_subscribe_command(CLI::App& events, Context& context) {
   subscribe->add_option("--member", options->member, "This member of the group (from 0)")
       ->capture_default_str();
   subscribe->add_option("--max-events", options->max_events, "Stop after this many events");
-  subscribe->add_option("--idle", options->idle_seconds, "Stop after this many seconds without");
+  subscribe->add_option("--idle", options->idle_seconds, "Stop after this many seconds without")
+      ->check(seconds_range());
   subscribe->callback([options, &context] {
     if (options->consumer) {
       consume(context.store(), *options);

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "strata/export.h"
+#include "strata/limits.h"
 #include "strata/position.h"
 
 namespace strata {

@@ -11,6 +11,7 @@
 #include "strata/error.h"
 #include "strata/event.h"
 #include "strata/export.h"
+#include "strata/limits.h"
 #include "strata/scope.h"
 
 namespace strata {
@@ -19,6 +20,11 @@ namespace strata {
 inline constexpr std::size_t kMaxNamespaceBytes = 128;
 inline constexpr std::size_t kMaxKeyBytes = 1024;
 inline constexpr std::size_t kMaxValueBytes = 16 * 1024 * 1024;
+// A value is JSON to find() and search() when it is valid JSON of at most this many bytes whose
+// numbers have at most 1000 digits, an exponent within ±1000 and (unless zero) a magnitude from
+// 1e-300 to 1e300. Any other value is stored and read back as the same bytes, but no query
+// matches it: indexing a value never refuses it.
+inline constexpr std::size_t kMaxQueryableValueBytes = 512 * 1024;
 
 // A live key as stored.
 struct KvEntry {
@@ -35,8 +41,9 @@ struct KvEntry {
 struct KvPut {
   std::string key;
   std::string value;
-  std::optional<std::chrono::milliseconds> ttl;  // Expire this long after the write.
-  std::optional<std::string> metadata;           // JSON text, replaced on every write.
+  std::optional<std::chrono::milliseconds> ttl;  // Expire this long after: 1 ms to kMaxDuration.
+  // JSON text, replaced on every write; its numbers within the bounds of kMaxQueryableValueBytes.
+  std::optional<std::string> metadata;
   // Conditions (at most one): write only if the key is absent (or expired), or only if its
   // current version is this one.
   bool if_absent = false;
@@ -111,7 +118,8 @@ class STRATA_EXPORT KeyValue {
 
   // Up to `limit` live entries, after `cursor`, in key order, whose `field` is JSON containing
   // `pattern` by PostgreSQL's jsonb `@>` rules (objects by their keys, arrays by their elements in
-  // any order, numbers by value). Throws invalid_argument when `pattern` is not JSON. Indexed on
+  // any order, numbers by value). Throws invalid_argument when `pattern` is not JSON (or has a
+  // number beyond the bounds of kMaxQueryableValueBytes). Indexed on
   // PostgreSQL (GIN); a scan of the namespace on SQLite.
   KvPage find(JsonField field, std::string_view pattern,
               std::optional<std::string> cursor = std::nullopt, std::size_t limit = 1000) const;

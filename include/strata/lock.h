@@ -10,6 +10,7 @@
 #include "strata/error.h"
 #include "strata/event.h"
 #include "strata/export.h"
+#include "strata/limits.h"
 #include "strata/scope.h"
 
 namespace strata {
@@ -33,7 +34,7 @@ struct Lock {
 // through a pool, across processes and machines, and behind PgBouncer in transaction mode, and
 // they lapse at their expiry whatever happens to their holder. Keys are 1..kMaxLockKeyBytes and
 // holders 1..kMaxLockHolderBytes of UTF-8 without control characters (invalid_argument
-// otherwise); a TTL is 1 ms to 1 year. Thread-safe.
+// otherwise); a TTL is 1 ms to kMaxDuration, a wait 0 to kMaxDuration. Thread-safe.
 class STRATA_EXPORT Locks {
  public:
   // Takes `key` for `holder` for `ttl` when nobody holds it (or the last holder's lock lapsed),

@@ -11,14 +11,18 @@
 #include "strata/error.h"
 #include "strata/event.h"
 #include "strata/export.h"
+#include "strata/limits.h"
 #include "strata/scope.h"
 
 namespace strata {
 
 inline constexpr std::size_t kMaxQueueNameBytes = 128;
 inline constexpr std::size_t kMaxPayloadBytes = 16 * 1024 * 1024;
+inline constexpr std::size_t kMaxDedupKeyBytes = 1024;     // UTF-8.
+inline constexpr std::size_t kMaxFailReasonBytes = 65536;  // UTF-8.
 
-// A queue's settings, fixed by Queue::create (and changed by calling it again).
+// A queue's settings, fixed by Queue::create (and changed by calling it again). Each duration
+// is from 1 ms to kMaxDuration.
 struct QueueSettings {
   std::chrono::milliseconds lease{std::chrono::seconds(30)};  // Default lease length.
   int max_attempts = 5;  // Leases an item may have before it is dead.
@@ -29,7 +33,7 @@ struct QueueSettings {
   bool dead_letters = true;  // Off: dead items are dropped instead of kept.
 };
 
-// One item to produce.
+// One item to produce: a delay from 0 and an expiry from 1 ms, both up to kMaxDuration.
 struct QueueMessage {
   std::string payload;                                  // Bytes.
   std::optional<std::string> headers;                   // JSON text.

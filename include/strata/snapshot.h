@@ -11,6 +11,7 @@
 
 #include "strata/event.h"
 #include "strata/export.h"
+#include "strata/limits.h"
 #include "strata/scope.h"
 
 namespace strata {

@@ -32,6 +32,9 @@ struct Health {
 struct OpenOptions {
   // Apply pending migrations when opening (safe when many processes open at once). Default: true.
   bool migrate = true;
+  // Refuse a SQLite file that does not exist (unavailable) instead of creating it, as a check
+  // of a store must. Default: false.
+  bool must_exist = false;
 };
 
 // One transaction's view of the Store: every handle it gives out works on the transaction's

@@ -7,6 +7,7 @@
 #include "strata/event.h"
 #include "strata/events.h"
 #include "strata/kv.h"
+#include "strata/limits.h"
 #include "strata/lock.h"
 #include "strata/position.h"
 #include "strata/queue.h"

@@ -37,14 +37,13 @@ struct Consumer::State {
 
 Consumer Store::consumer(std::string_view name, const ConsumerOptions& options) const {
   detail::validate_name("consumer name", name, kMaxConsumerNameBytes);
-  if (options.group_size == 0 || options.member >= options.group_size) {
+  detail::validate_count("consumer group size", options.group_size, 1);
+  if (options.member >= options.group_size) {
     throw Error(ErrorCode::invalid_argument, "consumer member " + std::to_string(options.member) +
                                                  " is not in a group of " +
                                                  std::to_string(options.group_size));
   }
-  if (options.lease.count() < 1) {
-    throw Error(ErrorCode::invalid_argument, "a consumer's lease must be at least 1 ms");
-  }
+  detail::validate_duration("consumer lease", options.lease);
   auto state = std::make_unique<Consumer::State>();
   state->backend = backend_;
   state->name = std::string(name);
@@ -76,6 +75,7 @@ bool Consumer::hold_member_lock() {
 }
 
 std::size_t Consumer::poll(const EventHandler& handler, std::chrono::milliseconds wait) {
+  detail::validate_duration("poll wait", wait, std::chrono::milliseconds(0));
   State& state = *state_;
   if (!hold_member_lock()) {
     std::this_thread::sleep_for(wait);  // A standby: another process runs this member.

@@ -149,6 +149,7 @@ std::vector<RecordedEvent> Events::read_stream(std::string_view stream,
   detail::validate_stream_name(stream);
   const bool forward = options.direction == Direction::forward;
   const std::int64_t from = options.from.value_or(forward ? 1 : INT64_MAX);
+  detail::validate_count("read limit", options.limit);
   if (options.limit == 0) return {};
   return detail::run_on_session(scope_, "events.read_stream", Call::read, [&](Session& session) {
     return session.events().read_stream(stream, from, options.direction, options.limit);
@@ -167,6 +168,7 @@ std::vector<RecordedEvent> Events::read_category(std::string_view category, Posi
 
 std::vector<RecordedEvent> Events::read_all(const AllReadOptions& options) const {
   detail::validate_read_filter(options);
+  detail::validate_count("read limit", options.limit);
   if (options.limit == 0) return {};
   return detail::run_on_session(scope_, "events.read_all", Call::read, [&](Session& session) {
     return session.events().read_all(options);
@@ -207,11 +209,9 @@ std::size_t Events::truncate_stream(std::string_view stream, std::int64_t before
 
 void Events::set_stream_settings(std::string_view stream, const StreamSettings& settings) const {
   detail::validate_stream_name(stream);
-  if (settings.max_age && settings.max_age->count() < 1) {
-    throw Error(ErrorCode::invalid_argument, "stream max_age must be at least 1 ms");
-  }
-  if (settings.max_count && *settings.max_count < 1) {
-    throw Error(ErrorCode::invalid_argument, "stream max_count must be at least 1");
+  if (settings.max_age) detail::validate_duration("stream max_age", *settings.max_age);
+  if (settings.max_count) {
+    detail::validate_count("stream max_count", static_cast<std::uint64_t>(*settings.max_count), 1);
   }
   detail::run_on_session(scope_, "events.set_stream_settings", Call::write, [&](Session& session) {
     session.streams().set_settings(stream, settings);

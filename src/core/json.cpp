@@ -9,7 +9,10 @@ namespace {
 
 class Validator {
  public:
-  explicit Validator(std::string_view text) : at_(text.data()), end_(text.data() + text.size()) {}
+  // With `bounded_numbers`, numbers beyond kMaxJsonNumberDigits digits or an exponent of
+  // kMaxJsonExponent are refused too.
+  Validator(std::string_view text, bool bounded_numbers)
+      : at_(text.data()), end_(text.data() + text.size()), bounded_numbers_(bounded_numbers) {}
 
   bool document() {
     skip_whitespace();
@@ -146,18 +149,56 @@ class Validator {
 
   bool number() {
     consume('-');
+    const char* integer = at_;
     if (consume('0')) {
       // A leading zero stands alone.
     } else if (!digits()) {
       return false;
     }
-    if (consume('.') && !digits()) return false;
+    const std::string_view integer_digits(integer, static_cast<std::size_t>(at_ - integer));
+    std::string_view fraction_digits;
+    if (consume('.')) {
+      const char* fraction = at_;
+      if (!digits()) return false;
+      fraction_digits = std::string_view(fraction, static_cast<std::size_t>(at_ - fraction));
+    }
+    int exponent = 0;
     if (at_ != end_ && (*at_ == 'e' || *at_ == 'E')) {
       ++at_;
-      if (!consume('+')) consume('-');
+      const bool negative = consume('-');
+      if (!negative) consume('+');
+      const char* start = at_;
       if (!digits()) return false;
+      exponent = bounded_value(std::string_view(start, static_cast<std::size_t>(at_ - start)));
+      if (negative) exponent = -exponent;
     }
-    return true;
+    return !bounded_numbers_ || within_bounds(integer_digits, fraction_digits, exponent);
+  }
+
+  // The digits' value, or kMaxJsonExponent + 1 when it is larger.
+  static int bounded_value(std::string_view digits) {
+    int value = 0;
+    for (const char c : digits) {
+      value = value * 10 + (c - '0');
+      if (value > kMaxJsonExponent) return kMaxJsonExponent + 1;
+    }
+    return value;
+  }
+
+  static bool within_bounds(std::string_view integer, std::string_view fraction, int exponent) {
+    if (integer.size() + fraction.size() > kMaxJsonNumberDigits) return false;
+    if (exponent < -kMaxJsonExponent || exponent > kMaxJsonExponent) return false;
+    // The power of ten of the first significant digit.
+    const auto integer_zeros = integer.find_first_not_of('0');
+    int magnitude = 0;
+    if (integer_zeros != std::string_view::npos) {
+      magnitude = static_cast<int>(integer.size() - integer_zeros) - 1 + exponent;
+    } else {
+      const auto fraction_zeros = fraction.find_first_not_of('0');
+      if (fraction_zeros == std::string_view::npos) return true;  // Zero.
+      magnitude = -static_cast<int>(fraction_zeros) - 1 + exponent;
+    }
+    return magnitude >= -kMaxJsonMagnitude && magnitude <= kMaxJsonMagnitude;
   }
 
   bool digits() {
@@ -187,12 +228,17 @@ class Validator {
 
   const char* at_;
   const char* end_;
+  const bool bounded_numbers_;
 };
 
 }  // namespace
 
 bool is_valid_json(std::string_view text) noexcept {
-  return Validator(text).document();
+  return Validator(text, false).document();
+}
+
+bool is_queryable_json(std::string_view text) noexcept {
+  return Validator(text, true).document();
 }
 
 }  // namespace strata::detail

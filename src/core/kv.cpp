@@ -4,7 +4,6 @@
 #include <unordered_set>
 
 #include "core/backend.h"
-#include "core/json.h"
 #include "core/session_runner.h"
 #include "core/utf8.h"
 #include "core/validate.h"
@@ -183,6 +182,7 @@ KvPage page_of(const detail::Scope& scope, const char* operation, std::string_vi
     std::string after = detail::key_of_cursor(*cursor) + '\0';
     if (after > range.from) range.from = std::move(after);
   }
+  detail::validate_count("page limit", limit);
   KvPage page;
   if (limit == 0) return page;
   page.entries = detail::run_on_session(
@@ -220,9 +220,7 @@ KvPage KeyValue::scan(std::string_view prefix, std::optional<std::string> cursor
 
 KvPage KeyValue::find(JsonField field, std::string_view pattern, std::optional<std::string> cursor,
                       std::size_t limit) const {
-  if (!detail::is_valid_json(pattern)) {
-    throw Error(ErrorCode::invalid_argument, "find pattern is not valid JSON");
-  }
+  detail::validate_queryable_json("find pattern", pattern);
   return page_of(scope_, "kv.find", {}, cursor, limit,
                  [&](detail::KvOps& kv, const detail::KeyRange& range) {
                    return kv.find(namespace_, field, pattern, range, limit);
@@ -250,7 +248,7 @@ void KeyValue::clear() const {
 }
 
 std::size_t KeyValue::purge_expired(std::size_t batch) const {
-  if (batch == 0) throw Error(ErrorCode::invalid_argument, "purge batch must be positive");
+  detail::validate_count("purge batch", batch, 1);
   std::size_t purged = 0;
   while (true) {
     const std::size_t deleted = detail::run_on_session(

@@ -11,10 +11,7 @@ LeaderElection::LeaderElection(Locks locks, std::string name, std::string candid
       term_(term) {
   detail::validate_lock_key(name_);
   detail::validate_name("leader candidate", candidate_, kMaxLockHolderBytes);
-  if (term_.count() < 1) {
-    throw Error(ErrorCode::invalid_argument,
-                "leader term of " + std::to_string(term_.count()) + " ms must be positive");
-  }
+  detail::validate_duration("leader term", term_);
 }
 
 bool LeaderElection::campaign() {

@@ -10,15 +10,11 @@
 namespace strata {
 namespace {
 
-constexpr std::chrono::milliseconds kMaxTtl = std::chrono::hours(24 * 365);
 constexpr std::chrono::milliseconds kFirstPause{10};
 constexpr std::chrono::milliseconds kLongestPause{200};
 
 std::int64_t validated_ttl(std::chrono::milliseconds ttl) {
-  if (ttl.count() < 1 || ttl > kMaxTtl) {
-    throw Error(ErrorCode::invalid_argument,
-                "lock TTL of " + std::to_string(ttl.count()) + " ms is outside 1 ms to 1 year");
-  }
+  detail::validate_duration("lock ttl", ttl);
   return ttl.count();
 }
 
@@ -46,6 +42,7 @@ std::optional<Lock> Locks::try_acquire(std::string_view key, std::string_view ho
 std::optional<Lock> Locks::acquire(std::string_view key, std::string_view holder,
                                    std::chrono::milliseconds ttl,
                                    std::chrono::milliseconds wait) const {
+  detail::validate_duration("lock wait", wait, std::chrono::milliseconds(0));
   const auto deadline = std::chrono::steady_clock::now() + wait;
   auto pause = kFirstPause;
   while (true) {

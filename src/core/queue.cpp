@@ -18,10 +18,6 @@ namespace {
   throw Error(ErrorCode::invalid_argument, message);
 }
 
-void check_positive(std::chrono::milliseconds duration, const char* what) {
-  if (duration.count() <= 0) invalid(std::string(what) + " must be positive");
-}
-
 std::vector<detail::PendingMessage> prepare_messages(const std::vector<QueueMessage>& messages) {
   std::vector<detail::PendingMessage> pending;
   pending.reserve(messages.size());
@@ -35,9 +31,12 @@ std::vector<detail::PendingMessage> prepare_messages(const std::vector<QueueMess
     if (message.headers && !detail::is_valid_json(*message.headers)) {
       invalid(label + " headers are not valid JSON");
     }
-    if (message.delay.count() < 0) invalid(label + " delay must not be negative");
-    if (message.expires_in) check_positive(*message.expires_in, "expires_in");
-    if (message.dedup_key && message.dedup_key->empty()) invalid(label + " dedup key is empty");
+    detail::validate_duration(label + " delay", message.delay, std::chrono::milliseconds(0));
+    if (message.expires_in) detail::validate_duration(label + " expiry", *message.expires_in);
+    if (message.dedup_key) {
+      if (message.dedup_key->empty()) invalid(label + " dedup key is empty");
+      detail::validate_text(label + " dedup key", *message.dedup_key, kMaxDedupKeyBytes);
+    }
     detail::PendingMessage item;
     item.payload = message.payload;
     if (message.headers) item.headers = *message.headers;
@@ -53,7 +52,7 @@ std::vector<detail::PendingMessage> prepare_messages(const std::vector<QueueMess
 std::optional<std::int64_t> milliseconds(std::optional<std::chrono::milliseconds> duration,
                                          const char* what) {
   if (!duration) return std::nullopt;
-  check_positive(*duration, what);
+  detail::validate_duration(what, *duration);
   return duration->count();
 }
 
@@ -78,10 +77,10 @@ Queue::Queue(detail::Scope scope, std::string name)
 }
 
 void Queue::create(const QueueSettings& settings) const {
-  check_positive(settings.lease, "lease");
-  check_positive(settings.retry_base, "retry_base");
-  check_positive(settings.retry_cap, "retry_cap");
-  if (settings.expire_after) check_positive(*settings.expire_after, "expire_after");
+  detail::validate_duration("lease", settings.lease);
+  detail::validate_duration("retry_base", settings.retry_base);
+  detail::validate_duration("retry_cap", settings.retry_cap);
+  if (settings.expire_after) detail::validate_duration("expire_after", *settings.expire_after);
   if (settings.max_attempts < 1) invalid("max_attempts must be at least 1");
   detail::run_on_session(scope_, "queue.create", Call::write, [&](Session& session) {
     session.queues().create(name_, settings);
@@ -103,7 +102,8 @@ std::vector<LeasedMessage> Queue::lease(std::size_t max_items,
                                         std::optional<std::chrono::milliseconds> lease_for,
                                         std::chrono::milliseconds wait) const {
   const auto lease_ms = milliseconds(lease_for, "lease");
-  if (wait.count() < 0) invalid("lease wait must not be negative");
+  detail::validate_duration("lease wait", wait, std::chrono::milliseconds(0));
+  detail::validate_count("items to lease", max_items);
   if (max_items == 0) return {};
   const auto until = std::chrono::steady_clock::now() + wait;
   while (true) {
@@ -160,7 +160,7 @@ void Queue::count(std::string_view metric, std::size_t items) const {
 }
 
 void Queue::retry(std::string_view token, std::optional<std::chrono::milliseconds> delay) const {
-  if (delay && delay->count() < 0) invalid("retry delay must not be negative");
+  if (delay) detail::validate_duration("retry delay", *delay, std::chrono::milliseconds(0));
   const std::optional<std::int64_t> delay_ms =
       delay ? std::optional<std::int64_t>(delay->count()) : std::nullopt;
   const double spread = jitter();
@@ -173,6 +173,7 @@ void Queue::retry(std::string_view token, std::optional<std::chrono::millisecond
 }
 
 void Queue::fail(std::string_view token, std::string_view reason) const {
+  detail::validate_text("fail reason", reason, kMaxFailReasonBytes);
   const detail::LeaseToken held = detail::parse_lease_token(token);
   if (!detail::run_on_session(scope_, "queue.fail", Call::write, [&](Session& session) {
         return session.queues().fail(name_, held, reason);
@@ -206,6 +207,7 @@ std::size_t Queue::purge() const {
 }
 
 std::vector<DeadLetter> Queue::dead_letters(std::int64_t after_id, std::size_t limit) const {
+  detail::validate_count("dead letter limit", limit);
   if (limit == 0) return {};
   return detail::run_on_session(scope_, "queue.dead_letters", Call::read, [&](Session& session) {
     return session.queues().dead_letters(name_, after_id, limit);

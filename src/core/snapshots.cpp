@@ -16,9 +16,10 @@ void validate_snapshot(std::int64_t version, std::string_view state) {
 }
 
 detail::PruneRule prune_rule(const SnapshotRetention& retention) {
-  if (retention.max_age && retention.max_age->count() < 0) {
-    throw Error(ErrorCode::invalid_argument, "snapshot max_age must not be negative");
+  if (retention.max_age) {
+    detail::validate_duration("snapshot max_age", *retention.max_age, std::chrono::milliseconds(0));
   }
+  if (retention.keep_last) detail::validate_count("snapshots to keep", *retention.keep_last);
   detail::PruneRule rule;
   if (retention.keep_last) rule.keep_last = static_cast<std::int64_t>(*retention.keep_last);
   if (retention.max_age) rule.max_age_ms = retention.max_age->count();

@@ -29,7 +29,11 @@ std::shared_ptr<detail::Backend> open_backend(const detail::StoreSettings& setti
 }  // namespace
 
 Store Store::open(std::string_view url, const OpenOptions& options) {
-  Store store(open_backend(detail::parse_store_url(url)));
+  detail::StoreSettings settings = detail::parse_store_url(url);
+  if (auto* sqlite = std::get_if<detail::SqliteSettings>(&settings)) {
+    sqlite->create = !options.must_exist || sqlite->in_memory;
+  }
+  Store store(open_backend(settings));
   if (options.migrate) store.migrate();
   return store;
 }

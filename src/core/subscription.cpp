@@ -17,7 +17,7 @@ AllReadOptions feed_options(Position after, const std::optional<std::string>& ca
   read.stream = stream;
   read.limit = batch;
   validate_read_filter(read);
-  if (batch == 0) throw Error(ErrorCode::invalid_argument, "a subscription's batch must be >= 1");
+  validate_count("batch", batch, 1);
   return read;
 }
 
@@ -40,6 +40,7 @@ Subscription::Subscription(detail::Scope scope, const SubscriptionOptions& optio
       read_(detail::feed_options(options.after, options.category, options.stream, options.batch)) {}
 
 std::vector<RecordedEvent> Subscription::poll(std::chrono::milliseconds wait) {
+  detail::validate_duration("poll wait", wait, std::chrono::milliseconds(0));
   auto events = detail::read_or_wait(scope_, "subscription.poll", read_, wait);
   if (!events.empty()) read_.after = events.back().position;
   return events;

@@ -1,5 +1,6 @@
 #include "core/url.h"
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <vector>
@@ -179,6 +180,10 @@ StoreSettings parse_store_url(std::string_view url) {
     return parse_postgres(url);
   }
   const auto colon = url.find(':');
+  if (url.find('=') < colon) {
+    invalid("store URL '" + redact_url(url) +
+            "' is a keyword/value connection string: write it as postgres://USER@HOST:PORT/DB?…");
+  }
   if (colon == std::string_view::npos || colon == 0) {
     invalid("malformed store URL '" + redact_url(url) +
             "': expected sqlite:PATH, sqlite::memory: or postgres://…");
@@ -187,32 +192,16 @@ StoreSettings parse_store_url(std::string_view url) {
           "' (known: sqlite, postgres, postgresql)");
 }
 
-std::string redact_url(std::string_view url) {
-  std::string out(url);
-  const auto scheme_end = out.find("://");
-  if (scheme_end != std::string::npos) {
-    const auto authority = scheme_end + 3;
-    const auto authority_end = out.find_first_of("/?", authority);
-    const auto at = out.rfind('@', authority_end == std::string::npos ? out.size() : authority_end);
-    if (at != std::string::npos && at > authority) {
-      const auto colon = out.find(':', authority);
-      if (colon != std::string::npos && colon < at) out.replace(colon + 1, at - colon - 1, "***");
-    }
-  }
-  for (std::size_t key = out.find("password="); key != std::string::npos;
-       key = out.find("password=", key + 1)) {
-    if (key != 0 && out[key - 1] != '?' && out[key - 1] != '&') continue;
-    const auto value = key + std::string_view("password=").size();
-    const auto end = out.find('&', value);
-    out.replace(value, (end == std::string::npos ? out.size() : end) - value, "***");
-  }
-  return out;
-}
-
 namespace {
 
-std::vector<std::string> passwords_in(std::string_view url) {
-  std::vector<std::string> found;
+struct Span {
+  std::size_t begin, end;
+};
+
+// Where each password in `url` lies: the URL's userinfo password, and the value of each
+// password= parameter, in a URL's query or in a keyword/value string (quoted or not).
+std::vector<Span> password_spans(std::string_view url) {
+  std::vector<Span> spans;
   const auto scheme_end = url.find("://");
   if (scheme_end != std::string_view::npos) {
     const auto authority = scheme_end + 3;
@@ -221,14 +210,34 @@ std::vector<std::string> passwords_in(std::string_view url) {
         url.rfind('@', authority_end == std::string_view::npos ? url.size() : authority_end);
     const auto colon = url.find(':', authority);
     if (at != std::string_view::npos && at > authority && colon < at) {
-      found.emplace_back(url.substr(colon + 1, at - colon - 1));
+      spans.push_back({colon + 1, at});
     }
   }
-  for (auto key = url.find("password="); key != std::string_view::npos;
-       key = url.find("password=", key + 1)) {
-    if (key == 0 || (url[key - 1] != '?' && url[key - 1] != '&')) continue;
-    const auto value = key + std::string_view("password=").size();
-    found.emplace_back(url.substr(value, url.find('&', value) - value));
+  constexpr std::string_view kKey = "password";
+  for (auto key = url.find(kKey); key != std::string_view::npos; key = url.find(kKey, key + 1)) {
+    if (key != 0 && std::string_view("?& \t\n").find(url[key - 1]) == std::string_view::npos) {
+      continue;
+    }
+    auto value = url.find_first_not_of(" \t", key + kKey.size());
+    if (value == std::string_view::npos || url[value] != '=') continue;
+    value = url.find_first_not_of(" \t", value + 1);
+    if (value == std::string_view::npos) continue;
+    std::size_t end = url.find_first_of("& \t\n", value);
+    if (url[value] == '\'') {  // A quoted keyword/value: up to the closing quote.
+      end = value + 1;
+      while (end < url.size() && url[end] != '\'') end += url[end] == '\\' ? 2 : 1;
+      end = std::min(end + 1, url.size());
+    }
+    spans.push_back({value, end == std::string_view::npos ? url.size() : end});
+  }
+  std::sort(spans.begin(), spans.end(), [](Span a, Span b) { return a.begin < b.begin; });
+  return spans;
+}
+
+std::vector<std::string> passwords_in(std::string_view url) {
+  std::vector<std::string> found;
+  for (const Span span : password_spans(url)) {
+    found.emplace_back(url.substr(span.begin, span.end - span.begin));
   }
   const std::size_t written = found.size();
   for (std::size_t i = 0; i < written; ++i) {
@@ -242,6 +251,15 @@ std::vector<std::string> passwords_in(std::string_view url) {
 }
 
 }  // namespace
+
+std::string redact_url(std::string_view url) {
+  std::string out(url);
+  const auto spans = password_spans(url);
+  for (auto span = spans.rbegin(); span != spans.rend(); ++span) {
+    out.replace(span->begin, span->end - span->begin, "***");
+  }
+  return out;
+}
 
 std::string scrub_password(std::string message, std::string_view url) {
   for (const std::string& password : passwords_in(url)) {

@@ -15,6 +15,7 @@ struct SqliteSettings {
   int max_connections = 4;
   std::chrono::milliseconds busy_timeout{5000};
   bool synchronous_full = true;  // FULL (durable on power loss) or NORMAL.
+  bool create = true;            // Create the file when it is missing.
 };
 
 struct PostgresSettings {

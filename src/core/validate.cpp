@@ -1,5 +1,6 @@
 #include "core/validate.h"
 
+#include <limits>
 #include <unordered_set>
 
 #include "core/ids.h"
@@ -37,6 +38,46 @@ std::string event_label(std::size_t index) {
 }
 
 }  // namespace
+
+void validate_duration(std::string_view what, std::chrono::milliseconds duration,
+                       std::chrono::milliseconds minimum) {
+  if (duration < minimum || duration > kMaxDuration) {
+    invalid(std::string(what) + " of " + std::to_string(duration.count()) +
+            " ms is out of range: it must be from " + std::to_string(minimum.count()) +
+            " ms to 100 years (" + std::to_string(kMaxDuration.count()) + " ms)");
+  }
+}
+
+void validate_count(std::string_view what, std::uint64_t count, std::uint64_t minimum) {
+  if (count < minimum || count > kMaxCount) {
+    // A negative count wrapped into an unsigned one is shown as the number the caller gave.
+    const std::string shown_count =
+        count > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())
+            ? std::to_string(static_cast<std::int64_t>(count))
+            : std::to_string(count);
+    invalid(std::string(what) + " of " + shown_count + " is out of range: it must be from " +
+            std::to_string(minimum) + " to " + std::to_string(kMaxCount));
+  }
+}
+
+void validate_text(std::string_view what, std::string_view text, std::size_t max_bytes) {
+  if (text.size() > max_bytes) {
+    invalid(std::string(what) + " of " + std::to_string(text.size()) + " bytes is longer than " +
+            std::to_string(max_bytes) + " bytes");
+  }
+  if (!is_valid_utf8(text)) invalid(std::string(what) + " is not valid UTF-8");
+}
+
+void validate_queryable_json(std::string_view what, std::string_view json) {
+  if (!is_valid_json(json)) invalid(std::string(what) + " is not valid JSON");
+  if (!is_queryable_json(json)) {
+    invalid(std::string(what) +
+            " has a number that not every backend can index: it may have at most " +
+            std::to_string(kMaxJsonNumberDigits) + " digits, an exponent within ±" +
+            std::to_string(kMaxJsonExponent) + " and a magnitude from 1e-" +
+            std::to_string(kMaxJsonMagnitude) + " to 1e" + std::to_string(kMaxJsonMagnitude));
+  }
+}
 
 void validate_name(std::string_view what, std::string_view name, std::size_t max_bytes) {
   if (name.empty()) invalid(std::string(what) + " must not be empty");
@@ -108,16 +149,18 @@ KvWrite prepare_write(const KvPut& put) {
   KvWrite write;
   write.key = put.key;
   write.value = put.value;
-  write.value_is_json = is_valid_json(put.value) && put.value.find("\\u0000") == std::string::npos;
+  write.value_is_json = put.value.size() <= kMaxQueryableValueBytes &&
+                        is_queryable_json(put.value) &&
+                        put.value.find("\\u0000") == std::string::npos;
   if (put.metadata) {
-    if (!is_valid_json(*put.metadata)) invalid("metadata is not valid JSON");
+    validate_queryable_json("metadata", *put.metadata);
     if (put.metadata->find("\\u0000") != std::string::npos) {
       invalid("metadata must not contain \\u0000");
     }
     write.metadata = *put.metadata;
   }
   if (put.ttl) {
-    if (put.ttl->count() <= 0) invalid("ttl must be positive");
+    validate_duration("ttl", *put.ttl);
     write.ttl_micros = std::chrono::duration_cast<std::chrono::microseconds>(*put.ttl).count();
   }
   if (put.if_absent && put.if_version) invalid("a write takes if_absent or if_version, not both");

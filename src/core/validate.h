@@ -2,6 +2,8 @@
 // wrong, before anything is written.
 #pragma once
 
+#include <chrono>
+#include <cstdint>
 #include <string_view>
 #include <vector>
 
@@ -10,6 +12,20 @@
 #include "strata/event.h"
 
 namespace strata::detail {
+
+// From `minimum` to kMaxDuration; messages call it `what`.
+void validate_duration(std::string_view what, std::chrono::milliseconds duration,
+                       std::chrono::milliseconds minimum = std::chrono::milliseconds(1));
+
+// From `minimum` to kMaxCount; messages call it `what` (and show a wrapped negative count as
+// negative).
+void validate_count(std::string_view what, std::uint64_t count, std::uint64_t minimum = 0);
+
+// UTF-8 of at most max_bytes (control characters allowed); messages call it `what`.
+void validate_text(std::string_view what, std::string_view text, std::size_t max_bytes);
+
+// Valid JSON whose numbers every backend's JSON index holds; messages call it `what`.
+void validate_queryable_json(std::string_view what, std::string_view json);
 
 // 1..max_bytes of UTF-8 without control characters; messages call it `what`.
 void validate_name(std::string_view what, std::string_view name, std::size_t max_bytes);

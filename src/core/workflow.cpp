@@ -55,6 +55,7 @@ std::size_t Workflows::erase_all(std::string_view workflow) const {
 
 std::size_t Workflows::prune(std::string_view workflow, std::size_t keep) const {
   detail::validate_workflow_name(workflow);
+  detail::validate_count("checkpoints to keep", keep);
   return detail::run_on_session(scope_, "workflow.prune", Call::write, [&](Session& session) {
     return session.workflows().prune(workflow, keep);
   });

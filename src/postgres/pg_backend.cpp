@@ -61,7 +61,7 @@ constexpr Statement kRecordMigration{
     "INSERT INTO {schema}.strata_migrations (version, name) VALUES ($1::integer, $2::text)"};
 
 Error to_error(const PqError& error, bool wrote, const PostgresSettings& settings) {
-  const std::string message = "postgres: " + scrub_password(error.what(), settings.libpq_url);
+  const std::string message = "PostgreSQL: " + scrub_password(error.what(), settings.libpq_url);
   const std::string& state = error.sqlstate();
   if (error.connection_lost() && state.empty()) {
     if (wrote) {
@@ -210,7 +210,7 @@ class PgBackend final : public Backend {
     } catch (const PqError& error) {
       if (!error.connection_lost()) throw;
       throw Error(ErrorCode::unknown_outcome,
-                  "postgres: the connection was lost during COMMIT; the transaction may or may "
+                  "PostgreSQL: the connection was lost during COMMIT; the transaction may or may "
                   "not have been applied: " +
                       scrub_password(error.what(), settings_.libpq_url));
     }

@@ -97,11 +97,12 @@ std::optional<std::string> Query::optional_text(int column) const {
   return text(column);
 }
 
-Database::Database(const std::string& path) {
-  const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+Database::Database(const std::string& path, bool create) {
+  const int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_NOMUTEX;
   const int result = sqlite3_open_v2(path.c_str(), &handle_, flags, nullptr);
   if (result != SQLITE_OK) {
-    const std::string message = handle_ != nullptr ? sqlite3_errmsg(handle_) : "out of memory";
+    std::string message = handle_ != nullptr ? sqlite3_errmsg(handle_) : "out of memory";
+    if (!create && result == SQLITE_CANTOPEN) message += " (it does not exist)";
     sqlite3_close_v2(handle_);
     throw SqliteError(result, "cannot open '" + path + "': " + message);
   }

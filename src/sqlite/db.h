@@ -80,7 +80,8 @@ class Query {
 class Database {
  public:
   // Opens (creating if needed) the database at `path` (":memory:" for an in-memory one).
-  explicit Database(const std::string& path);
+  // Opens the database file at `path`, creating it if `create`. Throws SqliteError.
+  Database(const std::string& path, bool create);
   Database(const Database&) = delete;
   Database& operator=(const Database&) = delete;
   ~Database();

@@ -222,7 +222,7 @@ class SqliteBackend final : public Backend {
   }
 
   std::unique_ptr<Database> open_database() {
-    auto db = std::make_unique<Database>(settings_.path);
+    auto db = std::make_unique<Database>(settings_.path, settings_.create);
     db->define_function("strata_json_contains", 2,
                         [](std::string_view document, std::string_view pattern) {
                           return json_contains(document, pattern);

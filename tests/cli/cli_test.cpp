@@ -1,6 +1,7 @@
 // The command-line tool: JSON lines out, one clear line on stderr, documented exit codes.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
@@ -436,7 +437,51 @@ TEST_P(CliTest, GlobalOptionsGoBeforeOrAfterTheSubcommand) {
   EXPECT_EQ(json_lines(run_command(cli + "kv get prefs theme" + db, &status))[0]["value"], "dark");
 }
 
+// Numbers out of range are refused by name before anything runs: CLI11 alone would clamp a
+// token, wrap -1 into "no limit" and overflow a duration.
+TEST_P(CliTest, NumbersOutOfRangeAreRefusedByName) {
+  int status = -1;
+  const std::vector<std::pair<std::string, std::string>> refused = {
+      {"events all --limit -1", "--limit: '-1' is not a whole number from 0 to"},
+      {"queue lease q --max -1", "--max: '-1' is not a whole number from 0 to"},
+      {"lock release k --token 99999999999999999999", "--token: '99999999999999999999'"},
+      {"kv put ns k v --ttl 1e16", "--ttl: '1e16' is out of range"},
+      {"kv put ns k v --ttl nan", "--ttl: 'nan' is not a number of seconds"},
+      {"queue produce q x --delay 1e13", "--delay: '1e13' is out of range"},
+      {"stream settings s --max-age 1e13", "--max-age: '1e13' is out of range"},
+      {"events all --limit 5000000000", "read limit of 5000000000 is out of range"},
+  };
+  for (const auto& [args, message] : refused) {
+    strata(args, &status);
+    EXPECT_EQ(status, 2) << args;
+    const std::string error = last_stderr();
+    EXPECT_NE(error.find(message), std::string::npos) << args << ": " << error;
+    EXPECT_EQ(std::count(error.begin(), error.end(), '\n'), 1) << error;
+  }
+  EXPECT_FALSE(store().kv("ns").get("k"));
+  EXPECT_TRUE(events().stream_settings("s").max_age == std::nullopt);
+}
+
 STRATA_SHARED_BACKENDS(CliTest);
+
+// Checking a store that does not exist says so, and creates nothing.
+TEST(CliHealth, AMissingSqliteFileIsReportedAndNotCreated) {
+  const std::string path = "/tmp/strata-missing-" + std::to_string(getpid()) + ".db";
+  int status = -1;
+  run_command(cli_path() + " --db 'sqlite:" + path + "' health 2>/dev/null", &status);
+  EXPECT_NE(status, 0);
+  EXPECT_NE(access(path.c_str(), F_OK), 0) << path << " was created";
+}
+
+// A keyword/value connection string is refused without echoing its password.
+TEST(CliUrl, AKeywordValueStringIsRefusedWithoutItsPassword) {
+  int status = -1;
+  const std::string error =
+      run_command(cli_path() + " --db 'host=db password=hunter2' migrate 2>&1", &status);
+  EXPECT_EQ(status, 2);
+  EXPECT_NE(error.find("keyword/value"), std::string::npos) << error;
+  EXPECT_EQ(error.find("hunter2"), std::string::npos) << error;
+}
 
 // --version names the library's version and the schema version it migrates to.
 TEST(CliVersion, PrintsTheLibraryAndSchemaVersions) {

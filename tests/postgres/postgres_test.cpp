@@ -93,6 +93,39 @@ TEST_F(PostgresTest, StatementTimeoutIsReportedAsTimeout) {
   EXPECT_EQ(store.events().stream_info("locked-1").version, 1);
 }
 
+// libpq's messages come on several lines (one per address tried, each with a hint), the
+// server's with a severity and an excerpt: users get one line of each.
+TEST_F(PostgresTest, ErrorsAreOneLineWithoutTheServersSeverity) {
+  try {
+    Store::open("postgresql:///postgres?host=/nonexistent-dir&connect_timeout=2");
+    FAIL() << "opened";
+  } catch (const Error& error) {
+    const std::string message = error.what();
+    EXPECT_EQ(error.code(), ErrorCode::unavailable);
+    EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+    EXPECT_NE(message.find("Is the server running"), std::string::npos) << message;
+  }
+  Store store = open("&statement_timeout=300ms");
+  std::promise<void> started;
+  std::promise<void> release;
+  std::thread holder(
+      [&] { hold_transaction(store, started, release.get_future().share(), "locked-2"); });
+  started.get_future().wait();
+  try {
+    store.events().append("locked-2", event("Blocked"));
+    ADD_FAILURE() << "appended";
+  } catch (const Error& error) {
+    const std::string message = error.what();
+    EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+    EXPECT_EQ(message.find("ERROR:"), std::string::npos) << message;
+    EXPECT_NE(message.find("PostgreSQL: canceling statement due to statement timeout"),
+              std::string::npos)
+        << message;
+  }
+  release.set_value();
+  holder.join();
+}
+
 TEST_F(PostgresTest, ALostCommitIsAnUnknownOutcome) {
   Store store = open();
   try {

@@ -89,6 +89,17 @@ TEST(StoreUrl, PasswordsNeverAppearInMessages) {
             "failed for *** and ***");
 }
 
+TEST(StoreUrl, KeywordValueStringsAreRefusedWithoutTheirPassword) {
+  for (const std::string conninfo :
+       {"host=db password=hunter2 dbname=app", "password = 'hunter2 two' host=db",
+        "host=db password='it\\'s hunter2'"}) {
+    const std::string message = error_message(conninfo);
+    EXPECT_NE(message.find("keyword/value"), std::string::npos) << message;
+    EXPECT_EQ(message.find("hunter2"), std::string::npos) << message;
+  }
+  EXPECT_EQ(redact_url("host=db password=x port=5432"), "host=db password=*** port=5432");
+}
+
 TEST(StoreUrl, UnknownLibpqParameterIsNamedAtOpen) {
   try {
     Store::open("postgres://app:hunter2@localhost/db?frobnicate=1");

@@ -148,8 +148,8 @@ TEST(Validation, JsonDepthIsBounded) {
     return std::string(static_cast<std::size_t>(depth), '[') +
            std::string(static_cast<std::size_t>(depth), ']');
   };
-  EXPECT_TRUE(detail::is_valid_json(nested(detail::kMaxJsonDepth)));
-  EXPECT_FALSE(detail::is_valid_json(nested(detail::kMaxJsonDepth + 1)));
+  EXPECT_TRUE(detail::is_valid_json(nested(kMaxJsonDepth)));
+  EXPECT_FALSE(detail::is_valid_json(nested(kMaxJsonDepth + 1)));
   EXPECT_FALSE(detail::is_valid_json(std::string(100000, '[')));  // No stack overflow.
 }
 

@@ -12,9 +12,36 @@ bool succeeded(ExecStatusType status) {
   return status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK;
 }
 
-std::string trimmed(const char* message) {
-  std::string text = message != nullptr ? message : "";
-  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+// libpq's text on one line: its lines (a connection error has one per address tried, each with
+// a tab-indented hint) trimmed and joined with "; ".
+std::string one_line(const char* message) {
+  std::string text;
+  std::string_view rest = message != nullptr ? message : "";
+  while (!rest.empty()) {
+    const auto end = rest.find('\n');
+    std::string_view line = rest.substr(0, end);
+    rest = end == std::string_view::npos ? std::string_view() : rest.substr(end + 1);
+    while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
+    while (!line.empty() && (line.back() == ' ' || line.back() == '\t')) line.remove_suffix(1);
+    if (line.empty()) continue;
+    if (!text.empty()) text += "; ";
+    text += line;
+  }
+  return text;
+}
+
+// A server's error as one line: its message, then its detail and hint when it gives them,
+// without the severity and the statement excerpt that PQresultErrorMessage adds.
+std::string server_message(const PGresult* result) {
+  const char* primary = PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY);
+  if (primary == nullptr) return one_line(PQresultErrorMessage(result));
+  std::string text = one_line(primary);
+  if (const char* detail = PQresultErrorField(result, PG_DIAG_MESSAGE_DETAIL)) {
+    text += " (" + one_line(detail) + ")";
+  }
+  if (const char* hint = PQresultErrorField(result, PG_DIAG_MESSAGE_HINT)) {
+    text += "; hint: " + one_line(hint);
+  }
   return text;
 }
 
@@ -155,7 +182,7 @@ Connection::Connection(const std::vector<const char*>& keywords,
   connection_ = PQconnectdbParams(keywords.data(), values.data(), 1);
   if (connection_ == nullptr) throw PqError("out of memory", "", true);
   if (PQstatus(connection_) != CONNECTION_OK) {
-    std::string message = trimmed(PQerrorMessage(connection_));
+    std::string message = one_line(PQerrorMessage(connection_));
     PQfinish(connection_);
     throw PqError(std::move(message), "", true);
   }
@@ -170,9 +197,9 @@ Connection::~Connection() {
 
 void Connection::fail(const PGresult* result) const {
   const char* state = result != nullptr ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
-  const char* message =
-      result != nullptr ? PQresultErrorMessage(result) : PQerrorMessage(connection_);
-  throw PqError(trimmed(message), state != nullptr ? state : "", is_broken());
+  std::string message =
+      result != nullptr ? server_message(result) : one_line(PQerrorMessage(connection_));
+  throw PqError(std::move(message), state != nullptr ? state : "", is_broken());
 }
 
 void Connection::roll_back() noexcept {
@@ -258,8 +285,7 @@ std::vector<Result> Connection::pipeline(std::span<const Command> commands) {
     const auto status = result.status();
     if (succeeded(status) || status == PGRES_PIPELINE_ABORTED || first_error) return;
     const char* state = PQresultErrorField(result.raw(), PG_DIAG_SQLSTATE);
-    first_error.emplace(trimmed(PQresultErrorMessage(result.raw())), state ? state : "",
-                        is_broken());
+    first_error.emplace(server_message(result.raw()), state ? state : "", is_broken());
   };
   std::size_t next_prepare = 0;
   for (std::size_t i = 0; i < commands.size(); ++i) {
