@@ -1,6 +1,7 @@
 // The command-line tool: JSON lines out, one clear line on stderr, documented exit codes.
 #include <gtest/gtest.h>
 
+#include <signal.h>
 #include <unistd.h>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -398,8 +399,17 @@ TEST_P(CliTest, MetricsAndHealth) {
   EXPECT_TRUE(out[0]["error"].is_null());
 }
 
-// The subscribe benchmark runs end to end and its subscriber receives every event appended.
+// The subscribe benchmark runs end to end and its subscriber receives every event appended; the
+// scratch store a killed bench left behind (named for a process that is gone) is removed.
 TEST_P(CliTest, BenchSubscribeDeliversEveryEvent) {
+  const std::string gone = "999999";  // Above any pid this machine has given out.
+  ASSERT_NE(kill(999999, 0), 0);
+  const std::string sqlite_scratch = url().substr(std::string("sqlite:").size()) + ".bench-" + gone;
+  if (kind() == BackendKind::postgres) {
+    run_admin_sql("CREATE SCHEMA IF NOT EXISTS strata_bench_" + gone);
+  } else {
+    run_command("touch '" + sqlite_scratch + "'");
+  }
   int status = -1;
   const auto out = json_lines(strata("bench subscribe --seconds 0.5 --rate 200 --json", &status));
   ASSERT_EQ(status, 0);
@@ -407,6 +417,13 @@ TEST_P(CliTest, BenchSubscribeDeliversEveryEvent) {
   EXPECT_EQ(out[0]["delivered"], 100);
   EXPECT_GT(out[0]["p99_ms"], 0);
   EXPECT_GT(out[0]["baseline_commit_p50_ms"], 0);
+  if (kind() == BackendKind::postgres) {
+    EXPECT_TRUE(run_admin_sql("SELECT nspname FROM pg_namespace WHERE nspname LIKE "
+                              "'strata\\_bench\\_%'")
+                    .empty());
+  } else {
+    EXPECT_NE(access(sqlite_scratch.c_str(), F_OK), 0) << sqlite_scratch;
+  }
 }
 
 TEST_P(CliTest, MigrateReportsTheSchemaVersion) {
