@@ -44,7 +44,8 @@ class STRATA_EXPORT Events {
 
   // Up to `options.limit` events strictly after `options.after`, in the all-events order: total,
   // the same for every reader, and never extended behind a position already returned, so a reader
-  // paging with the last position it saw never skips nor repeats an event.
+  // paging with the last position it saw never skips nor repeats an event. Throws
+  // invalid_argument for a position this Store did not hand out (beyond its head, or another's).
   std::vector<RecordedEvent> read_all(const AllReadOptions& options = {}) const;
 
   // Whether `stream` has events, its current version, and whether it is deleted.

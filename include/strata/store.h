@@ -94,7 +94,8 @@ class STRATA_EXPORT Store {
   Snapshots snapshots() const { return Snapshots(detail::Scope{backend_}); }
 
   // A feed of the events after `options.after` that catches up, then follows new appends (see
-  // subscription.h). Throws invalid_argument for a bad filter.
+  // subscription.h). Throws invalid_argument for a bad filter, or a position this Store did not
+  // hand out (beyond its head, or another Store's).
   Subscription subscribe(const SubscriptionOptions& options = {}) const {
     return Subscription(detail::Scope{backend_}, options);
   }

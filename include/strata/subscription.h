@@ -94,7 +94,8 @@ class STRATA_EXPORT Consumer {
   std::size_t poll(const EventHandler& handler, std::chrono::milliseconds wait = {});
   // The stored checkpoint: the position of the last event handled (start() before any).
   Position checkpoint() const;
-  // Moves the stored checkpoint, e.g. back to start() to rebuild a read model.
+  // Moves the stored checkpoint, e.g. back to start() to rebuild a read model. Throws
+  // invalid_argument for a position this Store did not hand out (beyond its head, or another's).
   void reset(Position position = Position::start());
 
  private:

@@ -132,6 +132,7 @@ void Consumer::reset(Position position) {
   State& state = *state_;
   detail::run_on_session(state.scope(), "consumer.reset", detail::Call::write,
                          [&](detail::Session& session) {
+                           detail::check_issued(session.events(), position);
                            session.consumers().reset(state.name, state.member(), position);
                            return true;
                          });

@@ -1,5 +1,6 @@
 #include "strata/events.h"
 
+#include <limits>
 #include <unordered_map>
 
 #include "core/backend.h"
@@ -118,6 +119,18 @@ AppendResult append_nothing(EventOps& events, const std::string& stream, Expecte
 }
 
 }  // namespace
+void check_issued(EventOps& events, Position position) {
+  if (position == Position::start()) return;
+  constexpr auto kLargest = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+  if (position.commit() <= kLargest && position.sequence() <= kLargest && events.issued(position)) {
+    return;
+  }
+  throw Error(ErrorCode::invalid_argument,
+              "position " + position.to_string() +
+                  " was not handed out by this store: it is beyond the head of its feed (from "
+                  "another store, or made up)");
+}
+
 }  // namespace detail
 
 using detail::Call;
@@ -171,7 +184,10 @@ std::vector<RecordedEvent> Events::read_all(const AllReadOptions& options) const
   detail::validate_count("read limit", options.limit);
   if (options.limit == 0) return {};
   return detail::run_on_session(scope_, "events.read_all", Call::read, [&](Session& session) {
-    return session.events().read_all(options);
+    auto events = session.events().read_all(options);
+    // Only an empty page can be a reader beyond the head: it pays the check.
+    if (events.empty()) detail::check_issued(session.events(), options.after);
+    return events;
   });
 }
 

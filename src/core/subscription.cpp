@@ -37,7 +37,15 @@ std::vector<RecordedEvent> read_or_wait(const Scope& scope, const char* operatio
 
 Subscription::Subscription(detail::Scope scope, const SubscriptionOptions& options)
     : scope_(std::move(scope)),
-      read_(detail::feed_options(options.after, options.category, options.stream, options.batch)) {}
+      read_(detail::feed_options(options.after, options.category, options.stream, options.batch)) {
+  if (read_.after != Position::start()) {
+    detail::run_on_session(scope_, "subscription.open", detail::Call::read,
+                           [&](detail::Session& session) {
+                             detail::check_issued(session.events(), read_.after);
+                             return true;
+                           });
+  }
+}
 
 std::vector<RecordedEvent> Subscription::poll(std::chrono::milliseconds wait) {
   detail::validate_duration("poll wait", wait, std::chrono::milliseconds(0));

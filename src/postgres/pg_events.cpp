@@ -270,6 +270,12 @@ constexpr Statement kStreamInfo{
     "WHERE e.stream = $1::text AND ",
     kRetainedSql, ") AS readable, last.deleted AS deleted", kStreamStateSql};
 
+// $1 commit, $2 sequence. One row: whether both lie within what the store has handed out.
+constexpr Statement kIssued{
+    "SELECT $1::text::xid8 < pg_snapshot_xmax(pg_current_snapshot()) AND $2::bigint <= "
+    "coalesce(pg_sequence_last_value(pg_get_serial_sequence('{schema}.events', 'position')), 0) "
+    "AS issued"};
+
 class PgEvents final : public EventOps {
  public:
   explicit PgEvents(PgContext& context) : context_(context) {}
@@ -327,6 +333,14 @@ class PgEvents final : public EventOps {
     return StreamInfo{rows.text(0, rows.column("readable")) == "t",
                       rows.integer(0, rows.column("version")),
                       rows.text(0, rows.column("deleted")) == "t"};
+  }
+
+  bool issued(Position position) override {
+    const Result rows =
+        context_.query(kIssued, Params()
+                                    .add(std::to_string(position.commit()))
+                                    .add(static_cast<std::int64_t>(position.sequence())));
+    return rows.text(0, rows.column("issued")) == "t";
   }
 
  private:

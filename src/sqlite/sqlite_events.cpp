@@ -94,6 +94,12 @@ constexpr std::array<Statement, 8> kReadAll = {read_all(),
 constexpr Statement kReadable{"SELECT EXISTS (SELECT 1 FROM strata_events e WHERE stream = ?1 AND ",
                               kRetainedBefore, "?2", kRetainedAfter, ") AS readable"};
 
+// ?1 commit, ?2 sequence. One row: whether both lie within what the store has handed out
+// (AUTOINCREMENT keeps the largest position ever used in sqlite_sequence).
+constexpr Statement kIssued{
+    "SELECT ?1 = 0 AND ?2 <= coalesce((SELECT seq FROM sqlite_sequence "
+    "WHERE name = 'strata_events'), 0) AS issued"};
+
 class SqliteEvents final : public EventOps {
  public:
   explicit SqliteEvents(SqliteContext& context) : context_(context) {}
@@ -146,6 +152,8 @@ class SqliteEvents final : public EventOps {
   }
 
   std::vector<RecordedEvent> read_all(const AllReadOptions& options) override {
+    // Positions here are 0/N: another one (PostgreSQL's) lies beyond every event, not at N.
+    if (options.after.commit() != 0) return {};
     const std::size_t variant =
         (options.stream ? 4 : 0) + (options.category ? 2 : 0) + (options.event_type ? 1 : 0);
     Query query = context_.query(kReadAll[variant]);
@@ -165,6 +173,14 @@ class SqliteEvents final : public EventOps {
     readable.step();
     return StreamInfo{readable.integer(readable.column("readable")) != 0, state.version,
                       state.deleted};
+  }
+
+  bool issued(Position position) override {
+    Query query = context_.query(kIssued);
+    query.bind(1, static_cast<std::int64_t>(position.commit()))
+        .bind(2, static_cast<std::int64_t>(position.sequence()));
+    query.step();
+    return query.integer(query.column("issued")) != 0;
   }
 
  private:

@@ -156,6 +156,38 @@ TEST_P(BadInputTest, ValuesTheIndexesCannotHoldAreStoredAsBytesAndNotQueried) {
   EXPECT_EQ(kv.find(JsonField::metadata, R"({"m":-5e-300})").entries.size(), 1u);
 }
 
+TEST_P(BadInputTest, PositionsThisStoreDidNotHandOutAreRefused) {
+  const Position head = events().append("orders-1", {event("A"), event("B")}).position;
+  std::vector<Position> refused = {Position(head.commit(), head.sequence() + 1000),
+                                   Position(UINT64_MAX, 1)};
+  // A PostgreSQL position given to SQLite. (SQLite's, 0/N, read on PostgreSQL from the start.)
+  if (kind() != BackendKind::postgres) refused.emplace_back(7331, head.sequence());
+  for (const Position position : refused) {
+    AllReadOptions read;
+    read.after = position;
+    EXPECT_NE(refusal([&] { events().read_all(read); }).find("was not handed out by this store"),
+              std::string::npos)
+        << position.to_string();
+    SubscriptionOptions feed;
+    feed.after = position;
+    refusal([&] { store().subscribe(feed); });
+    Consumer consumer = store().consumer("projector");
+    refusal([&] { consumer.reset(position); });
+    EXPECT_EQ(consumer.checkpoint(), Position::start());
+  }
+  // The head itself, and a head whose events were deleted since, stay valid.
+  AllReadOptions read;
+  read.after = head;
+  EXPECT_TRUE(events().read_all(read).empty());
+  events().delete_stream("orders-1");
+  EXPECT_TRUE(events().read_all(read).empty());
+  SubscriptionOptions feed;
+  feed.after = head;
+  store().subscribe(feed);
+  store().consumer("projector").reset(head);
+  EXPECT_EQ(store().consumer("projector").checkpoint(), head);
+}
+
 STRATA_ALL_BACKENDS(BadInputTest);
 
 }  // namespace

@@ -56,6 +56,14 @@ class EventOps {
                                                  Direction direction, std::size_t limit) = 0;
   virtual std::vector<RecordedEvent> read_all(const AllReadOptions& options) = 0;
   virtual StreamInfo stream_info(std::string_view stream) = 0;
+  // Whether this store can have handed out `position` (both parts below 2^63): not beyond the
+  // furthest transaction and sequence it has issued, which never move back, even when the
+  // events there are deleted.
+  virtual bool issued(Position position) = 0;
 };
+
+// Throws invalid_argument unless `events` can have issued `position`: a position beyond the feed's
+// head, or from another store, would otherwise silently skip every event up to it.
+void check_issued(EventOps& events, Position position);
 
 }  // namespace strata::detail
