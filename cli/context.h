@@ -15,6 +15,8 @@ inline constexpr int kExitUsage = 2;                 // Usage errors and invalid
 inline constexpr int kExitWrongExpectedVersion = 3;  // Also a failed key-value condition.
 inline constexpr int kExitNotFound = 4;
 inline constexpr int kExitStreamDeleted = 5;  // An append to a tombstoned stream.
+// The database was migrated by a newer build that this one cannot use.
+inline constexpr int kExitIncompatibleSchema = 6;
 
 class Context {
  public:

@@ -17,6 +17,8 @@ int exit_code_for(strata::ErrorCode code) {
       return strata::cli::kExitNotFound;
     case strata::ErrorCode::stream_deleted:
       return strata::cli::kExitStreamDeleted;
+    case strata::ErrorCode::incompatible_schema:
+      return strata::cli::kExitIncompatibleSchema;
     default:
       return strata::cli::kExitFailure;
   }

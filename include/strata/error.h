@@ -22,6 +22,7 @@ enum class ErrorCode {
   unknown_outcome,         // The connection was lost after a write was sent: it may have applied.
   internal,                // A bug or an unexpected database error.
   stream_deleted,          // The stream was hard-deleted (tombstoned): it takes no more events.
+  incompatible_schema,     // The database was migrated by a newer build that this one cannot use.
 };
 
 // The name of a code, e.g. "wrong_expected_version". Never null.

@@ -21,7 +21,9 @@ namespace strata {
 
 // What Store::health() found.
 struct Health {
-  bool ok = false;  // The database answered, and its schema is the one this build expects.
+  // The database answered, and its schema is the one this build expects, or a newer one that
+  // this build can still use (its newer migrations do not break older builds).
+  bool ok = false;
   std::string backend;
   int schema_version = 0;           // As applied in the database.
   int expected_schema_version = 0;  // As this build's migrations lead to.
@@ -125,7 +127,9 @@ class STRATA_EXPORT Store {
   }
 
   // Applies pending migrations, each once, in its own transaction. Safe to call concurrently
-  // from many processes; a no-op when up to date.
+  // from many processes; a no-op when up to date, or when a newer build migrated the database
+  // further in a way this build can use. Throws Error(incompatible_schema), naming both
+  // versions, when a newer build's migration breaks this one (Store::open migrates, so it too).
   void migrate() const;
 
   // The highest migration applied (0 for an empty database).

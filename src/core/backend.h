@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "core/metrics.h"
+#include "core/migration.h"
 #include "core/ops/consumers.h"
 #include "core/ops/events.h"
 #include "core/ops/kv.h"
@@ -68,8 +69,9 @@ class Backend {
   virtual PoolStats pool_stats() = 0;
 
   virtual std::string_view name() const = 0;
+  // Applies this build's pending migrations, each once (core checks a newer schema first).
   virtual void migrate() = 0;
-  virtual int schema_version() = 0;
+  virtual SchemaState schema_state() = 0;
   // Runs `fn` on a pooled session outside any transaction.
   virtual void run(Access access, const SessionFn& fn) = 0;
   // Runs `fn` inside a transaction: commits when it returns, rolls back when it throws.

@@ -24,6 +24,8 @@ const char* to_string(ErrorCode code) noexcept {
       return "internal";
     case ErrorCode::stream_deleted:
       return "stream_deleted";
+    case ErrorCode::incompatible_schema:
+      return "incompatible_schema";
   }
   return "internal";
 }

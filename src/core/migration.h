@@ -13,6 +13,21 @@ struct Migration {
   int version;            // 1, 2, 3…: applied in this order, each exactly once.
   std::string_view name;  // What it does, recorded beside the version.
   std::string_view sql;   // One or more statements.
+  // Builds that know only earlier versions cannot run against the schema once it is applied
+  // (it changes or removes what they use). Recorded beside the version, so that those builds can
+  // tell; a migration that only adds leaves it false, and they keep running through an upgrade.
+  bool breaks_older_builds = false;
 };
+
+// A database's schema as its migrations table records it.
+struct SchemaState {
+  int version = 0;  // The highest migration applied; 0 for an empty database.
+  // The newest migration that breaks older builds: a build must know at least this version.
+  int oldest_build = 0;
+};
+
+// Throws Error(incompatible_schema), naming both versions, when `state` is newer than this
+// build's kSchemaVersion and one of its newer migrations breaks older builds.
+void check_compatible(const SchemaState& state);
 
 }  // namespace strata::detail

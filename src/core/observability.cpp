@@ -48,14 +48,16 @@ Health Store::health() const {
   health.expected_schema_version = detail::kSchemaVersion;
   const auto start = std::chrono::steady_clock::now();
   try {
-    health.schema_version = backend_->schema_version();
+    const detail::SchemaState state = backend_->schema_state();
+    health.schema_version = state.version;
+    health.latency_ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    detail::check_compatible(state);
   } catch (const Error& error) {
     health.error = error.what();
     return health;
   }
-  health.latency_ms =
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-  if (health.schema_version != health.expected_schema_version) {
+  if (health.schema_version < health.expected_schema_version) {
     health.error = "schema version " + std::to_string(health.schema_version) + ", expected " +
                    std::to_string(health.expected_schema_version) + " (run strata migrate)";
   }

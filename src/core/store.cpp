@@ -51,11 +51,14 @@ void Store::run_transaction(const std::function<void(Transaction&)>& body) const
 }
 
 void Store::migrate() const {
-  backend_->migrate();
+  const detail::SchemaState state = backend_->schema_state();
+  detail::check_compatible(state);
+  // A newer schema that this build can use: nothing of this build's is missing.
+  if (state.version < detail::kSchemaVersion) backend_->migrate();
 }
 
 int Store::schema_version() const {
-  return backend_->schema_version();
+  return backend_->schema_state().version;
 }
 
 std::string_view Store::backend_name() const {

@@ -47,18 +47,26 @@ struct PgConnection {
 };
 
 // The highest applied migration.
-constexpr Statement kAppliedVersion{
-    "SELECT coalesce(max(version), 0) AS version FROM {schema}.strata_migrations"};
+// One row: the highest applied version, and the newest that breaks older builds (read through
+// to_jsonb, so that a table from before that column answers too).
+constexpr Statement kSchemaState{
+    "SELECT coalesce(max(version), 0) AS version, coalesce(max(version) FILTER (WHERE "
+    "(to_jsonb(m) ->> 'breaks_older_builds')::boolean), 0) AS oldest_build "
+    "FROM {schema}.strata_migrations m"};
 constexpr Statement kCreateMigrationsTable{
     "CREATE SCHEMA IF NOT EXISTS {schema}; "
     "CREATE TABLE IF NOT EXISTS {schema}.strata_migrations (version integer PRIMARY KEY, "
-    "name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"};
+    "name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now(), "
+    "breaks_older_builds boolean NOT NULL DEFAULT false); "
+    "ALTER TABLE {schema}.strata_migrations "
+    "ADD COLUMN IF NOT EXISTS breaks_older_builds boolean NOT NULL DEFAULT false"};
 // $1 version.
 constexpr Statement kMigrationApplied{
     "SELECT 1 FROM {schema}.strata_migrations WHERE version = $1::integer"};
-// $1 version, $2 name.
+// $1 version, $2 name, $3 whether it breaks older builds.
 constexpr Statement kRecordMigration{
-    "INSERT INTO {schema}.strata_migrations (version, name) VALUES ($1::integer, $2::text)"};
+    "INSERT INTO {schema}.strata_migrations (version, name, breaks_older_builds) "
+    "VALUES ($1::integer, $2::text, $3::boolean)"};
 
 Error to_error(const PqError& error, bool wrote, const PostgresSettings& settings) {
   const std::string message = "PostgreSQL: " + scrub_password(error.what(), settings.libpq_url);
@@ -153,18 +161,23 @@ class PgBackend final : public Backend {
 
   void migrate() override {
     guarded(false, [&](PgConnection& connection) {
-      const auto migrations = postgres_migrations();
-      if (applied_version(connection.context) >= migrations.back().version) return;
-      for (const Migration& migration : migrations) apply(connection.context, migration);
+      for (const Migration& migration : postgres_migrations()) apply(connection.context, migration);
     });
   }
 
-  int schema_version() override {
-    int version = 0;
+  SchemaState schema_state() override {
+    SchemaState state;
     guarded(false, [&](PgConnection& connection) {
-      version = std::max(0, applied_version(connection.context));
+      try {
+        const pq::Result result = connection.context.query(kSchemaState, Params());
+        state.version = static_cast<int>(result.integer(0, result.column("version")));
+        state.oldest_build = static_cast<int>(result.integer(0, result.column("oldest_build")));
+      } catch (const PqError& error) {
+        // No migrations table yet: an empty database.
+        if (error.sqlstate() != kUndefinedTable && error.sqlstate() != kUndefinedSchema) throw;
+      }
     });
-    return version;
+    return state;
   }
 
   void run(Access access, const SessionFn& fn) override {
@@ -216,17 +229,6 @@ class PgBackend final : public Backend {
     }
   }
 
-  // The highest applied migration, or -1 when the migrations table does not exist yet.
-  static int applied_version(PgContext& context) {
-    try {
-      const pq::Result result = context.query(kAppliedVersion, Params());
-      return static_cast<int>(result.integer(0, result.column("version")));
-    } catch (const PqError& error) {
-      if (error.sqlstate() == kUndefinedTable || error.sqlstate() == kUndefinedSchema) return -1;
-      throw;
-    }
-  }
-
   // Applies `migration` unless applied, holding the migrations lock, so that processes opening
   // a fresh database together apply each migration exactly once.
   void apply(PgContext& context, const Migration& migration) {
@@ -240,8 +242,10 @@ class PgBackend final : public Backend {
       const Params version = Params().add(std::int64_t{migration.version});
       if (context.query(kMigrationApplied, version).rows() == 0) {
         connection.exec(with_schema(migration.sql, store_.quoted_schema));
-        context.query(kRecordMigration,
-                      Params().add(std::int64_t{migration.version}).add(migration.name));
+        context.query(kRecordMigration, Params()
+                                            .add(std::int64_t{migration.version})
+                                            .add(migration.name)
+                                            .add(migration.breaks_older_builds ? "true" : "false"));
       }
       connection.exec(context.sql(kCommit));
     } catch (...) {

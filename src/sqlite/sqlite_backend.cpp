@@ -94,16 +94,26 @@ class WriterLock {
 
 constexpr const char* kCreateMigrationsTable =
     "CREATE TABLE IF NOT EXISTS strata_migrations (version INTEGER PRIMARY KEY, "
-    "name TEXT NOT NULL, applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ')))";
+    "name TEXT NOT NULL, applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ')), "
+    "breaks_older_builds INTEGER NOT NULL DEFAULT 0)";
+// One row when the migrations table has the column that marks migrations breaking older builds
+// (a table made before it lacks it).
+constexpr const char* kHasBreaksColumn =
+    "SELECT 1 FROM pragma_table_info('strata_migrations') WHERE name = 'breaks_older_builds'";
+constexpr const char* kAddBreaksColumn =
+    "ALTER TABLE strata_migrations ADD COLUMN breaks_older_builds INTEGER NOT NULL DEFAULT 0";
 // ?1 version.
 constexpr const char* kMigrationApplied = "SELECT 1 FROM strata_migrations WHERE version = ?1";
-// ?1 version, ?2 name.
+// ?1 version, ?2 name, ?3 whether it breaks older builds.
 constexpr const char* kRecordMigration =
-    "INSERT INTO strata_migrations (version, name) VALUES (?1, ?2)";
+    "INSERT INTO strata_migrations (version, name, breaks_older_builds) VALUES (?1, ?2, ?3)";
 constexpr const char* kMigrationsTableExists =
     "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'strata_migrations'";
 constexpr const char* kAppliedVersion =
     "SELECT coalesce(max(version), 0) AS version FROM strata_migrations";
+constexpr const char* kOldestBuild =
+    "SELECT coalesce(max(version), 0) AS oldest_build FROM strata_migrations "
+    "WHERE breaks_older_builds";
 
 // Maps a driver error onto Strata's error model.
 Error to_error(const SqliteError& error, const SqliteSettings& settings) {
@@ -153,6 +163,7 @@ class SqliteBackend final : public Backend {
       for (const Migration& migration : sqlite_migrations()) {
         AtomicScope atomic(db, false);
         db.exec(kCreateMigrationsTable);
+        if (!db.query(kHasBreaksColumn).step()) db.exec(kAddBreaksColumn);
         Query applied = db.query(kMigrationApplied);
         applied.bind(1, std::int64_t{migration.version});
         if (applied.step()) continue;
@@ -160,24 +171,28 @@ class SqliteBackend final : public Backend {
         db.query(kRecordMigration)
             .bind(1, std::int64_t{migration.version})
             .bind(2, migration.name)
+            .bind(3, std::int64_t{migration.breaks_older_builds ? 1 : 0})
             .run();
         atomic.commit();
       }
     });
   }
 
-  int schema_version() override {
-    int version = 0;
+  SchemaState schema_state() override {
+    SchemaState state;
     guarded([&] {
       auto connection = pool_.acquire();
       Database& db = *connection->db;
-      Query exists = db.query(kMigrationsTableExists);
-      if (!exists.step()) return;
+      if (!db.query(kMigrationsTableExists).step()) return;
       Query highest = db.query(kAppliedVersion);
       highest.step();
-      version = static_cast<int>(highest.integer(highest.column("version")));
+      state.version = static_cast<int>(highest.integer(highest.column("version")));
+      if (!db.query(kHasBreaksColumn).step()) return;
+      Query oldest = db.query(kOldestBuild);
+      oldest.step();
+      state.oldest_build = static_cast<int>(oldest.integer(oldest.column("oldest_build")));
     });
-    return version;
+    return state;
   }
 
   // A writing call takes the store's writer lock for as long as it runs; a reading call may

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <regex>
 
+#include "sqlite/db.h"
 #include "support/backends.h"
 
 namespace strata::testing {
@@ -11,6 +12,90 @@ namespace {
 
 using MigrationTest = BackendTest;
 using MigrationRaceTest = BackendTest;
+using RollingUpgradeTest = BackendTest;
+
+// Runs `sql` on the store's own database; "{migrations}" stands for its migrations table.
+void run_store_sql(BackendKind kind, const std::string& url, std::string sql) {
+  const std::string placeholder = "{migrations}";
+  if (kind == BackendKind::postgres) {
+    const std::string schema = url.substr(url.find("schema=") + 7);
+    sql.replace(sql.find(placeholder), placeholder.size(), schema + ".strata_migrations");
+    run_admin_sql(sql);
+  } else {
+    sql.replace(sql.find(placeholder), placeholder.size(), "strata_migrations");
+    sqlite::Database(url.substr(std::string("sqlite:").size()), false).exec(sql);
+  }
+}
+
+// What a newer build leaves behind: its migration recorded above this build's last.
+void migrate_as_newer_build(BackendKind kind, const std::string& url, bool breaks_older_builds) {
+  run_store_sql(kind, url,
+                "INSERT INTO {migrations} (version, name, breaks_older_builds) VALUES (" +
+                    std::to_string(kLatestSchema + 1) + ", 'from a newer build', " +
+                    (breaks_older_builds ? "true" : "false") + ")");
+}
+
+std::string cli_output(const std::string& url, const std::string& args, int* status) {
+  return run_command(cli_path() + " --db '" + url + "' " + args + " 2>&1", status);
+}
+
+// A rolling upgrade: a newer build migrates while older instances still run. Its migration
+// only adds, so they stay healthy and keep working.
+TEST_P(RollingUpgradeTest, AnOlderBuildKeepsRunningAgainstACompatibleNewerSchema) {
+  events().append("before-1", event("A"));
+  migrate_as_newer_build(kind(), url(), false);
+  const Health health = store().health();
+  EXPECT_TRUE(health.ok) << health.error;
+  EXPECT_EQ(health.schema_version, kLatestSchema + 1);
+  EXPECT_EQ(health.expected_schema_version, kLatestSchema);
+  Store reopened = Store::open(url());  // Migrating is a no-op.
+  EXPECT_EQ(reopened.schema_version(), kLatestSchema + 1);
+  EXPECT_EQ(reopened.events().append("before-1", event("B")).version, 2);
+  int status = -1;
+  const std::string out = cli_output(url(), "migrate", &status);
+  EXPECT_EQ(status, 0) << out;
+  EXPECT_NE(out.find("newer than this build's " + std::to_string(kLatestSchema) +
+                     ", and this build can use it"),
+            std::string::npos)
+      << out;
+  cli_output(url(), "health", &status);
+  EXPECT_EQ(status, 0);
+}
+
+// A newer build's migration that older builds cannot run against: they refuse, naming both
+// versions, instead of running against a schema they do not know.
+TEST_P(RollingUpgradeTest, AnOlderBuildRefusesAnIncompatibleNewerSchema) {
+  migrate_as_newer_build(kind(), url(), true);
+  const std::string newer = "schema version " + std::to_string(kLatestSchema + 1);
+  const std::string ours = "this build knows schema version " + std::to_string(kLatestSchema);
+  try {
+    Store::open(url());
+    FAIL() << "opened";
+  } catch (const Error& error) {
+    EXPECT_EQ(error.code(), ErrorCode::incompatible_schema);
+    EXPECT_NE(std::string(error.what()).find(newer), std::string::npos) << error.what();
+    EXPECT_NE(std::string(error.what()).find(ours), std::string::npos) << error.what();
+  }
+  const Health health = store().health();
+  EXPECT_FALSE(health.ok);
+  EXPECT_NE(health.error.find(ours), std::string::npos) << health.error;
+  int status = -1;
+  const std::string out = cli_output(url(), "migrate", &status);
+  EXPECT_EQ(status, 6) << out;
+  EXPECT_NE(out.find(newer), std::string::npos) << out;
+  cli_output(url(), "health", &status);
+  EXPECT_EQ(status, 1);
+}
+
+// A migrations table written before migrations recorded whether they break older builds (by
+// a build of schema 8 or earlier) reads as compatible.
+TEST_P(RollingUpgradeTest, AMigrationsTableFromBeforeTheMarkReadsAsCompatible) {
+  run_store_sql(kind(), url(), "ALTER TABLE {migrations} DROP COLUMN breaks_older_builds");
+  const Health health = store().health();
+  EXPECT_TRUE(health.ok) << health.error;
+  EXPECT_EQ(health.schema_version, kLatestSchema);
+  EXPECT_EQ(Store::open(url()).schema_version(), kLatestSchema);
+}
 
 TEST_P(MigrationTest, OpeningMigratesAndMigratingAgainIsANoOp) {
   EXPECT_EQ(store().schema_version(), kLatestSchema);
@@ -57,6 +142,7 @@ TEST_P(MigrationRaceTest, ProcessesOpeningAFreshDatabaseTogether) {
 
 STRATA_ALL_BACKENDS(MigrationTest);
 STRATA_SHARED_BACKENDS(MigrationRaceTest);
+STRATA_SHARED_BACKENDS(RollingUpgradeTest);
 
 }  // namespace
 }  // namespace strata::testing
