@@ -3,12 +3,14 @@
 # a non-root user, listening only on a unix socket in DIR (and on 127.0.0.1:PORT when given),
 # with PgBouncer in transaction mode in front of it on the socket DIR/.s.PGSQL.6432.
 #   pg_server.sh start DIR [PORT]   prints nothing; fails loudly if the server cannot start
+#   pg_server.sh restart DIR [PORT] stops the server (fast shutdown), keeps it down for
+#                                   $STRATA_PG_DOWN_SECONDS (default 0), and starts it again
 #   pg_server.sh stop DIR           stops the server and removes DIR
 # Settings: durability off (fsync, synchronous_commit) for speed unless STRATA_PG_DURABLE=1.
 set -euo pipefail
 
-action=${1:?usage: pg_server.sh start|stop DIR [PORT]}
-dir=${2:?usage: pg_server.sh start|stop DIR [PORT]}
+action=${1:?usage: pg_server.sh start|restart|stop DIR [PORT]}
+dir=${2:?usage: pg_server.sh start|restart|stop DIR [PORT]}
 port=${3:-}
 
 bin=$(ls -d /usr/lib/postgresql/15/bin 2>/dev/null || true)
@@ -54,6 +56,16 @@ INI
   exit 1
 }
 
+start_server() {
+  durability="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+  if [[ ${STRATA_PG_DURABLE:-0} == 1 ]]; then durability=""; fi
+  listen="-c listen_addresses=''"
+  if [[ -n $port ]]; then listen="-c listen_addresses=127.0.0.1"; fi
+  "${as_owner[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+    -o "-k $dir -p ${port:-5432} $listen -c max_connections=200 $durability" start >/dev/null \
+    || { cat "$dir/server.log" >&2; exit 1; }
+}
+
 case $action in
   start)
     if [[ -e $dir/pgbouncer.pid ]]; then
@@ -67,14 +79,13 @@ case $action in
     if ((EUID == 0)); then chown postgres: "$dir"; fi
     "${as_owner[@]}" "$bin/initdb" -D "$dir/data" -U strata --auth=trust -E UTF8 \
       --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; exit 1; }
-    durability="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-    if [[ ${STRATA_PG_DURABLE:-0} == 1 ]]; then durability=""; fi
-    listen="-c listen_addresses=''"
-    if [[ -n $port ]]; then listen="-c listen_addresses=127.0.0.1"; fi
-    "${as_owner[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-      -o "-k $dir -p ${port:-5432} $listen -c max_connections=200 $durability" start >/dev/null \
-      || { cat "$dir/server.log" >&2; exit 1; }
+    start_server
     start_pgbouncer
+    ;;
+  restart)
+    "${as_owner[@]}" "$bin/pg_ctl" -D "$dir/data" -m fast -w -t 60 stop >/dev/null
+    sleep "${STRATA_PG_DOWN_SECONDS:-0}"
+    start_server
     ;;
   stop)
     if [[ -e $dir/pgbouncer.pid ]]; then
@@ -86,7 +97,7 @@ case $action in
     rm -rf "$dir"
     ;;
   *)
-    echo "pg_server.sh: unknown action '$action' (start|stop)" >&2
+    echo "pg_server.sh: unknown action '$action' (start|restart|stop)" >&2
     exit 2
     ;;
 esac

@@ -70,8 +70,9 @@ class STRATA_EXPORT LeaderElection {
                  std::chrono::milliseconds term);
 
   // Renews this candidate's term when it leads, or takes the lead when nobody holds it. Returns
-  // whether this candidate leads now. Throws what the Store throws (unavailable, timeout…);
-  // leadership then ends when its term does.
+  // whether this candidate leads now. When the database cannot be reached (unavailable, a
+  // timeout, a lost connection) it throws nothing: it returns is_leader(), as leadership ends
+  // when the last term that surely began does, and the next campaign tries again.
   bool campaign();
   // Whether this candidate led at its last campaign and that term has not run out (measured
   // from before the campaign was sent, so never longer than the Store's view).

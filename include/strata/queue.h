@@ -100,7 +100,9 @@ class STRATA_EXPORT Queue {
   // attempts are used up) before a lease that would otherwise come back short, and within about
   // a second in any case; expired items are never handed out. With `wait`, when none is ready,
   // waits up to that long for one: woken by producers in this process and, on PostgreSQL, by
-  // LISTEN/NOTIFY from any; polling otherwise. Inside a transaction it never waits.
+  // LISTEN/NOTIFY from any; polling otherwise. Inside a transaction it never waits. While it
+  // waits, a database that cannot be reached is asked again with backoff until `wait` ends
+  // (then none is returned); an item a lost call leased comes back when that lease runs out.
   std::vector<LeasedMessage> lease(std::size_t max_items = 1,
                                    std::optional<std::chrono::milliseconds> lease_for = {},
                                    std::chrono::milliseconds wait = {}) const;

@@ -37,7 +37,9 @@ class STRATA_EXPORT Subscription {
   // then new events as they are appended, with no gap or repeat between the two. When none is
   // there, waits up to `wait` for some (woken on PostgreSQL by LISTEN/NOTIFY on a dedicated
   // connection, on SQLite by appends in this process, and by polling otherwise); returns empty
-  // when none came. Throws what Events::read_all throws.
+  // when none came. A database that cannot be reached is asked again with backoff until `wait`
+  // ends, and then nothing is returned: polling carries on when it is back. Throws what
+  // Events::read_all throws otherwise.
   std::vector<RecordedEvent> poll(std::chrono::milliseconds wait = {});
   // The position of the last event returned (`after` before the first).
   Position position() const noexcept { return read_.after; }
@@ -91,6 +93,9 @@ class STRATA_EXPORT Consumer {
   // one then waits as a standby). When the handler throws, nothing
   // of the batch is kept, the exception propagates and the same events come again. Throws
   // conflict, having applied nothing, when another process moved the checkpoint meanwhile.
+  // When the database cannot be reached (unavailable, a timeout, a lost connection) it throws
+  // nothing: it returns 0 after a pause (50 ms, doubling to 1 s, within `wait` if longer), and
+  // the next poll carries on from the stored checkpoint.
   std::size_t poll(const EventHandler& handler, std::chrono::milliseconds wait = {});
   // The stored checkpoint: the position of the last event handled (start() before any).
   Position checkpoint() const;
@@ -103,6 +108,8 @@ class STRATA_EXPORT Consumer {
   struct State;
   explicit Consumer(std::unique_ptr<State> state);
   bool hold_member_lock();
+  // poll() without riding out an unreachable database.
+  std::size_t handle_next_batch(const EventHandler& handler, std::chrono::milliseconds wait);
   std::unique_ptr<State> state_;
 };
 

@@ -2,6 +2,7 @@
 
 #include "core/backend.h"
 #include "core/ids.h"
+#include "core/reconnect.h"
 #include "core/session_runner.h"
 #include "core/subscription_feed.h"
 #include "core/validate.h"
@@ -18,6 +19,7 @@ struct Consumer::State {
   // The member's lock: one process polls each member; the others stand by.
   std::optional<LeaderElection> member_lock;
   std::chrono::steady_clock::time_point renew_at;
+  detail::Backoff backoff;  // Between polls that found the database unreachable.
 
   State() = default;
   State(const State&) = delete;
@@ -76,6 +78,23 @@ bool Consumer::hold_member_lock() {
 
 std::size_t Consumer::poll(const EventHandler& handler, std::chrono::milliseconds wait) {
   detail::validate_duration("poll wait", wait, std::chrono::milliseconds(0));
+  State& state = *state_;
+  try {
+    const std::size_t handled = handle_next_batch(handler, wait);
+    state.backoff.reset();
+    return handled;
+  } catch (const Error& error) {
+    if (!detail::is_transient(error)) throw;
+    // The batch may have committed before the connection was lost: read the checkpoint again.
+    state.checkpoint_known = false;
+    std::this_thread::sleep_for(
+        std::max(std::min(state.backoff.next(), wait), std::chrono::milliseconds(50)));
+    return 0;
+  }
+}
+
+std::size_t Consumer::handle_next_batch(const EventHandler& handler,
+                                        std::chrono::milliseconds wait) {
   State& state = *state_;
   if (!hold_member_lock()) {
     std::this_thread::sleep_for(wait);  // A standby: another process runs this member.

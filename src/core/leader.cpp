@@ -1,3 +1,4 @@
+#include "core/reconnect.h"
 #include "core/validate.h"
 #include "strata/lock.h"
 
@@ -17,14 +18,20 @@ LeaderElection::LeaderElection(Locks locks, std::string name, std::string candid
 bool LeaderElection::campaign() {
   // The term is counted from before the request: the Store's lock lasts at least that long.
   const auto sent = std::chrono::steady_clock::now();
-  if (held_) {
-    try {
-      held_ = locks_.extend(name_, held_->token, term_);
-    } catch (const LeaseLost&) {
-      held_.reset();
+  try {
+    if (held_) {
+      try {
+        held_ = locks_.extend(name_, held_->token, term_);
+      } catch (const LeaseLost&) {
+        held_.reset();
+      }
     }
+    if (!held_) held_ = locks_.try_acquire(name_, candidate_, term_);
+  } catch (const Error& error) {
+    // Unreachable for now: still the leader until the last term that surely began runs out.
+    if (!detail::is_transient(error)) throw;
+    return is_leader();
   }
-  if (!held_) held_ = locks_.try_acquire(name_, candidate_, term_);
   held_until_ = sent + term_;
   return held_.has_value();
 }

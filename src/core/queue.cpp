@@ -2,12 +2,14 @@
 
 #include <algorithm>
 #include <random>
+#include <thread>
 
 #include "core/backend.h"
 #include "core/ids.h"
 #include "core/json.h"
 #include "core/lease_token.h"
 #include "core/queue_rules.h"
+#include "core/reconnect.h"
 #include "core/session_runner.h"
 #include "core/validate.h"
 
@@ -106,11 +108,25 @@ std::vector<LeasedMessage> Queue::lease(std::size_t max_items,
   detail::validate_count("items to lease", max_items);
   if (max_items == 0) return {};
   const auto until = std::chrono::steady_clock::now() + wait;
+  const bool waiting = wait.count() > 0 && scope_.session == nullptr;
+  detail::Backoff backoff;
   while (true) {
     const std::string lease = detail::new_lease();
-    auto leased = detail::run_on_session(scope_, "queue.lease", Call::write, [&](Session& session) {
-      return session.queues().lease(name_, max_items, lease_ms, lease);
-    });
+    std::vector<LeasedMessage> leased;
+    try {
+      leased = detail::run_on_session(scope_, "queue.lease", Call::write, [&](Session& session) {
+        return session.queues().lease(name_, max_items, lease_ms, lease);
+      });
+    } catch (const Error& error) {
+      // A waiting lease rides out an unreachable database. Items a lost call may have leased
+      // come back when their lease runs out.
+      if (!waiting || !detail::is_transient(error)) throw;
+      const auto now = std::chrono::steady_clock::now();
+      if (now >= until) return {};
+      std::this_thread::sleep_for(
+          std::min<std::chrono::steady_clock::duration>(backoff.next(), until - now));
+      continue;
+    }
     // By priority, then in the order produced.
     std::sort(leased.begin(), leased.end(), [](const LeasedMessage& a, const LeasedMessage& b) {
       return a.priority != b.priority ? a.priority > b.priority : a.id < b.id;

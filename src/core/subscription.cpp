@@ -1,7 +1,10 @@
 #include "strata/subscription.h"
 
+#include <thread>
 #include "core/backend.h"
+
 #include "core/ids.h"
+#include "core/reconnect.h"
 #include "core/session_runner.h"
 #include "core/subscription_feed.h"
 #include "core/validate.h"
@@ -25,9 +28,20 @@ std::vector<RecordedEvent> read_or_wait(const Scope& scope, const char* operatio
                                         const AllReadOptions& read,
                                         std::chrono::milliseconds wait) {
   const auto deadline = std::chrono::steady_clock::now() + wait;
+  Backoff backoff;
   while (true) {
-    auto events = run_on_session(scope, operation, Call::read,
-                                 [&](Session& session) { return session.events().read_all(read); });
+    std::vector<RecordedEvent> events;
+    try {
+      events = run_on_session(scope, operation, Call::read,
+                              [&](Session& session) { return session.events().read_all(read); });
+    } catch (const Error& error) {
+      if (!is_transient(error)) throw;
+      const auto now = std::chrono::steady_clock::now();
+      if (now >= deadline) return {};  // Asked again by the next poll.
+      std::this_thread::sleep_for(
+          std::min<std::chrono::steady_clock::duration>(backoff.next(), deadline - now));
+      continue;
+    }
     if (!events.empty() || std::chrono::steady_clock::now() >= deadline) return events;
     scope.backend->wait_for_events(deadline);
   }

@@ -16,7 +16,8 @@ AllReadOptions feed_options(Position after, const std::optional<std::string>& ca
                             const std::optional<std::string>& stream, std::size_t batch);
 
 // read_all(read); when it comes back empty, waits for appends and reads again, until `wait`.
-// Each read counts as `operation` in the metrics.
+// A database that cannot be reached is asked again with backoff until `wait` ends, and then
+// nothing is returned. Each read counts as `operation` in the metrics.
 std::vector<RecordedEvent> read_or_wait(const Scope& scope, const char* operation,
                                         const AllReadOptions& read, std::chrono::milliseconds wait);
 
