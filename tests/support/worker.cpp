@@ -145,6 +145,18 @@ int consume(strata::Store& store, const std::string& name, std::size_t total) {
   return 0;
 }
 
+// Appends batches of `size` events to `stream` until killed, printing the version after each.
+int append_batches(strata::Store& store, const std::string& stream, int size) {
+  std::vector<strata::EventData> batch(static_cast<std::size_t>(size));
+  for (strata::EventData& event : batch) {
+    event.type = "Filled";
+    event.data = R"({"padding":"a line of text to make the batch take its time"})";
+  }
+  while (true) {
+    std::cout << "appended " << store.events().append(stream, batch).version << std::endl;
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -184,6 +196,10 @@ int main(int argc, char** argv) {
     if (command == "consume" && argc == 6) {
       strata::Store store = strata::Store::open(url);
       return consume(store, argv[4], std::stoul(argv[5]));
+    }
+    if (command == "append-batches" && argc == 6) {
+      strata::Store store = strata::Store::open(url);
+      return append_batches(store, argv[4], std::stoi(argv[5]));
     }
     if (command == "lock-race" && argc == 6) {
       strata::Store store = strata::Store::open(url);
