@@ -7,6 +7,8 @@
 #                                   $STRATA_PG_DOWN_SECONDS (default 0), and starts it again
 #   pg_server.sh stop DIR           stops the server and removes DIR
 # Settings: durability off (fsync, synchronous_commit) for speed unless STRATA_PG_DURABLE=1.
+# STRATA_PG_TLS=1: TLS on, with a certificate for localhost and 127.0.0.1 signed by a throwaway
+# CA (DIR/ca.crt); DIR/other-ca.crt is a CA that signed nothing here.
 set -euo pipefail
 
 action=${1:?usage: pg_server.sh start|restart|stop DIR [PORT]}
@@ -56,13 +58,33 @@ INI
   exit 1
 }
 
+make_certificates() {
+  local options=(-days 2 -nodes)
+  openssl req -new -x509 "${options[@]}" -subj "/CN=Strata test CA" -keyout "$dir/ca.key" \
+    -out "$dir/ca.crt" 2>/dev/null
+  openssl req -new -x509 "${options[@]}" -subj "/CN=Another CA" -keyout "$dir/other-ca.key" \
+    -out "$dir/other-ca.crt" 2>/dev/null
+  openssl req -new -nodes -subj "/CN=localhost" -keyout "$dir/server.key" \
+    -out "$dir/server.csr" 2>/dev/null
+  printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' >"$dir/server.ext"
+  openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.crt" -CAkey "$dir/ca.key" \
+    -CAcreateserial -days 2 -extfile "$dir/server.ext" -out "$dir/server.crt" 2>/dev/null
+  chmod 600 "$dir/server.key"
+  if ((EUID == 0)); then chown postgres: "$dir/server.key" "$dir/server.crt"; fi
+}
+
 start_server() {
+  local tls=""
+  if [[ ${STRATA_PG_TLS:-0} == 1 ]]; then
+    tls="-c ssl=on -c ssl_cert_file=$dir/server.crt -c ssl_key_file=$dir/server.key"
+  fi
   durability="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
   if [[ ${STRATA_PG_DURABLE:-0} == 1 ]]; then durability=""; fi
   listen="-c listen_addresses=''"
   if [[ -n $port ]]; then listen="-c listen_addresses=127.0.0.1"; fi
   "${as_owner[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-    -o "-k $dir -p ${port:-5432} $listen -c max_connections=200 $durability" start >/dev/null \
+    -o "-k $dir -p ${port:-5432} $listen -c max_connections=200 $durability $tls" start \
+    >/dev/null \
     || { cat "$dir/server.log" >&2; exit 1; }
 }
 
@@ -79,6 +101,7 @@ case $action in
     if ((EUID == 0)); then chown postgres: "$dir"; fi
     "${as_owner[@]}" "$bin/initdb" -D "$dir/data" -U strata --auth=trust -E UTF8 \
       --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; exit 1; }
+    if [[ ${STRATA_PG_TLS:-0} == 1 ]]; then make_certificates; fi
     start_server
     start_pgbouncer
     ;;
