@@ -94,8 +94,9 @@ class STRATA_EXPORT Consumer {
   // of the batch is kept, the exception propagates and the same events come again. Throws
   // conflict, having applied nothing, when another process moved the checkpoint meanwhile.
   // When the database cannot be reached (unavailable, a timeout, a lost connection) it throws
-  // nothing: it returns 0 after a pause (50 ms, doubling to 1 s, within `wait` if longer), and
-  // the next poll carries on from the stored checkpoint.
+  // nothing: it returns 0 after a pause (from 50 ms, doubling to 1 s while the database stays
+  // away, and at most `wait` when that is longer than 50 ms), and the next poll carries on from
+  // the stored checkpoint.
   std::size_t poll(const EventHandler& handler, std::chrono::milliseconds wait = {});
   // The stored checkpoint: the position of the last event handled (start() before any).
   Position checkpoint() const;

@@ -9,8 +9,7 @@ namespace {
 
 class Validator {
  public:
-  // With `bounded_numbers`, numbers beyond kMaxJsonNumberDigits digits or an exponent of
-  // kMaxJsonExponent are refused too.
+  // With `bounded_numbers`, numbers outside the bounds of is_queryable_json() are refused too.
   Validator(std::string_view text, bool bounded_numbers)
       : at_(text.data()), end_(text.data() + text.size()), bounded_numbers_(bounded_numbers) {}
 

@@ -46,7 +46,6 @@ struct PgConnection {
   Session session;
 };
 
-// The highest applied migration.
 // One row: the highest applied version, and the newest that breaks older builds (read through
 // to_jsonb, so that a table from before that column answers too).
 constexpr Statement kSchemaState{
