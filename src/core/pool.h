@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -22,6 +23,7 @@ struct PoolSettings {
   std::chrono::milliseconds acquire_timeout{5000};
   int connect_attempts = 3;  // Set-up is retried with exponential backoff when unavailable.
   std::chrono::milliseconds first_backoff{50};
+  std::string name;  // What messages call the pool: the store's URL, without its password.
 };
 
 // What a pool is doing, for the metrics.
@@ -65,41 +67,37 @@ class Pool {
     total_ = static_cast<int>(idle_.size());
   }
 
-  // A connection, waiting up to acquire_timeout for one to be free. Throws Error(timeout) when
-  // none frees up in time, Error(unavailable) when a new one cannot be opened. Thread-safe.
+  // A connection, waiting up to acquire_timeout for one to be free. When the server refuses a
+  // new one while others of this pool are open (it is there, but full), waits for one of those.
+  // Throws Error(timeout) naming the pool when none frees up in time, Error(unavailable) when no
+  // connection can be opened at all. Thread-safe.
   Lease acquire() {
-    const auto start = std::chrono::steady_clock::now();
-    const auto deadline = start + settings_.acquire_timeout;
+    const auto deadline = std::chrono::steady_clock::now() + settings_.acquire_timeout;
     std::unique_lock lock(mutex_);
-    ++waiting_;
-    const bool ready = freed_.wait_until(
-        lock, deadline, [&] { return !idle_.empty() || total_ < settings_.max_size; });
-    --waiting_;
-    wait_seconds_ +=
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    if (!ready) {
-      ++timeouts_;
-      throw Error(ErrorCode::timeout,
-                  "connection pool exhausted: all " + std::to_string(settings_.max_size) +
-                      " connections stayed in use for " +
-                      std::to_string(settings_.acquire_timeout.count()) +
-                      " ms (acquire_timeout; raise max_connections or acquire_timeout)");
-    }
-    ++acquisitions_;
-    if (!idle_.empty()) {
-      auto connection = std::move(idle_.back());
-      idle_.pop_back();
-      return Lease(this, std::move(connection));
-    }
-    ++total_;
-    lock.unlock();
-    try {
-      return Lease(this, connect());
-    } catch (...) {
-      lock.lock();
-      --total_;
-      freed_.notify_one();
-      throw;
+    std::optional<std::string> refused;  // Why the server would not open one more.
+    while (true) {
+      if (!wait_for_turn(lock, deadline, refused.has_value())) {
+        ++timeouts_;
+        throw Error(ErrorCode::timeout, timeout_message(refused));
+      }
+      ++acquisitions_;
+      if (!idle_.empty()) {
+        auto connection = std::move(idle_.back());
+        idle_.pop_back();
+        return Lease(this, std::move(connection));
+      }
+      ++total_;
+      lock.unlock();
+      try {
+        return Lease(this, connect());
+      } catch (const Error& error) {
+        lock.lock();
+        --total_;
+        --acquisitions_;
+        freed_.notify_one();
+        if (error.code() != ErrorCode::unavailable || total_ == 0) throw;
+        refused = error.what();
+      }
     }
   }
 
@@ -123,6 +121,33 @@ class Pool {
   }
 
  private:
+  // Waits until a connection is idle or, unless `idle_only`, one more may be opened. Returns
+  // false at the deadline.
+  bool wait_for_turn(std::unique_lock<std::mutex>& lock,
+                     std::chrono::steady_clock::time_point deadline, bool idle_only) {
+    const auto start = std::chrono::steady_clock::now();
+    ++waiting_;
+    const bool ready = freed_.wait_until(lock, deadline, [&] {
+      return !idle_.empty() || (!idle_only && total_ < settings_.max_size);
+    });
+    --waiting_;
+    wait_seconds_ +=
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return ready;
+  }
+
+  std::string timeout_message(const std::optional<std::string>& refused) const {
+    const std::string waited = std::to_string(settings_.acquire_timeout.count()) + " ms";
+    if (refused) {
+      return "connection pool of " + settings_.name + ": the server refused more than the " +
+             std::to_string(total_) + " connections open (" + *refused +
+             "), and none of those came free within " + waited + " (acquire_timeout)";
+    }
+    return "connection pool of " + settings_.name + " exhausted: all " +
+           std::to_string(settings_.max_size) + " connections stayed in use for " + waited +
+           " (acquire_timeout; raise max_connections or acquire_timeout)";
+  }
+
   std::unique_ptr<Connection> connect() {
     auto backoff = settings_.first_backoff;
     for (int attempt = 1;; ++attempt) {

@@ -136,7 +136,8 @@ class PgBackend final : public Backend {
         store_{pq::quote_identifier(settings.schema), channels_.queues, upkeep_},
         pool_(
             PoolSettings{settings.max_connections, settings.min_connections,
-                         settings.acquire_timeout, 3, std::chrono::milliseconds(50)},
+                         settings.acquire_timeout, 3, std::chrono::milliseconds(50),
+                         settings.redacted},
             [this] { return std::make_unique<PgConnection>(open_connection(), store_); },
             &reusable) {}
 

@@ -2,6 +2,7 @@
 // work: each piece carries on by itself, with nothing lost, delivered twice or completed twice,
 // and the Store never reopened.
 #include <gtest/gtest.h>
+#include <libpq-fe.h>
 
 #include <atomic>
 #include <chrono>
@@ -68,8 +69,7 @@ class Workload {
     }
   }
 
-  // Waits (up to 60 s) until every appended event was delivered and handled and every item
-  // finished, then stops the threads.
+  // Waits (up to 60 s) until done(), then stops the threads.
   void finish() {
     const auto deadline = Clock::now() + 60s;
     while (Clock::now() < deadline && !done()) std::this_thread::sleep_for(20ms);
@@ -146,7 +146,11 @@ class Workload {
     return count;
   }
 
+  // Every event delivered and handled, every item finished, and none left in the queue: an item
+  // whose completion was lost unapplied comes back when its lease runs out, and is done again.
   bool done() {
+    const QueueStats stats = store_.queue("jobs").stats();
+    if (stats.ready + stats.scheduled + stats.leased > 0) return false;
     const bool handled = store_.kv("seen").count() == static_cast<std::size_t>(appended_.load());
     std::lock_guard lock(mutex_);
     return handled && delivered_.size() == static_cast<std::size_t>(appended_.load()) &&
@@ -228,6 +232,63 @@ TEST(PostgresFaultTest, LongRunningWorkCarriesOnWhileItsConnectionsAreKilled) {
     workload.check();
     std::cout << "[ figures  ] " << killed << " connections killed in 30 s\n";
     EXPECT_GT(killed.load(), 100);
+  }
+  drop_database(BackendKind::postgres, url);
+}
+
+// Another client holds all but 3 of the server's connections: calls that need more than those
+// time out naming the pool and the server's refusal, instead of failing at once, and every call
+// works again once the other client lets go.
+TEST(PostgresFaultTest, CallsTimeOutNamingThePoolWhileAnotherClientHoldsTheConnections) {
+  const std::string url = fresh_database_url(BackendKind::postgres);
+  {
+    std::vector<PGconn*> held;
+    const std::string server = postgres_base_url();
+    while (held.size() < 1000) {
+      PGconn* connection = PQconnectdb(server.c_str());
+      if (PQstatus(connection) != CONNECTION_OK) {
+        PQfinish(connection);
+        break;
+      }
+      held.push_back(connection);
+    }
+    ASSERT_GT(held.size(), 3u);
+    for (int i = 0; i < 3; ++i) {
+      PQfinish(held.back());
+      held.pop_back();
+    }
+    Store store = Store::open(url + "&max_connections=10&acquire_timeout=1s");
+    const auto hold_calls = [&](int calls) {
+      std::vector<std::string> errors(static_cast<std::size_t>(calls));
+      std::vector<std::thread> threads;
+      for (int i = 0; i < calls; ++i) {
+        threads.emplace_back([&, i] {
+          try {
+            store.transaction([&](Transaction& tx) {
+              tx.kv("busy").put("k" + std::to_string(i), "v");
+              std::this_thread::sleep_for(1500ms);
+            });
+          } catch (const Error& error) {
+            errors[i] = std::string(to_string(error.code())) + ": " + error.what();
+          }
+        });
+      }
+      for (std::thread& thread : threads) thread.join();
+      return errors;
+    };
+    int timed_out = 0;
+    for (const std::string& error : hold_calls(6)) {
+      if (error.empty()) continue;
+      ++timed_out;
+      EXPECT_EQ(error.rfind("timeout: connection pool of postgresql:///postgres", 0), 0) << error;
+      EXPECT_NE(error.find("the server refused more than the 3 connections open"),
+                std::string::npos)
+          << error;
+    }
+    EXPECT_EQ(timed_out, 3);
+    for (PGconn* connection : held) PQfinish(connection);
+    for (const std::string& error : hold_calls(6)) EXPECT_EQ(error, "");
+    EXPECT_EQ(store.kv("busy").count(), 6u);
   }
   drop_database(BackendKind::postgres, url);
 }
