@@ -140,7 +140,11 @@ class SqliteBackend final : public Backend {
       : settings_(settings),
         writer_(settings.busy_timeout),
         pool_(
-            PoolSettings{settings.max_connections, 1, settings.busy_timeout, 1, {},
+            PoolSettings{settings.max_connections,
+                         1,
+                         settings.busy_timeout,
+                         1,
+                         {},
                          "sqlite:" + settings.path},
             [this] { return std::make_unique<SqliteConnection>(open_database()); }, &reusable) {}
 
