@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <random>
-#include <thread>
 
 #include "core/backend.h"
 #include "core/ids.h"
@@ -121,10 +120,7 @@ std::vector<LeasedMessage> Queue::lease(std::size_t max_items,
       // A waiting lease rides out an unreachable database. Items a lost call may have leased
       // come back when their lease runs out.
       if (!waiting || !detail::is_transient(error)) throw;
-      const auto now = std::chrono::steady_clock::now();
-      if (now >= until) return {};
-      std::this_thread::sleep_for(
-          std::min<std::chrono::steady_clock::duration>(backoff.next(), until - now));
+      if (!detail::pause_before_retry(backoff, until)) return {};
       continue;
     }
     // By priority, then in the order produced.

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <thread>
 
 #include "strata/error.h"
 
@@ -32,5 +33,15 @@ class Backoff {
   static constexpr std::chrono::milliseconds kLongest{1000};
   std::chrono::milliseconds pause_ = kFirst;
 };
+
+// Before asking an unreachable database again: sleeps the next pause, cut short at `deadline`.
+// Returns false, without sleeping, once the deadline has passed.
+inline bool pause_before_retry(Backoff& backoff, std::chrono::steady_clock::time_point deadline) {
+  const auto now = std::chrono::steady_clock::now();
+  if (now >= deadline) return false;
+  std::this_thread::sleep_for(
+      std::min<std::chrono::steady_clock::duration>(backoff.next(), deadline - now));
+  return true;
+}
 
 }  // namespace strata::detail

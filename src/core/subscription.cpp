@@ -1,8 +1,6 @@
 #include "strata/subscription.h"
 
-#include <thread>
 #include "core/backend.h"
-
 #include "core/ids.h"
 #include "core/reconnect.h"
 #include "core/session_runner.h"
@@ -36,10 +34,7 @@ std::vector<RecordedEvent> read_or_wait(const Scope& scope, const char* operatio
                               [&](Session& session) { return session.events().read_all(read); });
     } catch (const Error& error) {
       if (!is_transient(error)) throw;
-      const auto now = std::chrono::steady_clock::now();
-      if (now >= deadline) return {};  // Asked again by the next poll.
-      std::this_thread::sleep_for(
-          std::min<std::chrono::steady_clock::duration>(backoff.next(), deadline - now));
+      if (!pause_before_retry(backoff, deadline)) return {};  // Asked again by the next poll.
       continue;
     }
     if (!events.empty() || std::chrono::steady_clock::now() >= deadline) return events;
