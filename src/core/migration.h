@@ -7,7 +7,7 @@ namespace strata::detail {
 
 // The schema version this build migrates a database to: every backend's last migration (each
 // schema file asserts it).
-inline constexpr int kSchemaVersion = 8;
+inline constexpr int kSchemaVersion = 9;
 
 struct Migration {
   int version;            // 1, 2, 3…: applied in this order, each exactly once.
@@ -24,6 +24,9 @@ struct SchemaState {
   int version = 0;  // The highest migration applied; 0 for an empty database.
   // The newest migration that breaks older builds: a build must know at least this version.
   int oldest_build = 0;
+  // Restored into a cluster whose transaction ids lie below the store's commit ids: appends
+  // would sort before the restored events until a migrate moves the commit ids past them.
+  bool restored_behind = false;
 };
 
 // Throws Error(incompatible_schema), naming both versions, when `state` is newer than this

@@ -47,8 +47,9 @@ Health Store::health() const {
   health.backend = std::string(backend_->name());
   health.expected_schema_version = detail::kSchemaVersion;
   const auto start = std::chrono::steady_clock::now();
+  detail::SchemaState state;
   try {
-    const detail::SchemaState state = backend_->schema_state();
+    state = backend_->schema_state();
     health.schema_version = state.version;
     health.latency_ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
@@ -60,6 +61,10 @@ Health Store::health() const {
   if (health.schema_version < health.expected_schema_version) {
     health.error = "schema version " + std::to_string(health.schema_version) + ", expected " +
                    std::to_string(health.expected_schema_version) + " (run strata migrate)";
+  } else if (state.restored_behind) {
+    health.error =
+        "restored into a cluster whose transaction ids lie below the store's events: appends "
+        "would sort before them (run strata migrate)";
   }
   health.ok = health.error.empty();
   return health;

@@ -54,7 +54,7 @@ void Store::migrate() const {
   const detail::SchemaState state = backend_->schema_state();
   detail::check_compatible(state);
   // A newer schema that this build can use: nothing of this build's is missing.
-  if (state.version < detail::kSchemaVersion) backend_->migrate();
+  if (state.version < detail::kSchemaVersion || state.restored_behind) backend_->migrate();
 }
 
 int Store::schema_version() const {

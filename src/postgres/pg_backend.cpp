@@ -52,6 +52,23 @@ constexpr Statement kSchemaState{
     "SELECT coalesce(max(version), 0) AS version, coalesce(max(version) FILTER (WHERE "
     "(to_jsonb(m) ->> 'breaks_older_builds')::boolean), 0) AS oldest_build "
     "FROM {schema}.strata_migrations m"};
+// The migration that added the feed's offset.
+constexpr int kFeedVersion = 9;
+// One row: whether the newest commit id lies at or above the next one an append would get.
+constexpr Statement kRestoredBehind{
+    "SELECT coalesce((SELECT max(tx_id)::text::bigint FROM {schema}.events) >= "
+    "pg_snapshot_xmax(pg_current_snapshot())::text::bigint + "
+    "(SELECT xid_offset FROM {schema}.feed), false) AS behind"};
+// Appends wait; reads go on.
+constexpr Statement kLockEventsForOffset{"LOCK TABLE {schema}.events IN EXCLUSIVE MODE"};
+// Raises the offset so that every later transaction's commit id lies above the newest one.
+// Returns the new offset, or no row when it was high enough.
+constexpr Statement kRaiseFeedOffset{R"sql(
+UPDATE {schema}.feed
+SET xid_offset = newest.next_id - pg_snapshot_xmax(pg_current_snapshot())::text::bigint
+FROM (SELECT max(tx_id)::text::bigint + 1 AS next_id FROM {schema}.events) AS newest
+WHERE newest.next_id > pg_snapshot_xmax(pg_current_snapshot())::text::bigint + xid_offset
+RETURNING xid_offset)sql"};
 constexpr Statement kCreateMigrationsTable{
     "CREATE SCHEMA IF NOT EXISTS {schema}; "
     "CREATE TABLE IF NOT EXISTS {schema}.strata_migrations (version integer PRIMARY KEY, "
@@ -162,6 +179,7 @@ class PgBackend final : public Backend {
   void migrate() override {
     guarded(false, [&](PgConnection& connection) {
       for (const Migration& migration : postgres_migrations()) apply(connection.context, migration);
+      raise_feed_offset(connection.context);
     });
   }
 
@@ -172,6 +190,10 @@ class PgBackend final : public Backend {
         const pq::Result result = connection.context.query(kSchemaState, Params());
         state.version = static_cast<int>(result.integer(0, result.column("version")));
         state.oldest_build = static_cast<int>(result.integer(0, result.column("oldest_build")));
+        if (state.version >= kFeedVersion) {
+          const pq::Result feed = connection.context.query(kRestoredBehind, Params());
+          state.restored_behind = feed.text(0, feed.column("behind")) == "t";
+        }
       } catch (const PqError& error) {
         // No migrations table yet: an empty database.
         if (error.sqlstate() != kUndefinedTable && error.sqlstate() != kUndefinedSchema) throw;
@@ -191,7 +213,7 @@ class PgBackend final : public Backend {
   void run_transaction(const SessionFn& fn) override {
     guarded(false, [&](PgConnection& connection) {
       Connection& driver = *connection.driver;
-      driver.exec(connection.context.sql(kBegin));
+      driver.exec(connection.context.sql(kBeginAppender));
       start_call(connection.context, true);
       try {
         fn(connection.session);
@@ -235,9 +257,7 @@ class PgBackend final : public Backend {
     Connection& connection = context.connection;
     connection.exec(context.sql(kBegin));
     try {
-      context.query(
-          kTakeAdvisoryLock,
-          Params().add(advisory_lock_key(stable_hash64("strata migrations " + settings_.schema))));
+      context.query(kTakeAdvisoryLock, migrations_lock());
       connection.exec(context.sql(kCreateMigrationsTable));
       const Params version = Params().add(std::int64_t{migration.version});
       if (context.query(kMigrationApplied, version).rows() == 0) {
@@ -252,6 +272,33 @@ class PgBackend final : public Backend {
       connection.roll_back();
       throw;
     }
+  }
+
+  // After a restore into a cluster whose transaction ids lie below the store's commit ids:
+  // moves the commit ids of later appends past every restored one. Appends wait meanwhile.
+  void raise_feed_offset(PgContext& context) {
+    Connection& connection = context.connection;
+    connection.exec(context.sql(kBegin));
+    try {
+      context.query(kTakeAdvisoryLock, migrations_lock());
+      connection.exec(context.sql(kLockEventsForOffset));
+      const pq::Result raised = context.query(kRaiseFeedOffset, Params());
+      if (raised.rows() == 1) {
+        connection.exec(with_schema(
+            "ALTER TABLE {schema}.events ALTER COLUMN tx_id SET DEFAULT "
+            "(pg_current_xact_id()::text::bigint + " +
+                std::to_string(raised.integer(0, raised.column("xid_offset"))) + ")::text::xid8",
+            store_.quoted_schema));
+      }
+      connection.exec(context.sql(kCommit));
+    } catch (...) {
+      connection.roll_back();
+      throw;
+    }
+  }
+
+  Params migrations_lock() const {
+    return Params().add(advisory_lock_key(stable_hash64("strata migrations " + settings_.schema)));
   }
 
   void wait_for(WorkSignal& signal, std::chrono::steady_clock::time_point until) {

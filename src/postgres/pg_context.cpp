@@ -19,6 +19,11 @@ std::string advisory_lock_key(std::uint64_t hash) {
   return std::to_string(static_cast<std::int64_t>(hash));
 }
 
+std::string stream_lock_key(std::uint64_t stream_hash) {
+  const auto key = static_cast<std::int32_t>(static_cast<std::uint32_t>(stream_hash));
+  return std::to_string(key == 0 ? 1 : key);
+}
+
 const std::string& PgContext::sql(const Statement& statement) {
   return qualified_.of(
       statement, [&](const std::string& text) { return with_schema(text, store.quoted_schema); });

@@ -30,10 +30,26 @@ std::string advisory_lock_key(std::uint64_t hash);
 inline constexpr Statement kTakeAdvisoryLock{"SELECT pg_advisory_xact_lock($1::bigint)"};
 
 // Appends rely on each statement seeing what committed before it, whatever the server's default.
-inline constexpr Statement kBegin{"BEGIN ISOLATION LEVEL READ COMMITTED"};
+inline constexpr std::string_view kBeginSql = "BEGIN ISOLATION LEVEL READ COMMITTED";
+inline constexpr Statement kBegin{kBeginSql};
 inline constexpr Statement kCommit{"COMMIT"};
 inline constexpr Statement kSavepoint{"SAVEPOINT strata_atomic"};
 inline constexpr Statement kReleaseSavepoint{"RELEASE SAVEPOINT strata_atomic"};
+
+// Appenders' locks (see docs/ordering.md): advisory locks of two keys whose first is
+// kAppenderLockClass, which readers of the all-events order look up in pg_locks. A transaction
+// that may append takes one before it gets a transaction id and keeps it until it has ended.
+inline constexpr std::string_view kAppenderLockClass = "1398035009";  // "STRA"
+// The lock of the stream whose stream_lock_key is $1, taken exclusively: by its appends, deletes
+// and truncations.
+inline constexpr Statement kTakeStreamLock{"SELECT pg_advisory_xact_lock(", kAppenderLockClass,
+                                           ", $1::int)"};
+// A stream's key for kTakeStreamLock: never 0, which is kBeginAppender's.
+std::string stream_lock_key(std::uint64_t stream_hash);
+// Opens a caller's transaction, marked as an appender's (shared, so that none waits for another):
+// any statement of it may append.
+inline constexpr Statement kBeginAppender{kBeginSql, "; SELECT pg_advisory_xact_lock_shared(",
+                                          kAppenderLockClass, ", 0)"};
 
 // What every connection of one store shares.
 struct PgStore {

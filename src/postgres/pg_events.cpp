@@ -60,7 +60,8 @@ constexpr std::string_view kVersionHolds = R"sql(
 // A transaction that already holds an xid may not append behind a later one: its events would
 // sort before the stream's earlier versions in the all-events order.
 constexpr std::string_view kOrderHolds =
-    "coalesce(last.tx_id <= pg_current_xact_id_if_assigned(), true)";
+    "coalesce(last.tx_id <= (pg_current_xact_id_if_assigned()::text::bigint + "
+    "(SELECT xid_offset FROM {schema}.feed))::text::xid8, true)";
 
 // Inserts `values` (which may use `last`) selected from the stream's state and `from`, if the
 // expectation and the order hold and the stream is not tombstoned. Returns the rows written:
@@ -217,10 +218,12 @@ std::string copy_rows(const AppendBatch& batch, std::int64_t first_version) {
   return rows;
 }
 
-// The position of the transaction's last event.
+// The position of the transaction's last event: its commit id, the transaction id plus the
+// feed's offset (as the events table's default for tx_id adds it).
 constexpr Statement kLastPosition{
-    "SELECT pg_current_xact_id()::text AS commit_text, max(position) AS position "
-    "FROM {schema}.events WHERE tx_id = pg_current_xact_id()"};
+    "SELECT tx_id::text AS commit_text, position FROM {schema}.events WHERE tx_id = "
+    "(pg_current_xact_id()::text::bigint + (SELECT xid_offset FROM {schema}.feed))::text::xid8 "
+    "ORDER BY position DESC LIMIT 1"};
 
 // $1 the ids, as a uuid array.
 constexpr Statement kEventsById{kSelectEvents, "WHERE e.id = ANY($1::uuid[])"};
@@ -233,14 +236,45 @@ constexpr Statement kReadStreamBackward{
     kSelectEvents, "WHERE e.stream = $1::text AND e.version <= $2::bigint AND ", kRetainedSql,
     " ORDER BY e.version DESC LIMIT $3::bigint"};
 
+// The horizon of the all-events order, as a commit id: no event can commit below it later. A
+// transaction running when the statement's snapshot was taken (in its xip) holds the horizon
+// back unless pg_locks shows its id still held by a backend that holds no appender's lock: one
+// that may still append, or that has ended since (its events committed, but not in this
+// snapshot), holds it back. Transactions that start later get ids at or above the snapshot's
+// xmax. Backends are matched by pid: a virtual transaction id reads as x/0 while it ends. See
+// docs/ordering.md.
+constexpr std::string_view kHorizon = R"sql(
+WITH locks AS MATERIALIZED (
+  SELECT locktype, pid, transactionid, classid, objsubid, database
+  FROM pg_locks WHERE locktype IN ('transactionid', 'advisory')
+), appenders AS (
+  SELECT pid FROM locks
+  WHERE locktype = 'advisory' AND pid IS NOT NULL AND classid = )sql";
+constexpr std::string_view kHorizonEnd = R"sql( AND objsubid = 2
+    AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+), others_running AS (
+  SELECT transactionid FROM locks
+  WHERE locktype = 'transactionid' AND pid NOT IN (SELECT pid FROM appenders)
+), horizon AS (
+  SELECT (coalesce(min(x::text::bigint),
+                   pg_snapshot_xmax(pg_current_snapshot())::text::bigint)
+          + (SELECT xid_offset FROM {schema}.feed))::text::xid8 AS commit_id
+  FROM pg_snapshot_xip(pg_current_snapshot()) AS x
+  WHERE (x::text::bigint % 4294967296)::text::xid NOT IN (SELECT transactionid FROM others_running)
+)
+)sql";
+
 // $1 commit and $2 position to read after, $3 limit, then the filters given: `first`, `second`
-// and `third`, numbered from $4 on. Only transactions older than every running one are read:
-// their events are final, so no event can later appear behind a position already returned.
+// and `third`, numbered from $4 on. Only events below the horizon are read: they are final, so
+// no event can later appear behind a position already returned.
 constexpr Statement read_all(std::string_view first = {}, std::string_view second = {},
                              std::string_view third = {}) {
-  return Statement{kSelectEvents,
-                   "WHERE (e.tx_id, e.position) > ($1::xid8, $2::bigint) "
-                   "AND e.tx_id < pg_snapshot_xmin(pg_current_snapshot()) AND ",
+  return Statement{kHorizon,
+                   kAppenderLockClass,
+                   kHorizonEnd,
+                   kSelectEvents,
+                   "CROSS JOIN horizon WHERE (e.tx_id, e.position) > ($1::xid8, $2::bigint) "
+                   "AND e.tx_id < horizon.commit_id AND ",
                    kRetainedSql,
                    first,
                    second,
@@ -272,7 +306,8 @@ constexpr Statement kStreamInfo{
 
 // $1 commit, $2 sequence. One row: whether both lie within what the store has handed out.
 constexpr Statement kIssued{
-    "SELECT $1::text::xid8 < pg_snapshot_xmax(pg_current_snapshot()) AND $2::bigint <= "
+    "SELECT $1::text::numeric < pg_snapshot_xmax(pg_current_snapshot())::text::numeric + "
+    "(SELECT xid_offset FROM {schema}.feed) AND $2::bigint <= "
     "coalesce(pg_sequence_last_value(pg_get_serial_sequence('{schema}.events', 'position')), 0) "
     "AS issued"};
 
@@ -348,10 +383,10 @@ class PgEvents final : public EventOps {
   // statement. Only a refused append pays a second round trip, to learn why.
   std::optional<AppendAttempt> append_by_statement(const AppendBatch& batch) {
     const bool one = batch.events.size() == 1;
-    const Params lock = Params().add(advisory_lock_key(batch.stream_key));
+    const Params lock = Params().add(stream_lock_key(batch.stream_key));
     const Params append = one ? append_one_params(batch) : append_many_params(batch);
     const std::array<Command, 2> commands = {
-        context_.command(kTakeAdvisoryLock, lock),
+        context_.command(kTakeStreamLock, lock),
         context_.command(one ? kAppendOne : kAppendMany, append)};
     const Result written = std::move(context_.atomic_pipeline(commands)[1]);
     if (written.rows() == 0) return refusal(context_.query(kCheckStream, check_params(batch)));
@@ -374,11 +409,11 @@ class PgEvents final : public EventOps {
   // Three round trips: lock the stream and check the expectation; COPY the events; read the last
   // position and commit.
   std::optional<AppendAttempt> append_by_copy(const AppendBatch& batch) {
-    const Params lock = Params().add(advisory_lock_key(batch.stream_key));
+    const Params lock = Params().add(stream_lock_key(batch.stream_key));
     const Params check = check_params(batch);
     const Params none;
     const std::array<Command, 3> begin = {context_.command(context_.atomic_start(), none),
-                                          context_.command(kTakeAdvisoryLock, lock),
+                                          context_.command(kTakeStreamLock, lock),
                                           context_.command(kCheckStream, check)};
     try {
       const Result checked = std::move(context_.connection.pipeline(begin)[2]);

@@ -58,10 +58,10 @@ class PgStreams final : public StreamOps {
 
   std::optional<std::size_t> remove(std::string_view stream, std::int64_t before,
                                     bool tombstone) override {
-    const Params lock = Params().add(advisory_lock_key(stable_hash64(stream)));
+    const Params lock = Params().add(stream_lock_key(stable_hash64(stream)));
     const Params mark = Params().add(stream).add(before).add(tombstone ? "t" : "f");
     const Params removal = Params().add(stream);
-    const std::array<pq::Command, 3> commands = {context_.command(kTakeAdvisoryLock, lock),
+    const std::array<pq::Command, 3> commands = {context_.command(kTakeStreamLock, lock),
                                                  context_.command(kMarkRemoved, mark),
                                                  context_.command(kRemoveEvents, removal)};
     const auto results = context_.atomic_pipeline(commands);

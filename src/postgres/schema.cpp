@@ -168,6 +168,20 @@ CREATE TABLE {schema}.consumers (
   PRIMARY KEY (name, member)
 );
 )sql"},
+    {9, "an all-events order held back only by Strata's appenders, and kept through restores",
+     R"sql(
+-- Commit ids are transaction ids plus xid_offset: 0 until the database is restored into a
+-- cluster whose transaction ids lie below the restored ones, when migrate raises it (and the
+-- default of events.tx_id with it) past every restored commit id.
+CREATE TABLE {schema}.feed (
+  one        boolean PRIMARY KEY DEFAULT true CHECK (one),
+  xid_offset bigint NOT NULL
+);
+INSERT INTO {schema}.feed (xid_offset) VALUES (0);
+)sql",
+     // Readers now pass every transaction that holds no appender's lock, and appends take their
+     // stream's lock in that form: an older build's appends could be passed while in flight.
+     true},
 };
 
 static_assert(std::size(kMigrations) == kSchemaVersion &&

@@ -168,6 +168,10 @@ CREATE TABLE strata_consumers (
   PRIMARY KEY (name, member)
 );
 )sql"},
+    // The version both backends share: PostgreSQL's all-events order changed; SQLite's is its
+    // rowid, which writers take one at a time and a copy of the file keeps.
+    {9, "an all-events order held back only by Strata's appenders, and kept through restores",
+     "-- nothing to change on SQLite"},
 };
 
 static_assert(std::size(kMigrations) == kSchemaVersion &&

@@ -18,12 +18,6 @@ using SubscriptionTest = BackendTest;
 using ConsumerTest = BackendTest;
 using ConsumerProcessTest = BackendTest;
 
-std::vector<std::string> ids_of(const std::vector<RecordedEvent>& events) {
-  std::vector<std::string> ids;
-  for (const auto& e : events) ids.push_back(e.id);
-  return ids;
-}
-
 TEST_P(SubscriptionTest, CatchesUpThenFollowsNewAppends) {
   for (int i = 0; i < 5; ++i) events().append("order-" + std::to_string(i % 2), event("Placed"));
   SubscriptionOptions options;

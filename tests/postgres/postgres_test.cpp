@@ -2,9 +2,11 @@
 #include <gtest/gtest.h>
 #include <libpq-fe.h>
 #include <poll.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <future>
+#include <map>
 #include <thread>
 
 #include "core/ids.h"
@@ -165,6 +167,64 @@ TEST_F(PostgresTest, AnOpenTransactionHoldsBackLaterEventsInsteadOfSkippingIt) {
   ASSERT_EQ(rest.size(), 2u);
   EXPECT_EQ(rest[0].stream, "slow-1");  // Began writing first, so it comes first.
   EXPECT_EQ(rest[1].stream, "fast-1");
+}
+
+// A raw connection to `url` that has begun a transaction and written (so it holds a transaction
+// id), as another application's session left idle in transaction would.
+std::unique_ptr<PGconn, decltype(&PQfinish)> open_writing_transaction(const std::string& url) {
+  std::unique_ptr<PGconn, decltype(&PQfinish)> session(PQconnectdb(url.c_str()), &PQfinish);
+  EXPECT_EQ(PQstatus(session.get()), CONNECTION_OK) << PQerrorMessage(session.get());
+  PGresult* began = PQexec(session.get(),
+                           "BEGIN; CREATE TEMP TABLE other_app (x int); "
+                           "INSERT INTO other_app VALUES (1); SELECT pg_current_xact_id()");
+  EXPECT_EQ(PQresultStatus(began), PGRES_TUPLES_OK) << PQerrorMessage(session.get());
+  PQclear(began);
+  return session;
+}
+
+// Only Strata's own appends in flight hold readers back: sessions of other applications that
+// hold writing transactions open, in this database and in another, hide nothing, while writers
+// race a live subscriber that must see every event exactly once, each stream in version order.
+TEST_F(PostgresTest, OtherApplicationsOpenTransactionsHoldNoReaderBack) {
+  const std::string other_database = "other_app_" + std::to_string(::getpid());
+  run_admin_sql("CREATE DATABASE " + other_database);
+  std::string elsewhere = postgres_base_url();
+  elsewhere.replace(elsewhere.find("/postgres?"), 10, "/" + other_database + "?");
+  auto same_database = open_writing_transaction(postgres_base_url());
+  auto other_database_session = open_writing_transaction(elsewhere);
+
+  Store store = open();
+  constexpr int kWriters = 4;
+  constexpr int kEach = 50;
+  std::vector<std::thread> writers;
+  for (int w = 0; w < kWriters; ++w) {
+    writers.emplace_back([&, w] {
+      for (int i = 0; i < kEach; ++i) {
+        store.events().append("race-" + std::to_string((w * kEach + i) % 5), event("Tick"));
+      }
+    });
+  }
+  Subscription feed = store.subscribe();
+  std::vector<RecordedEvent> seen;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (seen.size() < static_cast<std::size_t>(kWriters * kEach) &&
+         std::chrono::steady_clock::now() < deadline) {
+    auto batch = feed.poll(std::chrono::seconds(1));
+    seen.insert(seen.end(), batch.begin(), batch.end());
+  }
+  for (auto& writer : writers) writer.join();
+  // Both other sessions are still open.
+  EXPECT_EQ(PQtransactionStatus(same_database.get()), PQTRANS_INTRANS);
+  EXPECT_EQ(PQtransactionStatus(other_database_session.get()), PQTRANS_INTRANS);
+  ASSERT_EQ(seen.size(), static_cast<std::size_t>(kWriters * kEach));
+  EXPECT_EQ(ids_of(seen), ids_of(read_everything(store.events())));
+  std::map<std::string, std::int64_t> last;
+  for (const auto& e : seen) {
+    EXPECT_EQ(e.version, last[e.stream] + 1) << e.stream;
+    last[e.stream] = e.version;
+  }
+  other_database_session.reset();
+  run_admin_sql("DROP DATABASE " + other_database);
 }
 
 // A transaction that began writing before another appended to a stream may not append behind

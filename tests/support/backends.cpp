@@ -134,6 +134,12 @@ std::vector<RecordedEvent> read_everything(const Events& events, std::size_t pag
   return all;
 }
 
+std::vector<std::string> ids_of(const std::vector<RecordedEvent>& events) {
+  std::vector<std::string> ids;
+  for (const auto& e : events) ids.push_back(e.id);
+  return ids;
+}
+
 std::string run_command(const std::string& command, int* status) {
   std::unique_ptr<FILE, decltype(&pclose)> pipe(popen(command.c_str(), "r"), &pclose);
   if (!pipe) throw std::runtime_error("cannot run " + command);

@@ -69,13 +69,16 @@ EventData event(std::string type, std::string data = "{}",
                 std::optional<std::string> id = std::nullopt);
 
 // The schema version every migration leads to.
-constexpr int kLatestSchema = 8;
+constexpr int kLatestSchema = 9;
 
 // Shorthand for an unconditional key-value write.
 KvPut kv_write(std::string key, std::string value);
 
 // Every event of the store, paging through read_all.
 std::vector<RecordedEvent> read_everything(const Events& events, std::size_t page = 1000);
+
+// The ids of `events`, in their order.
+std::vector<std::string> ids_of(const std::vector<RecordedEvent>& events);
 
 // The error code a call throws, or nullopt when it does not throw.
 template <class Fn>
