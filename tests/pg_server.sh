@@ -6,20 +6,32 @@
 #   pg_server.sh restart DIR [PORT] stops the server (fast shutdown), keeps it down for
 #                                   $STRATA_PG_DOWN_SECONDS (default 0), and starts it again
 #   pg_server.sh stop DIR           stops the server and removes DIR
+#   pg_server.sh bin                prints the directory of PostgreSQL's programs
+#   pg_server.sh recover DIR BASE ARCHIVE POINT
+#                                   starts a server in DIR from the base backup BASE (as
+#                                   pg_basebackup -Fp wrote it), replaying the WAL in ARCHIVE up
+#                                   to the restore point POINT, then promoting it; waits until it
+#                                   takes writes
 # Settings: durability off (fsync, synchronous_commit) for speed unless STRATA_PG_DURABLE=1.
 # STRATA_PG_TLS=1: TLS on, with a certificate for localhost and 127.0.0.1 signed by a throwaway
 # CA (DIR/ca.crt); DIR/other-ca.crt is a CA that signed nothing here.
+# STRATA_PG_ARCHIVE=1: every finished WAL segment is copied to DIR/archive.
 set -euo pipefail
 
-action=${1:?usage: pg_server.sh start|restart|stop DIR [PORT]}
-dir=${2:?usage: pg_server.sh start|restart|stop DIR [PORT]}
-port=${3:-}
+action=${1:?usage: pg_server.sh start|restart|stop|recover|bin DIR [PORT]}
 
 bin=$(ls -d /usr/lib/postgresql/15/bin 2>/dev/null || true)
 if [[ -z $bin ]]; then
   echo "pg_server.sh: PostgreSQL 15 is not installed (run scripts/install-deps)" >&2
   exit 1
 fi
+if [[ $action == bin ]]; then
+  echo "$bin"
+  exit 0
+fi
+
+dir=${2:?usage: pg_server.sh start|restart|stop|recover DIR [PORT]}
+port=${3:-}
 
 # initdb refuses to run as root: run the server as the postgres user then.
 as_owner=()
@@ -78,12 +90,16 @@ start_server() {
   if [[ ${STRATA_PG_TLS:-0} == 1 ]]; then
     tls="-c ssl=on -c ssl_cert_file=$dir/server.crt -c ssl_key_file=$dir/server.key"
   fi
+  local archive=""
+  if [[ ${STRATA_PG_ARCHIVE:-0} == 1 ]]; then
+    archive="-c archive_mode=on -c archive_command='cp %p $dir/archive/%f'"
+  fi
   durability="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
   if [[ ${STRATA_PG_DURABLE:-0} == 1 ]]; then durability=""; fi
   listen="-c listen_addresses=''"
   if [[ -n $port ]]; then listen="-c listen_addresses=127.0.0.1"; fi
   "${as_owner[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-    -o "-k $dir -p ${port:-5432} $listen -c max_connections=200 $durability $tls" start \
+    -o "-k $dir -p ${port:-5432} $listen -c max_connections=200 $durability $tls $archive" start \
     >/dev/null \
     || { cat "$dir/server.log" >&2; exit 1; }
 }
@@ -102,8 +118,37 @@ case $action in
     "${as_owner[@]}" "$bin/initdb" -D "$dir/data" -U strata --auth=trust -E UTF8 \
       --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; exit 1; }
     if [[ ${STRATA_PG_TLS:-0} == 1 ]]; then make_certificates; fi
+    if [[ ${STRATA_PG_ARCHIVE:-0} == 1 ]]; then "${as_owner[@]}" mkdir "$dir/archive"; fi
     start_server
     start_pgbouncer
+    ;;
+  recover)
+    base=${3:?usage: pg_server.sh recover DIR BASE ARCHIVE POINT}
+    archive_dir=${4:?usage: pg_server.sh recover DIR BASE ARCHIVE POINT}
+    point=${5:?usage: pg_server.sh recover DIR BASE ARCHIVE POINT}
+    port=""
+    rm -rf "$dir"
+    mkdir -p "$dir"
+    cp -a "$base" "$dir/data"
+    chmod 700 "$dir/data"
+    touch "$dir/data/recovery.signal"
+    cat >>"$dir/data/postgresql.auto.conf" <<CONF
+restore_command = 'cp $archive_dir/%f %p'
+recovery_target_name = '$point'
+recovery_target_action = 'promote'
+CONF
+    if ((EUID == 0)); then chown -R postgres: "$dir"; fi
+    start_server
+    for _ in $(seq 600); do
+      if [[ $("${as_owner[@]}" "$bin/psql" -h "$dir" -U strata -d postgres -Atc \
+        "SELECT pg_is_in_recovery()" 2>/dev/null) == f ]]; then
+        exit 0
+      fi
+      sleep 0.1
+    done
+    echo "pg_server.sh: the recovered server did not leave recovery" >&2
+    cat "$dir/server.log" >&2
+    exit 1
     ;;
   restart)
     "${as_owner[@]}" "$bin/pg_ctl" -D "$dir/data" -m fast -w -t 60 stop >/dev/null
@@ -120,7 +165,7 @@ case $action in
     rm -rf "$dir"
     ;;
   *)
-    echo "pg_server.sh: unknown action '$action' (start|restart|stop)" >&2
+    echo "pg_server.sh: unknown action '$action' (start|restart|stop|recover|bin)" >&2
     exit 2
     ;;
 esac
