@@ -42,6 +42,12 @@ class BaselineConnection {
   // Claims up to `count` items (FOR UPDATE SKIP LOCKED on PostgreSQL) and commits, then deletes
   // them and commits: a worker's lease and completion, as plain SQL. Returns how many.
   virtual std::size_t queue_claim_and_delete(std::size_t count) = 0;
+
+  // Begins a transaction that takes a transaction id and leaves it open until the connection
+  // is destroyed, as another application's session left idle in transaction would. PostgreSQL
+  // only: on SQLite such a transaction would stop every writer, so it throws
+  // strata::Error(invalid_argument).
+  virtual void hold_writing_transaction() = 0;
 };
 
 // A scratch database beside the one at `url` (a new SQLite file next to it, or a new schema on

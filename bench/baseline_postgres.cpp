@@ -141,6 +141,10 @@ class PostgresConnection final : public BaselineConnection {
     return static_cast<std::size_t>(claimed.rows());
   }
 
+  void hold_writing_transaction() override {
+    connection_.exec("BEGIN; SELECT pg_current_xact_id()");
+  }
+
   pq::Connection connection_;
   const std::string queue_table_;
   const std::string kv_table_, kv_get_, kv_update_;

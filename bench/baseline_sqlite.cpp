@@ -11,6 +11,7 @@
 #include "baseline_backends.h"
 #include "core/ids.h"
 #include "sqlite/db.h"
+#include "strata/error.h"
 #include "strata/event.h"
 
 namespace strata::bench {
@@ -127,6 +128,12 @@ class SqliteConnection final : public BaselineConnection {
     }
     db_->exec("COMMIT");
     return ids.size();
+  }
+
+  void hold_writing_transaction() override {
+    throw Error(ErrorCode::invalid_argument,
+                "a transaction held open by another session is a PostgreSQL scenario: on SQLite "
+                "it would stop every writer");
   }
 
   std::size_t read_page(std::int64_t& after, std::size_t limit) override {

@@ -343,18 +343,41 @@ class QueueBench {
   }
 
   // A producer keeps the queue topped up while a worker leases and completes batches of 100;
-  // returns the items completed per second in each window.
-  std::vector<double> steady(double seconds, double window) {
+  // returns the items completed per second in each window. With `held_windows`, another session
+  // holds a writing transaction open over those windows (a first and a last, counted from 0).
+  std::vector<double> steady(double seconds, double window,
+                             std::optional<std::pair<std::size_t, std::size_t>> held_windows = {}) {
+    const std::vector<QueueMessage> items(1000, QueueMessage{kPayload, {}, 0, {}, {}, {}});
+    return steady_run(
+        seconds, window, held_windows, [&] { queue_.produce(items); }, [&] { return cycle(100); });
+  }
+
+  // The same with plain SQL on the baseline's queue table.
+  std::vector<double> steady_baseline(
+      double seconds, double window,
+      std::optional<std::pair<std::size_t, std::size_t>> held_windows = {}) {
+    auto producer = baseline_->connect();
+    auto worker = baseline_->connect();
+    return steady_run(
+        seconds, window, held_windows, [&] { producer->queue_produce(1000, kPayload); },
+        [&] { return worker->queue_claim_and_delete(100); });
+  }
+
+ private:
+  template <class Produce, class Cycle>
+  std::vector<double> steady_run(double seconds, double window,
+                                 std::optional<std::pair<std::size_t, std::size_t>> held_windows,
+                                 Produce&& produce_1000, Cycle&& cycle_100) {
+    std::unique_ptr<bench::BaselineConnection> holder;
     std::atomic<bool> stop{false};
     std::atomic<std::int64_t> backlog{0};
     std::thread producer([&] {
-      const std::vector<QueueMessage> items(1000, QueueMessage{kPayload, {}, 0, {}, {}, {}});
       while (!stop) {
         if (backlog > 20000) {
           std::this_thread::sleep_for(std::chrono::milliseconds(5));
           continue;
         }
-        queue_.produce(items);
+        produce_1000();
         backlog += 1000;
       }
     });
@@ -363,9 +386,14 @@ class QueueBench {
     for (auto window_start = start;
          std::chrono::duration<double>(window_start - start).count() + 1e-9 < seconds;) {
       const auto window_end = window_start + std::chrono::duration<double>(window);
+      if (held_windows && windows.size() == held_windows->first) {
+        holder = baseline_->connect();
+        holder->hold_writing_transaction();
+      }
+      if (held_windows && windows.size() == held_windows->second + 1) holder.reset();
       std::size_t done = 0;
       while (Clock::now() < window_end) {
-        const std::size_t finished = cycle(100);
+        const std::size_t finished = cycle_100();
         done += finished;
         backlog -= static_cast<std::int64_t>(finished);
       }
@@ -378,7 +406,6 @@ class QueueBench {
     return windows;
   }
 
- private:
   std::size_t cycle(std::size_t batch) {
     const auto leased = queue_.lease(batch);
     std::vector<std::string> tokens;
@@ -415,6 +442,30 @@ void print_json(std::string_view backend, const std::vector<Result>& results) {
   }
 }
 
+// A steady run's items per second in each 10-second window; `held` (first and last window,
+// from 0) marks those during which another session held a transaction open.
+void print_windows(const std::string& scenario, std::string_view backend,
+                   const std::vector<double>& windows, bool json,
+                   std::optional<std::pair<std::size_t, std::size_t>> held = {}) {
+  if (json) {
+    nlohmann::ordered_json line;
+    line["scenario"] = scenario;
+    line["backend"] = backend;
+    line["window_seconds"] = 10;
+    line["items_per_s"] = windows;
+    if (held) line["held_windows"] = {held->first, held->second};
+    std::cout << line.dump() << "\n";
+    return;
+  }
+  std::printf("%s, items/s per 10 s window%s:", scenario.c_str(),
+              held ? " ([held transaction])" : "");
+  for (std::size_t i = 0; i < windows.size(); ++i) {
+    const bool during = held && i >= held->first && i <= held->second;
+    std::printf(during ? " [%.0f]" : " %.0f", windows[i]);
+  }
+  std::printf("\n");
+}
+
 }  // namespace
 
 void print_latency(std::string_view backend, const Latency& latency, bool json) {
@@ -445,6 +496,7 @@ void add_bench_commands(CLI::App& app, Context& context) {
   struct Options {
     double seconds = 3;
     double steady_seconds = 60;
+    double held_seconds = 0;
     bool json = false;
     std::string only;
   };
@@ -482,27 +534,35 @@ void add_bench_commands(CLI::App& app, Context& context) {
       ->add_option("--steady-seconds", options->steady_seconds,
                    "Length of the steady run, reported in 10-second windows")
       ->capture_default_str();
+  queue
+      ->add_option("--held-transaction-seconds", options->held_seconds,
+                   "Instead: a steady run of 30 s, then this long (a multiple of 10) with "
+                   "another session holding a writing transaction open, then 30 s; then the same "
+                   "with plain SQL (PostgreSQL)")
+      ->check(CLI::Range(10.0, 3600.0));
   queue->add_flag("--json", options->json, "One JSON object per scenario");
   queue->callback([options, &context] {
     QueueBench run(context.url, options->seconds);
+    if (options->held_seconds > 0) {
+      const auto held = static_cast<std::size_t>(options->held_seconds / 10);
+      const double seconds = 30 + 10.0 * static_cast<double>(held) + 30;
+      const auto held_windows = std::make_pair(std::size_t{3}, 2 + held);
+      print_windows("queue_steady_with_held_transaction", run.backend(),
+                    run.steady(seconds, 10, held_windows), options->json, held_windows);
+      print_windows("baseline_steady_with_held_transaction", run.backend(),
+                    run.steady_baseline(seconds, 10, held_windows), options->json, held_windows);
+      return;
+    }
     const std::vector<Result> results = {run.produce(1000), run.produce(1),
                                          run.lease_and_complete(1, 1), run.lease_and_complete(8, 1),
                                          run.lease_and_complete(1, 100)};
     const auto windows = run.steady(options->steady_seconds, 10);
     if (options->json) {
       print_json(run.backend(), results);
-      nlohmann::ordered_json line;
-      line["scenario"] = "queue_steady_lease_100_complete_batch";
-      line["backend"] = run.backend();
-      line["window_seconds"] = 10;
-      line["items_per_s"] = windows;
-      std::cout << line.dump() << "\n";
-      return;
+    } else {
+      print_table(run.backend(), results);
     }
-    print_table(run.backend(), results);
-    std::printf("steady lease 100 + complete, items/s per 10 s window:");
-    for (const double rate : windows) std::printf(" %.0f", rate);
-    std::printf("\n");
+    print_windows("queue_steady_lease_100_complete_batch", run.backend(), windows, options->json);
   });
   add_subscribe_bench(*bench, context);
   events->callback([options, &context] {

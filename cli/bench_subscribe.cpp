@@ -84,10 +84,10 @@ Figures commit_latency(bench::Baseline& baseline, double rate, double seconds) {
 }
 
 void print(std::string_view backend, double rate, const Figures& strata, const Figures& baseline,
-           bool json) {
+           bool held, bool json) {
   if (json) {
     nlohmann::ordered_json line;
-    line["scenario"] = "subscribe_delivery";
+    line["scenario"] = held ? "subscribe_delivery_with_held_transaction" : "subscribe_delivery";
     line["backend"] = backend;
     line["appends_per_s"] = rate;
     line["delivered"] = strata.samples;
@@ -106,8 +106,9 @@ void print(std::string_view backend, double rate, const Figures& strata, const F
   std::printf("%-26s %-9s %10.3f %12.3f %7.2f\n", "append_to_delivery_p99",
               std::string(backend).c_str(), strata.p99_ms, baseline.p99_ms,
               strata.p99_ms / baseline.p99_ms);
-  std::printf("(%zu events delivered at %.0f appends/s; baseline: a bare INSERT's commit)\n",
-              strata.samples, rate);
+  std::printf("(%zu events delivered at %.0f appends/s%s; baseline: a bare INSERT's commit)\n",
+              strata.samples, rate,
+              held ? ", another session holding a writing transaction open" : "");
 }
 
 }  // namespace
@@ -116,6 +117,7 @@ void add_subscribe_bench(CLI::App& bench, Context& context) {
   struct Options {
     double seconds = 10;
     double rate = 1000;
+    bool hold_transaction = false;
     bool json = false;
   };
   auto options = std::make_shared<Options>();
@@ -127,14 +129,24 @@ void add_subscribe_bench(CLI::App& bench, Context& context) {
   subscribe->add_option("--rate", options->rate, "Appends per second")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  subscribe->add_flag("--hold-transaction", options->hold_transaction,
+                      "While the load runs, another session holds a writing transaction open, "
+                      "as another application's idle one would (PostgreSQL)");
   subscribe->add_flag("--json", options->json, "One JSON object");
   subscribe->callback([options, &context] {
     auto baseline = bench::Baseline::create(context.url);
     Store store = Store::open(baseline->store_url());
     baseline->create_table();
+    std::unique_ptr<bench::BaselineConnection> holder;
+    if (options->hold_transaction) {
+      holder = baseline->connect();
+      holder->hold_writing_transaction();
+    }
     const Figures strata = delivery(store, options->rate, options->seconds);
+    holder.reset();
     const Figures raw = commit_latency(*baseline, options->rate, options->seconds);
-    print(store.backend_name(), options->rate, strata, raw, options->json);
+    print(store.backend_name(), options->rate, strata, raw, options->hold_transaction,
+          options->json);
   });
 }
 

@@ -7,6 +7,7 @@
 
 #include "core/ids.h"
 #include "core/pool.h"
+#include "core/reconnect.h"
 #include "core/work_signal.h"
 #include "postgres/event_notifier.h"
 #include "postgres/pg_context.h"
@@ -59,8 +60,14 @@ constexpr Statement kRestoredBehind{
     "SELECT coalesce((SELECT max(tx_id)::text::bigint FROM {schema}.events) >= "
     "pg_snapshot_xmax(pg_current_snapshot())::text::bigint + "
     "(SELECT xid_offset FROM {schema}.feed), false) AS behind"};
-// Appends wait; reads go on.
-constexpr Statement kLockEventsForOffset{"LOCK TABLE {schema}.events IN EXCLUSIVE MODE"};
+// Taken before the offset is computed, so that no append uses the old one after it; the ALTER
+// that follows would take it anyway. Held for milliseconds.
+constexpr Statement kLockEventsForOffset{"LOCK TABLE {schema}.events IN ACCESS EXCLUSIVE MODE"};
+// How long a migration's statement waits for a table's lock (calls on the table queue behind it
+// meanwhile), and for how long a migration tries.
+constexpr Statement kMigrationLockTimeout{"SET LOCAL lock_timeout = '200ms'"};
+constexpr std::chrono::seconds kMigrationLockPatience{300};
+constexpr std::string_view kLockNotAvailable = "55P03";
 // Raises the offset so that every later transaction's commit id lies above the newest one.
 // Returns the new offset, or no row when it was high enough.
 constexpr Statement kRaiseFeedOffset{R"sql(
@@ -251,49 +258,66 @@ class PgBackend final : public Backend {
     }
   }
 
-  // Applies `migration` unless applied, holding the migrations lock, so that processes opening
-  // a fresh database together apply each migration exactly once.
+  // Applies `migration` unless applied, so that processes opening a fresh database together
+  // apply each migration exactly once.
   void apply(PgContext& context, const Migration& migration) {
-    Connection& connection = context.connection;
-    connection.exec(context.sql(kBegin));
-    try {
-      context.query(kTakeAdvisoryLock, migrations_lock());
-      connection.exec(context.sql(kCreateMigrationsTable));
+    migration_step(context, "migration " + std::to_string(migration.version), [&] {
+      context.connection.exec(context.sql(kCreateMigrationsTable));
       const Params version = Params().add(std::int64_t{migration.version});
-      if (context.query(kMigrationApplied, version).rows() == 0) {
-        connection.exec(with_schema(migration.sql, store_.quoted_schema));
-        context.query(kRecordMigration, Params()
-                                            .add(std::int64_t{migration.version})
-                                            .add(migration.name)
-                                            .add(migration.breaks_older_builds ? "true" : "false"));
-      }
-      connection.exec(context.sql(kCommit));
-    } catch (...) {
-      connection.roll_back();
-      throw;
-    }
+      if (context.query(kMigrationApplied, version).rows() > 0) return;
+      context.connection.exec(with_schema(migration.sql, store_.quoted_schema));
+      context.query(kRecordMigration, Params()
+                                          .add(std::int64_t{migration.version})
+                                          .add(migration.name)
+                                          .add(migration.breaks_older_builds ? "true" : "false"));
+    });
   }
 
   // After a restore into a cluster whose transaction ids lie below the store's commit ids:
-  // moves the commit ids of later appends past every restored one. Appends wait meanwhile.
+  // moves the commit ids of later appends past every restored one.
   void raise_feed_offset(PgContext& context) {
-    Connection& connection = context.connection;
-    connection.exec(context.sql(kBegin));
-    try {
-      context.query(kTakeAdvisoryLock, migrations_lock());
-      connection.exec(context.sql(kLockEventsForOffset));
+    migration_step(context, "raising the feed's offset", [&] {
+      context.connection.exec(context.sql(kLockEventsForOffset));
       const pq::Result raised = context.query(kRaiseFeedOffset, Params());
-      if (raised.rows() == 1) {
-        connection.exec(with_schema(
-            "ALTER TABLE {schema}.events ALTER COLUMN tx_id SET DEFAULT "
-            "(pg_current_xact_id()::text::bigint + " +
-                std::to_string(raised.integer(0, raised.column("xid_offset"))) + ")::text::xid8",
-            store_.quoted_schema));
+      if (raised.rows() == 0) return;
+      context.connection.exec(with_schema(
+          "ALTER TABLE {schema}.events ALTER COLUMN tx_id SET DEFAULT "
+          "(pg_current_xact_id()::text::bigint + " +
+              std::to_string(raised.integer(0, raised.column("xid_offset"))) + ")::text::xid8",
+          store_.quoted_schema));
+    });
+  }
+
+  // Runs `body` in a transaction of its own that holds the migrations lock. Each lock `body`
+  // takes on a table is waited for at most 200 ms (kMigrationLockTimeout): calls queue behind a
+  // waiting lock, so behind another session's long transaction the step gives way, lets them
+  // through, and tries again after a pause, until kMigrationLockPatience has passed.
+  template <class Body>
+  void migration_step(PgContext& context, const std::string& what, Body&& body) {
+    Connection& connection = context.connection;
+    const auto give_up = std::chrono::steady_clock::now() + kMigrationLockPatience;
+    Backoff backoff;
+    while (true) {
+      connection.exec(context.sql(kBegin));
+      try {
+        context.query(kTakeAdvisoryLock, migrations_lock());
+        connection.exec(context.sql(kMigrationLockTimeout));
+        body();
+        connection.exec(context.sql(kCommit));
+        return;
+      } catch (const PqError& error) {
+        connection.roll_back();
+        if (error.sqlstate() != kLockNotAvailable) throw;
+        if (!pause_before_retry(backoff, give_up)) {
+          throw Error(ErrorCode::timeout,
+                      what + " could not take its table locks within 200 ms in any attempt for " +
+                          std::to_string(kMigrationLockPatience.count()) +
+                          " s: a long transaction holds them (see pg_stat_activity)");
+        }
+      } catch (...) {
+        connection.roll_back();
+        throw;
       }
-      connection.exec(context.sql(kCommit));
-    } catch (...) {
-      connection.roll_back();
-      throw;
     }
   }
 

@@ -4,7 +4,9 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <future>
 #include <map>
 #include <thread>
@@ -169,17 +171,24 @@ TEST_F(PostgresTest, AnOpenTransactionHoldsBackLaterEventsInsteadOfSkippingIt) {
   EXPECT_EQ(rest[1].stream, "fast-1");
 }
 
-// A raw connection to `url` that has begun a transaction and written (so it holds a transaction
-// id), as another application's session left idle in transaction would.
-std::unique_ptr<PGconn, decltype(&PQfinish)> open_writing_transaction(const std::string& url) {
-  std::unique_ptr<PGconn, decltype(&PQfinish)> session(PQconnectdb(url.c_str()), &PQfinish);
+using Session = std::unique_ptr<PGconn, decltype(&PQfinish)>;
+
+// A raw connection to `url` that has begun a transaction and run `statements` in it (the last
+// returning rows), left open as another application's idle session would.
+Session open_transaction(const std::string& url, const std::string& statements) {
+  Session session(PQconnectdb(url.c_str()), &PQfinish);
   EXPECT_EQ(PQstatus(session.get()), CONNECTION_OK) << PQerrorMessage(session.get());
-  PGresult* began = PQexec(session.get(),
-                           "BEGIN; CREATE TEMP TABLE other_app (x int); "
-                           "INSERT INTO other_app VALUES (1); SELECT pg_current_xact_id()");
+  PGresult* began = PQexec(session.get(), ("BEGIN; " + statements).c_str());
   EXPECT_EQ(PQresultStatus(began), PGRES_TUPLES_OK) << PQerrorMessage(session.get());
   PQclear(began);
   return session;
+}
+
+// One that has written, so it holds a transaction id.
+Session open_writing_transaction(const std::string& url) {
+  return open_transaction(url,
+                          "CREATE TEMP TABLE other_app (x int); INSERT INTO other_app VALUES (1); "
+                          "SELECT pg_current_xact_id()");
 }
 
 // Only Strata's own appends in flight hold readers back: sessions of other applications that
@@ -225,6 +234,55 @@ TEST_F(PostgresTest, OtherApplicationsOpenTransactionsHoldNoReaderBack) {
   }
   other_database_session.reset();
   run_admin_sql("DROP DATABASE " + other_database);
+}
+
+// A migration that needs a table's lock while another session's long transaction holds a
+// weaker one gives way after 200 ms instead of queueing every call behind it, and tries again
+// until it gets the lock. The step here is raising the feed's offset, which locks the events
+// table: an event is planted with a commit id far above the server's, as a restore would leave it.
+TEST_F(PostgresTest, AMigrationBehindALongTransactionHoldsCallsUpForLessThanASecond) {
+  Store store = open();
+  store.events().append("before-1", event("Early"));
+  run_admin_sql("INSERT INTO " + application_ +
+                ".events (tx_id, stream, version, id, type, data, created_at) VALUES "
+                "('900000000', 'planted-1', 1, gen_random_uuid(), 'Restored', '{}', now())");
+  ASSERT_FALSE(store.health().ok);
+  Session reader =
+      open_transaction(postgres_base_url(), "SELECT count(*) FROM " + application_ + ".events");
+
+  std::atomic<bool> migrating{true};
+  std::chrono::steady_clock::duration slowest{};
+  std::size_t appends = 0;
+  std::thread appender([&] {
+    while (migrating) {
+      const auto start = std::chrono::steady_clock::now();
+      store.events().append("during-1", event("Tick"));
+      slowest = std::max(slowest, std::chrono::steady_clock::now() - start);
+      ++appends;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  });
+  std::thread migrator([&] {
+    store.migrate();
+    migrating = false;
+  });
+  std::this_thread::sleep_for(std::chrono::seconds(4));
+  EXPECT_TRUE(migrating);  // Still waiting for the reader...
+  reader.reset();          // ...which ends now.
+  migrator.join();
+  appender.join();
+
+  const double slowest_s = std::chrono::duration<double>(slowest).count();
+  std::printf("[ figures  ] %zu appends while the migration waited; slowest %.3f s\n", appends,
+              slowest_s);
+  EXPECT_LT(slowest_s, 1.0);
+  EXPECT_GT(appends, 50u);
+  EXPECT_TRUE(store.health().ok) << store.health().error;
+  store.events().append("after-1", event("Late"));
+  const auto all = read_everything(store.events());
+  ASSERT_FALSE(all.empty());
+  EXPECT_EQ(all.front().stream, "before-1");
+  EXPECT_EQ(all.back().stream, "after-1");  // After the planted event, once the offset rose.
 }
 
 // A transaction that began writing before another appended to a stream may not append behind

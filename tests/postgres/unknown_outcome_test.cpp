@@ -2,6 +2,9 @@
 // run twice reports unknown_outcome, never a wrong answer; one that may is sent again.
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <functional>
+
 #include "support/backends.h"
 #include "support/cutting_proxy.h"
 
@@ -28,6 +31,7 @@ class UnknownOutcomeTest : public ::testing::Test {
   Store& direct() { return *direct_; }
   Store& through_proxy() { return *cut_; }
   CuttingProxy& proxy() { return *proxy_; }
+  std::string schema() const { return url_.substr(url_.find("schema=") + 7); }
 
  private:
   std::string url_;
@@ -95,6 +99,186 @@ TEST_F(UnknownOutcomeTest, ACommitWhoseAnswerIsLostIsUnknown) {
             ErrorCode::unknown_outcome);
   EXPECT_EQ(direct().events().read_stream("order-2").size(), 1u);
   EXPECT_TRUE(direct().kv("orders").get("order-2").has_value());
+}
+
+// Every mutating call, its answer cut after the server applied it: the call succeeds with the
+// true answer (it was sent again, and is idempotent) or reports unknown_outcome, and it is never
+// applied twice. `applied` counts how many times the call took effect, read on a direct store.
+struct MutatingCall {
+  const char* name;
+  std::function<std::string(Store&)> setup;  // On the direct store; returns a token, if any.
+  std::function<void(Store&, const std::string&)> call;  // Through the proxy; checks its answer.
+  std::function<int(Store&)> applied;
+};
+
+QueueMessage message(std::string payload) {
+  QueueMessage item;
+  item.payload = std::move(payload);
+  return item;
+}
+
+// The token of the one item of queue "jobs", leased.
+std::string lease_one(Store& store) {
+  Queue jobs = store.queue("jobs");
+  jobs.create();
+  jobs.produce({message("job")});
+  return jobs.lease(1).at(0).token;
+}
+
+int items_where(Store& store, std::int64_t QueueStats::*field) {
+  return static_cast<int>(store.queue("jobs").stats().*field);
+}
+
+std::vector<MutatingCall> mutating_calls(const std::string& schema) {
+  using namespace std::chrono_literals;
+  const auto none = [](Store&) { return std::string(); };
+  const auto an_event = [](Store& d) {
+    d.events().append("s-1", event("E"));
+    return std::string();
+  };
+  return {
+      {"kv put", none, [](Store& s, const std::string&) { s.kv("k").put("a", "1"); },
+       [](Store& d) {
+         const auto e = d.kv("k").get("a");
+         return e ? static_cast<int>(e->version) : 0;
+       }},
+      {"kv put_many", none,
+       [](Store& s, const std::string&) {
+         s.kv("k").put_many({kv_write("a", "1"), kv_write("b", "2")});
+       },
+       [](Store& d) {
+         const auto e = d.kv("k").get("b");
+         return e ? static_cast<int>(e->version) : 0;
+       }},
+      {"kv conditional put",
+       [](Store& d) {
+         d.kv("k").put("a", "1");
+         return std::string();
+       },
+       [](Store& s, const std::string&) {
+         KvPut write = kv_write("a", "2");
+         write.if_version = 1;
+         EXPECT_EQ(s.kv("k").put(write), 2);
+       },
+       [](Store& d) { return static_cast<int>(d.kv("k").get("a")->version) - 1; }},
+      {"kv erase",
+       [](Store& d) {
+         d.kv("k").put("a", "1");
+         return std::string();
+       },
+       [](Store& s, const std::string&) { EXPECT_TRUE(s.kv("k").erase("a")); },
+       [](Store& d) { return d.kv("k").get("a") ? 0 : 1; }},
+      {"queue create", none, [](Store& s, const std::string&) { s.queue("jobs").create(); },
+       [](Store& d) { return error_code_of([&] { d.queue("jobs").stats(); }) ? 0 : 1; }},
+      {"queue produce",
+       [](Store& d) {
+         d.queue("jobs").create();
+         return std::string();
+       },
+       [](Store& s, const std::string&) { s.queue("jobs").produce({message("a")}); },
+       [](Store& d) { return items_where(d, &QueueStats::ready); }},
+      {"queue lease",
+       [](Store& d) {
+         d.queue("jobs").create();
+         d.queue("jobs").produce({message("a")});
+         return std::string();
+       },
+       [](Store& s, const std::string&) { EXPECT_EQ(s.queue("jobs").lease(1).size(), 1u); },
+       [](Store& d) { return items_where(d, &QueueStats::leased); }},
+      {"queue complete", lease_one,
+       [](Store& s, const std::string& token) { s.queue("jobs").complete(token); },
+       [](Store& d) { return 1 - items_where(d, &QueueStats::leased); }},
+      {"queue retry", lease_one,
+       [](Store& s, const std::string& token) { s.queue("jobs").retry(token, 1h); },
+       [](Store& d) { return items_where(d, &QueueStats::scheduled); }},
+      {"queue fail", lease_one,
+       [](Store& s, const std::string& token) { s.queue("jobs").fail(token, "broken"); },
+       [](Store& d) { return items_where(d, &QueueStats::dead); }},
+      {"queue extend", lease_one,
+       [](Store& s, const std::string& token) { s.queue("jobs").extend(token, 1h); },
+       [schema](Store&) {
+         return run_admin_sql("SELECT count(*) FROM " + schema +
+                              ".queue_items WHERE leased_until > now() + interval '30 minutes'")
+                            .at(0) == "1"
+                    ? 1
+                    : 0;
+       }},
+      {"queue requeue",
+       [](Store& d) {
+         QueueSettings once;
+         once.max_attempts = 1;
+         d.queue("jobs").create(once);
+         d.queue("jobs").produce({message("a")});
+         d.queue("jobs").fail(d.queue("jobs").lease(1).at(0).token, "broken");
+         return std::string();
+       },
+       [](Store& s, const std::string&) { EXPECT_EQ(s.queue("jobs").requeue_all(), 1u); },
+       [](Store& d) { return items_where(d, &QueueStats::ready); }},
+      {"queue pause",
+       [](Store& d) {
+         d.queue("jobs").create();
+         return std::string();
+       },
+       [](Store& s, const std::string&) { s.queue("jobs").pause(); },
+       [](Store& d) { return d.queue("jobs").stats().paused ? 1 : 0; }},
+      {"lock acquire", none,
+       [](Store& s, const std::string&) {
+         EXPECT_TRUE(s.locks().try_acquire("l", "me", 1h).has_value());
+       },
+       [](Store& d) { return d.locks().status("l") ? 1 : 0; }},
+      {"lock release",
+       [](Store& d) { return std::to_string(d.locks().try_acquire("l", "me", 1h)->token); },
+       [](Store& s, const std::string& token) {
+         EXPECT_TRUE(s.locks().release("l", std::stoll(token)));
+       },
+       [](Store& d) { return d.locks().status("l") ? 0 : 1; }},
+      {"workflow save", none, [](Store& s, const std::string&) { s.workflows().save("w", "{}"); },
+       [](Store& d) {
+         const auto latest = d.workflows().latest("w");
+         return latest ? static_cast<int>(latest->version) : 0;
+       }},
+      {"snapshot save", an_event,
+       [](Store& s, const std::string&) { s.snapshots().save("s-1", 1, "{}"); },
+       [](Store& d) { return static_cast<int>(d.snapshots().list("s-1").size()); }},
+      {"stream delete", an_event,
+       [](Store& s, const std::string&) { s.events().delete_stream("s-1"); },
+       [](Store& d) { return d.events().stream_info("s-1").exists ? 0 : 1; }},
+      {"stream settings", none,
+       [](Store& s, const std::string&) {
+         StreamSettings settings;
+         settings.max_count = 5;
+         s.events().set_stream_settings("s-1", settings);
+       },
+       [](Store& d) { return d.events().stream_settings("s-1").max_count ? 1 : 0; }},
+  };
+}
+
+TEST_F(UnknownOutcomeTest, EveryMutatingCallReportsItsTrueOutcomeOrUnknown) {
+  for (std::size_t i = 0; i < mutating_calls("").size(); ++i) {
+    // A fresh schema per call, so that each starts from nothing.
+    TearDown();
+    SetUp();
+    const MutatingCall each = mutating_calls(schema())[i];
+    SCOPED_TRACE(each.name);
+    const std::string token = each.setup(direct());
+    bool succeeded = false;
+    const auto code = error_code_of([&] {
+      proxy().cut_after_next_answer();
+      each.call(through_proxy(), token);
+      succeeded = true;
+    });
+    EXPECT_GE(proxy().cuts(), 1);
+    if (!succeeded) {
+      EXPECT_EQ(code, ErrorCode::unknown_outcome);
+    }
+    const int applied = each.applied(direct());
+    EXPECT_LE(applied, 1) << "applied twice";
+    if (succeeded) {
+      EXPECT_EQ(applied, 1);
+    }
+    std::printf("[ figures  ] %-20s %s, applied %d time(s)\n", each.name,
+                succeeded ? "succeeded" : "unknown_outcome", applied);
+  }
 }
 
 }  // namespace
