@@ -36,7 +36,8 @@ std::string format_lease_token(std::int64_t item, std::string_view lease) {
 LeaseToken parse_lease_token(std::string_view text) {
   const auto dot = text.find('.');
   LeaseToken token;
-  if (dot != std::string_view::npos && dot > 0) {
+  // As format_lease_token writes it: no sign, no leading zero (fuzzing found "02." accepted).
+  if (dot != std::string_view::npos && dot > 0 && text[0] != '0') {
     const auto [end, error] = std::from_chars(text.data(), text.data() + dot, token.item);
     if (error == std::errc() && end == text.data() + dot && token.item > 0 &&
         is_lease(text.substr(dot + 1))) {

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "strata/error.h"
+#include "strata/limits.h"
 
 namespace strata::detail {
 namespace {
@@ -262,14 +263,30 @@ std::string redact_url(std::string_view url) {
 }
 
 std::string scrub_password(std::string message, std::string_view url) {
+  // Marks every occurrence in the message as given, then writes each marked run as "***" once:
+  // replacing password by password rescanned what earlier replacements wrote, and a URL with
+  // many short passwords made the message grow exponentially (found by fuzz/url_fuzzer.cpp).
+  std::vector<bool> secret(message.size(), false);
+  bool any = false;
   for (const std::string& password : passwords_in(url)) {
     if (password.empty()) continue;
     for (auto at = message.find(password); at != std::string::npos;
-         at = message.find(password, at + 3)) {
-      message.replace(at, password.size(), "***");
+         at = message.find(password, at + 1)) {
+      std::fill_n(secret.begin() + static_cast<std::ptrdiff_t>(at), password.size(), true);
+      any = true;
     }
   }
-  return message;
+  if (!any) return message;
+  std::string scrubbed;
+  scrubbed.reserve(message.size());
+  for (std::size_t i = 0; i < message.size(); ++i) {
+    if (!secret[i]) {
+      scrubbed += message[i];
+    } else if (i == 0 || !secret[i - 1]) {
+      scrubbed += "***";
+    }
+  }
+  return scrubbed;
 }
 
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
@@ -277,10 +294,20 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (ec != std::errc() || end == text.data() || value < 0) return std::nullopt;
   const std::string_view unit(end, static_cast<std::size_t>(text.data() + text.size() - end));
-  if (unit.empty() || unit == "ms") return std::chrono::milliseconds(value);
-  if (unit == "s") return std::chrono::seconds(value);
-  if (unit == "m" || unit == "min") return std::chrono::minutes(value);
-  return std::nullopt;
+  long long per_unit = 0;
+  if (unit.empty() || unit == "ms") {
+    per_unit = 1;
+  } else if (unit == "s") {
+    per_unit = 1000;
+  } else if (unit == "m" || unit == "min") {
+    per_unit = 60000;
+  } else {
+    return std::nullopt;
+  }
+  // Beyond kMaxDuration is refused before it is multiplied: fuzzing found
+  // "7777777777777777777s" overflowing the conversion to milliseconds.
+  if (value > kMaxDuration.count() / per_unit) return std::nullopt;
+  return std::chrono::milliseconds(value * per_unit);
 }
 
 }  // namespace strata::detail

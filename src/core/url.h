@@ -47,7 +47,8 @@ std::string redact_url(std::string_view url);
 // "***": for passing on messages from libraries that might echo it.
 std::string scrub_password(std::string message, std::string_view url);
 
-// Parses "250ms", "5s", "2m" or a bare number of milliseconds.
+// Parses "250ms", "5s", "2m" or a bare number of milliseconds; nullopt for anything else,
+// including a duration beyond kMaxDuration.
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);
 
 }  // namespace strata::detail

@@ -273,8 +273,8 @@ constexpr Statement read_all(std::string_view first = {}, std::string_view secon
                    kAppenderLockClass,
                    kHorizonEnd,
                    kSelectEvents,
-                   "CROSS JOIN horizon WHERE (e.tx_id, e.position) > ($1::xid8, $2::bigint) "
-                   "AND e.tx_id < horizon.commit_id AND ",
+                   "WHERE (e.tx_id, e.position) > ($1::xid8, $2::bigint) "
+                   "AND e.tx_id < (SELECT commit_id FROM horizon) AND ",
                    kRetainedSql,
                    first,
                    second,

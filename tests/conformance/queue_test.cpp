@@ -68,6 +68,11 @@ TEST_P(QueueTest, LeasesByPriorityThenAgeAndHoldsEachItemOnce) {
     EXPECT_EQ(error.code(), ErrorCode::invalid_argument);
     EXPECT_STREQ(error.what(), "'not-a-token' is not a lease token");
   }
+  // Nor is another spelling of a real token (found by fuzz/lease_token_fuzzer.cpp): a leading
+  // zero or a sign on the item's id.
+  for (const std::string& respelled : {"0" + first[1].token, "+" + first[1].token}) {
+    EXPECT_EQ(error_code_of([&] { jobs.complete(respelled); }), ErrorCode::invalid_argument);
+  }
   EXPECT_EQ(jobs.stats().leased, 3);
   EXPECT_EQ(jobs.complete({first[1].token, first[2].token}), 2u);
   EXPECT_THROW(jobs.complete(first[0].token), LeaseLost);
