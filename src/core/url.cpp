@@ -76,7 +76,7 @@ std::chrono::milliseconds parse_timeout(const Parameter& parameter) {
   auto duration = parse_duration(parameter.value);
   if (!duration || duration->count() <= 0) {
     invalid("store URL parameter " + parameter.key + "='" + parameter.value +
-            "' must be a positive duration such as 250ms, 5s or 2m");
+            "' must be a positive duration up to 100 years, such as 250ms, 5s or 2m");
   }
   return *duration;
 }

@@ -277,6 +277,9 @@ class PgBackend final : public Backend {
   // moves the commit ids of later appends past every restored one.
   void raise_feed_offset(PgContext& context) {
     migration_step(context, "raising the feed's offset", [&] {
+      // Only a restore makes it needed; the lock below would stall reads for nothing.
+      const pq::Result behind = context.query(kRestoredBehind, Params());
+      if (behind.text(0, behind.column("behind")) != "t") return;
       context.connection.exec(context.sql(kLockEventsForOffset));
       const pq::Result raised = context.query(kRaiseFeedOffset, Params());
       if (raised.rows() == 0) return;
