@@ -24,8 +24,9 @@ struct SchemaState {
   int version = 0;  // The highest migration applied; 0 for an empty database.
   // The newest migration that breaks older builds: a build must know at least this version.
   int oldest_build = 0;
-  // Restored into a cluster whose transaction ids lie below the store's commit ids: appends
-  // would sort before the restored events until a migrate moves the commit ids past them.
+  // Restored into a cluster whose transaction ids lie below the store's commit ids (or without
+  // the feed's offset): appends would sort before the restored events until a migrate moves the
+  // commit ids past them.
   bool restored_behind = false;
 };
 

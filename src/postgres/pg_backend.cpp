@@ -55,11 +55,15 @@ constexpr Statement kSchemaState{
     "FROM {schema}.strata_migrations m"};
 // The migration that added the feed's offset.
 constexpr int kFeedVersion = 9;
-// One row: whether the newest commit id lies at or above the next one an append would get.
+// One row: whether the newest commit id lies at or above the next one an append would get, or
+// the feed's offset is missing (a partial restore): either way, migrate must raise it.
 constexpr Statement kRestoredBehind{
-    "SELECT coalesce((SELECT max(tx_id)::text::bigint FROM {schema}.events) >= "
+    "SELECT NOT EXISTS (SELECT 1 FROM {schema}.feed) OR "
+    "coalesce((SELECT max(tx_id)::text::bigint FROM {schema}.events) >= "
     "pg_snapshot_xmax(pg_current_snapshot())::text::bigint + "
     "(SELECT xid_offset FROM {schema}.feed), false) AS behind"};
+constexpr Statement kRestoreFeedRow{
+    "INSERT INTO {schema}.feed (xid_offset) VALUES (0) ON CONFLICT DO NOTHING"};
 // Taken before the offset is computed, so that no append uses the old one after it; the ALTER
 // that follows would take it anyway. Held for milliseconds.
 constexpr Statement kLockEventsForOffset{"LOCK TABLE {schema}.events IN ACCESS EXCLUSIVE MODE"};
@@ -281,6 +285,7 @@ class PgBackend final : public Backend {
       const pq::Result behind = context.query(kRestoredBehind, Params());
       if (behind.text(0, behind.column("behind")) != "t") return;
       context.connection.exec(context.sql(kLockEventsForOffset));
+      context.connection.exec(context.sql(kRestoreFeedRow));
       const pq::Result raised = context.query(kRaiseFeedOffset, Params());
       if (raised.rows() == 0) return;
       context.connection.exec(with_schema(

@@ -238,14 +238,17 @@ constexpr Statement kReadStreamBackward{
 
 // The horizon of the all-events order, as a commit id: no event can commit below it later. A
 // transaction running when the statement's snapshot was taken (in its xip) holds the horizon
-// back unless pg_locks shows its id still held by a backend that holds no appender's lock: one
+// back unless pg_locks shows its id still held, by its owner (granted, exclusive: a session
+// waiting for it holds a share lock on it), by a backend that holds no appender's lock: one
 // that may still append, or that has ended since (its events committed, but not in this
 // snapshot), holds it back. Transactions that start later get ids at or above the snapshot's
-// xmax. Backends are matched by pid: a virtual transaction id reads as x/0 while it ends. See
-// docs/ordering.md.
+// xmax; the reader's own transaction, which no snapshot of its own lists, holds it back too.
+// Backends are matched by pid: a virtual transaction id reads as x/0 while it ends. A replica's
+// snapshots list no ids (and its pg_locks none of the primary's): there the horizon is xmin.
+// See docs/ordering.md.
 constexpr std::string_view kHorizon = R"sql(
 WITH locks AS MATERIALIZED (
-  SELECT locktype, pid, transactionid, classid, objsubid, database
+  SELECT locktype, pid, transactionid, classid, objsubid, database, mode, granted
   FROM pg_locks WHERE locktype IN ('transactionid', 'advisory')
 ), appenders AS (
   SELECT pid FROM locks
@@ -254,11 +257,15 @@ constexpr std::string_view kHorizonEnd = R"sql( AND objsubid = 2
     AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
 ), others_running AS (
   SELECT transactionid FROM locks
-  WHERE locktype = 'transactionid' AND pid NOT IN (SELECT pid FROM appenders)
+  WHERE locktype = 'transactionid' AND granted AND mode = 'ExclusiveLock'
+    AND pid NOT IN (SELECT pid FROM appenders)
 ), horizon AS (
-  SELECT (coalesce(min(x::text::bigint),
-                   pg_snapshot_xmax(pg_current_snapshot())::text::bigint)
-          + (SELECT xid_offset FROM {schema}.feed))::text::xid8 AS commit_id
+  SELECT (CASE WHEN pg_is_in_recovery()
+            THEN pg_snapshot_xmin(pg_current_snapshot())::text::bigint
+            ELSE least(coalesce(min(x::text::bigint),
+                                pg_snapshot_xmax(pg_current_snapshot())::text::bigint),
+                       pg_current_xact_id_if_assigned()::text::bigint)
+          END + (SELECT xid_offset FROM {schema}.feed))::text::xid8 AS commit_id
   FROM pg_snapshot_xip(pg_current_snapshot()) AS x
   WHERE (x::text::bigint % 4294967296)::text::xid NOT IN (SELECT transactionid FROM others_running)
 )

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -22,11 +23,11 @@ using namespace std::chrono_literals;
 
 const std::string kServer = STRATA_PG_SERVER;
 
-// Runs `command` (a shell line), failing the test with its output when it fails.
+// Runs `command` (a shell line); throws with its output when it fails, which ends the test.
 void run(const std::string& command) {
   int status = -1;
   const std::string out = run_command(command + " 2>&1", &status);
-  ASSERT_EQ(status, 0) << command << "\n" << out;
+  if (status != 0) throw std::runtime_error(command + " failed:\n" + out);
 }
 
 // The first column of the first row `sql` returns on the server in `dir`.
@@ -226,11 +227,14 @@ TEST_F(PostgresBackupTest, ABaseBackupRecoveredToAPointInTimeKeepsEverythingUpTo
     const std::string segment = query(source_, "SELECT pg_walfile_name('" + point + "')");
     query(source_, "SELECT pg_switch_wal()");
     const auto deadline = std::chrono::steady_clock::now() + 60s;
-    while (query(source_, "SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver") <
-               segment &&
-           std::chrono::steady_clock::now() < deadline) {
+    const auto archived = [&] {
+      return query(source_, "SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver") >=
+             segment;
+    };
+    while (!archived() && std::chrono::steady_clock::now() < deadline) {
       std::this_thread::sleep_for(50ms);
     }
+    ASSERT_TRUE(archived()) << "WAL segment " << segment << " was not archived within 60 s";
   }
   run(kServer + " stop " + target_);
   run(kServer + " recover " + target_ + " " + files_ + "/base " + source_ + "/archive strata_test");

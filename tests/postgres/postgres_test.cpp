@@ -236,6 +236,59 @@ TEST_F(PostgresTest, OtherApplicationsOpenTransactionsHoldNoReaderBack) {
   run_admin_sql("DROP DATABASE " + other_database);
 }
 
+// A call that waits for a row an appending transaction holds takes a share lock on that
+// transaction's id: readers must not take it for the owner's and pass the transaction (an
+// independent review found the horizon did).
+TEST_F(PostgresTest, ACallWaitingOnAnAppendingTransactionDoesNotLetReadersPassIt) {
+  Store store = open();
+  store.kv("k").put("key", "0");
+  std::promise<void> appended;
+  std::promise<void> release;
+  std::thread holder([&] {
+    store.transaction([&](Transaction& tx) {
+      tx.kv("k").put("key", "1");
+      tx.events().append("held-1", event("Held"));
+      appended.set_value();
+      release.get_future().wait();
+    });
+  });
+  appended.get_future().wait();
+  std::thread waiter([&] { store.kv("k").put("key", "2"); });
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (run_admin_sql("SELECT count(*) FROM pg_locks WHERE locktype = 'transactionid' AND "
+                       "NOT granted")[0] == "0" &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  store.events().append("later-1", event("Later"));
+  const auto while_held = read_everything(store.events());
+  release.set_value();
+  holder.join();
+  waiter.join();
+
+  EXPECT_TRUE(while_held.empty()) << while_held.size() << " events passed the held transaction";
+  AllReadOptions after;
+  if (!while_held.empty()) after.after = while_held.back().position;
+  const auto rest = store.events().read_all(after);
+  ASSERT_EQ(rest.size(), 2u);
+  EXPECT_EQ(rest[0].stream, "held-1");
+  EXPECT_EQ(rest[1].stream, "later-1");
+}
+
+// No snapshot lists its own transaction: read_all inside a transaction that has appended must
+// still stop below it, even after a later transaction has committed (review finding).
+TEST_F(PostgresTest, ReadAllInsideAnAppendingTransactionStopsBelowIt) {
+  Store store = open();
+  store.transaction([&](Transaction& tx) {
+    tx.events().append("mine-1", event("Mine"));
+    std::thread([&] { store.events().append("other-1", event("Other")); }).join();
+    EXPECT_TRUE(tx.events().read_all(AllReadOptions{}).empty());
+  });
+  const auto all = read_everything(store.events());
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].stream, "mine-1");
+}
+
 // A migration that needs a table's lock while another session's long transaction holds a
 // weaker one gives way after 200 ms instead of queueing every call behind it, and tries again
 // until it gets the lock. The step here is raising the feed's offset, which locks the events
