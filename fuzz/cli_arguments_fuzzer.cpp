@@ -21,15 +21,24 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   std::reverse(arguments.begin(), arguments.end());  // CLI11 takes them last first.
 
-  CLI::App app("fuzz");
-  std::int64_t limit = 0;
-  std::uint64_t count = 0;
-  double wait = 0;
-  app.add_option("--limit", limit);
-  app.add_option("--count", count);
-  app.add_option("--wait", wait)->check(cli::seconds_range());
-  app.add_option("rest");
-  cli::check_whole_numbers(app);
+  // Built once: CLI11 builds an app far slower than it parses, and clear() resets what a parse
+  // left behind.
+  static std::int64_t limit = 0;
+  static std::uint64_t count = 0;
+  static double wait = 0;
+  static CLI::App& app = []() -> CLI::App& {
+    static CLI::App built("fuzz");
+    built.add_option("--limit", limit);
+    built.add_option("--count", count);
+    built.add_option("--wait", wait)->check(cli::seconds_range());
+    built.add_option("rest");
+    cli::check_whole_numbers(built);
+    return built;
+  }();
+  app.clear();
+  limit = 0;
+  count = 0;
+  wait = 0;
   try {
     app.parse(arguments);
   } catch (const CLI::Error&) {
