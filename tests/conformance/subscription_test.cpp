@@ -75,31 +75,7 @@ TEST_P(SubscriptionTest, FollowsACategoryOrAStreamFromAPosition) {
 // Writers append while a subscriber follows live: it sees every event once, in the all-events
 // order, each stream's versions in order.
 TEST_P(SubscriptionTest, ALiveSubscriberNeverSkipsNorRepeatsUnderConcurrentWriters) {
-  constexpr int kWriters = 4;
-  constexpr int kEach = 40;
-  std::vector<std::thread> writers;
-  for (int w = 0; w < kWriters; ++w) {
-    writers.emplace_back([&, w] {
-      for (int i = 0; i < kEach; ++i) {
-        events().append("live-" + std::to_string((w * kEach + i) % 7), event("Tick"));
-      }
-    });
-  }
-  Subscription feed = store().subscribe();
-  std::vector<RecordedEvent> seen;
-  const auto deadline = std::chrono::steady_clock::now() + 60s;
-  while (seen.size() < static_cast<std::size_t>(kWriters * kEach) &&
-         std::chrono::steady_clock::now() < deadline) {
-    auto batch = feed.poll(1s);
-    seen.insert(seen.end(), batch.begin(), batch.end());
-  }
-  for (auto& writer : writers) writer.join();
-  EXPECT_EQ(ids_of(seen), ids_of(read_everything(events())));
-  std::map<std::string, std::int64_t> last;
-  for (const auto& e : seen) {
-    EXPECT_EQ(e.version, last[e.stream] + 1) << e.stream;
-    last[e.stream] = e.version;
-  }
+  expect_every_event_once_in_order(store(), follow_concurrent_appends(store(), "live", 4, 40, 7));
 }
 
 // A read model: each account's balance, kept in key-value state by a consumer.

@@ -5,9 +5,11 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 #include <memory>
 
 namespace strata::testing {
@@ -138,6 +140,38 @@ std::vector<std::string> ids_of(const std::vector<RecordedEvent>& events) {
   std::vector<std::string> ids;
   for (const auto& e : events) ids.push_back(e.id);
   return ids;
+}
+
+std::vector<RecordedEvent> follow_concurrent_appends(const Store& store, const std::string& prefix,
+                                                     int writers, int each, int streams) {
+  std::vector<std::thread> threads;
+  for (int w = 0; w < writers; ++w) {
+    threads.emplace_back([&, w] {
+      for (int i = 0; i < each; ++i) {
+        store.events().append(prefix + "-" + std::to_string((w * each + i) % streams),
+                              event("Tick"));
+      }
+    });
+  }
+  Subscription feed = store.subscribe();
+  std::vector<RecordedEvent> seen;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (seen.size() < static_cast<std::size_t>(writers * each) &&
+         std::chrono::steady_clock::now() < deadline) {
+    auto batch = feed.poll(std::chrono::seconds(1));
+    seen.insert(seen.end(), batch.begin(), batch.end());
+  }
+  for (auto& thread : threads) thread.join();
+  return seen;
+}
+
+void expect_every_event_once_in_order(const Store& store, const std::vector<RecordedEvent>& seen) {
+  EXPECT_EQ(ids_of(seen), ids_of(read_everything(store.events())));
+  std::map<std::string, std::int64_t> last;
+  for (const auto& e : seen) {
+    EXPECT_EQ(e.version, last[e.stream] + 1) << e.stream;
+    last[e.stream] = e.version;
+  }
 }
 
 std::string run_command(const std::string& command, int* status) {

@@ -80,6 +80,15 @@ std::vector<RecordedEvent> read_everything(const Events& events, std::size_t pag
 // The ids of `events`, in their order.
 std::vector<std::string> ids_of(const std::vector<RecordedEvent>& events);
 
+// While `writers` threads each append `each` events to streams `prefix`-0 … -(streams − 1), a
+// live subscriber follows the feed; returns what it saw once all were seen (or after 60 s).
+std::vector<RecordedEvent> follow_concurrent_appends(const Store& store, const std::string& prefix,
+                                                     int writers, int each, int streams);
+
+// Expects `seen` to be every event of `store` once, in the all-events order, and each stream's
+// versions in order.
+void expect_every_event_once_in_order(const Store& store, const std::vector<RecordedEvent>& seen);
+
 // The error code a call throws, or nullopt when it does not throw.
 template <class Fn>
 std::optional<ErrorCode> error_code_of(Fn&& fn) {
