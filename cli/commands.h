@@ -2,10 +2,14 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
 #include "context.h"
+#include "strata/event.h"
 
 namespace strata::cli {
 
@@ -16,6 +20,17 @@ CLI::Validator seconds_range();
 void check_whole_numbers(CLI::App& app);
 // A duration given in seconds, checked by seconds_range(), to the nearest millisecond.
 std::chrono::milliseconds seconds(double value);
+
+// The event filter options of `events all`, `events category` and `events subscribe`: --type
+// (repeatable), --since, --until, --metadata and --data.
+struct FilterOptions {
+  std::vector<std::string> types;
+  std::optional<std::string> since, until, metadata, data;
+
+  void add_to(CLI::App& command);
+  // Throws Error(invalid_argument) for a time parse_timestamp refuses.
+  EventFilter filter() const;
+};
 
 void add_migrate_command(CLI::App& app, Context& context);
 void add_events_commands(CLI::App& app, Context& context);

@@ -68,27 +68,50 @@ void add_read(CLI::App& events, Context& context) {
   });
 }
 
-void add_all(CLI::App& events, Context& context) {
-  struct Options {
-    std::optional<std::string> after, category, type;
-    std::size_t limit = 1000;
-  };
-  auto options = std::make_shared<Options>();
-  auto* all = events.add_subcommand("all", "Read every stream in the all-events order");
-  all->add_option("--after", options->after, "Read events after this position");
-  all->add_option("--category", options->category, "Only streams of this category");
-  all->add_option("--type", options->type, "Only events of this type");
-  all->add_option("--limit", options->limit, "Most events to print")->capture_default_str();
-  all->callback([options, &context] {
+// `events all` and `events category`: a read of the all-events order, forward or backward.
+struct AllReadArguments {
+  std::optional<std::string> after, before, category;
+  bool backward = false;
+  std::size_t limit = 1000;
+  FilterOptions filter;
+
+  void add_to(CLI::App& command) {
+    command.add_option("--after", after, "Only events after this position");
+    command.add_option("--before", before, "Only events before this position");
+    command.add_flag("--backward", backward, "Read from the newest event (or --before) back");
+    command.add_option("--limit", limit, "Most events to print")->capture_default_str();
+    filter.add_to(command);
+  }
+
+  void print(Context& context) const {
     AllReadOptions read_options;
-    if (options->after) read_options.after = Position::parse(*options->after);
-    read_options.category = options->category;
-    read_options.event_type = options->type;
-    read_options.limit = options->limit;
+    if (after) read_options.after = Position::parse(*after);
+    if (before) read_options.before = Position::parse(*before);
+    read_options.direction = backward ? Direction::backward : Direction::forward;
+    read_options.category = category;
+    read_options.limit = limit;
+    read_options.filter = filter.filter();
     for (const RecordedEvent& event : context.store().events().read_all(read_options)) {
       std::cout << event_line(event) << "\n";
     }
-  });
+  }
+};
+
+void add_all(CLI::App& events, Context& context) {
+  auto arguments = std::make_shared<AllReadArguments>();
+  auto* all = events.add_subcommand("all", "Read every stream in the all-events order");
+  all->add_option("--category", arguments->category, "Only streams of this category");
+  arguments->add_to(*all);
+  all->callback([arguments, &context] { arguments->print(context); });
+}
+
+void add_category(CLI::App& events, Context& context) {
+  auto arguments = std::make_shared<AllReadArguments>();
+  auto* category = events.add_subcommand(
+      "category", "Read the streams of one category (names up to their first '-') in order");
+  category->add_option("CATEGORY", arguments->category, "The category")->required();
+  arguments->add_to(*category);
+  category->callback([arguments, &context] { arguments->print(context); });
 }
 
 }  // namespace
@@ -99,6 +122,7 @@ void add_events_commands(CLI::App& app, Context& context) {
   add_append(*events, context);
   add_read(*events, context);
   add_all(*events, context);
+  add_category(*events, context);
   add_subscribe_command(*events, context);
 }
 

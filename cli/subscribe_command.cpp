@@ -12,6 +12,7 @@ struct Options {
   std::size_t member = 0;
   std::optional<std::size_t> max_events;
   std::optional<double> idle_seconds;
+  FilterOptions filter;
 };
 
 // Counts printed events against --max-events and time without events against --idle.
@@ -49,6 +50,7 @@ void follow(Store& store, const Options& options) {
   if (options.after) subscription.after = Position::parse(*options.after);
   subscription.category = options.category;
   subscription.stream = options.stream;
+  subscription.filter = options.filter.filter();
   subscription.batch = stopwatch.batch();
   Subscription feed = store.subscribe(subscription);
   while (!stopwatch.done()) {
@@ -66,6 +68,7 @@ void consume(Store& store, const Options& options) {
   ConsumerOptions consumer_options;
   consumer_options.category = options.category;
   consumer_options.stream = options.stream;
+  consumer_options.filter = options.filter.filter();
   consumer_options.group_size = options.group_size;
   consumer_options.member = options.member;
   consumer_options.batch = stopwatch.batch();
@@ -100,6 +103,7 @@ void add_subscribe_command(CLI::App& events, Context& context) {
       ->capture_default_str();
   subscribe->add_option("--member", options->member, "This member of the group (from 0)")
       ->capture_default_str();
+  options->filter.add_to(*subscribe);
   subscribe->add_option("--max-events", options->max_events, "Stop after this many events");
   subscribe->add_option("--idle", options->idle_seconds, "Stop after this many seconds without")
       ->check(seconds_range());

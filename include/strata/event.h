@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "strata/export.h"
@@ -23,6 +24,11 @@ using Timestamp = std::int64_t;
 
 // RFC 3339 in UTC with six fractional digits, e.g. "2026-11-22T00:44:56.123456Z".
 STRATA_EXPORT std::string format_timestamp(Timestamp micros);
+// Reads an RFC 3339 time ("2026-11-22T00:44:56Z", with up to six fractional digits and an offset
+// such as "+01:00" or "Z"; 'T' may be a space) or a date ("2026-11-22", its midnight UTC), from
+// 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z. Throws Error(invalid_argument) naming
+// `text` otherwise.
+STRATA_EXPORT Timestamp parse_timestamp(std::string_view text);
 
 // One event to append. `data` and `metadata` are JSON text, stored and returned byte for byte.
 struct EventData {
@@ -100,12 +106,32 @@ struct StreamReadOptions {
   std::size_t limit = 1000;
 };
 
+inline constexpr std::size_t kMaxFilterTypes = 100;
+
+// Which events a read returns: those for which every condition given holds (all when none is).
+struct EventFilter {
+  std::vector<std::string> types;       // Of one of these types (at most kMaxFilterTypes).
+  std::optional<Timestamp> since;       // Created at or after this time,
+  std::optional<Timestamp> until;       // and before this one (not before `since`).
+  std::optional<std::string> metadata;  // Whose metadata is JSON containing this JSON,
+  std::optional<std::string> data;      // and whose data is JSON containing this JSON.
+  // Both by PostgreSQL's jsonb `@>` rules, as KeyValue::find matches; an event whose JSON has
+  // numbers beyond what those rules compare alike on every backend (see KeyValue::find) never
+  // matches.
+
+  friend bool operator==(const EventFilter&, const EventFilter&) = default;
+};
+
+// A read of the all-events order: the events strictly between `after` and `before`, forward from
+// `after` or backward from `before` (from the newest event when absent).
 struct AllReadOptions {
-  Position after = Position::start();  // Read events strictly after this position.
+  Position after = Position::start();
+  std::optional<Position> before;
+  Direction direction = Direction::forward;
   std::size_t limit = 1000;
-  std::optional<std::string> category;    // Only streams whose name up to the first '-' is this.
-  std::optional<std::string> stream;      // Only this stream (not with `category`).
-  std::optional<std::string> event_type;  // Only events of this type.
+  std::optional<std::string> category;  // Only streams whose name up to the first '-' is this,
+  std::optional<std::string> stream;    // or only this stream (not with `category`).
+  EventFilter filter;
 };
 
 struct StreamInfo {

@@ -36,16 +36,18 @@ class STRATA_EXPORT Events {
   std::vector<RecordedEvent> read_stream(std::string_view stream,
                                          const StreamReadOptions& options = {}) const;
 
-  // Up to `limit` events of the streams whose name up to the first '-' is `category`, in the
-  // all-events order, strictly after `after`.
+  // Up to `limit` events of the streams whose name up to the first '-' is `category` that pass
+  // `filter`, in the all-events order, strictly after `after`.
   std::vector<RecordedEvent> read_category(std::string_view category,
                                            Position after = Position::start(),
-                                           std::size_t limit = 1000) const;
+                                           std::size_t limit = 1000,
+                                           const EventFilter& filter = {}) const;
 
-  // Up to `options.limit` events strictly after `options.after`, in the all-events order: total,
-  // the same for every reader, and never extended behind a position already returned, so a reader
-  // paging with the last position it saw never skips nor repeats an event. Throws
-  // invalid_argument for a position this Store did not hand out (beyond its head, or another's).
+  // Up to `options.limit` events that pass the options' filters, in the all-events order (or its
+  // reverse, reading backward): total, the same for every reader, and never extended behind a
+  // position already returned, so a reader paging with the last position it saw never skips nor
+  // repeats an event. Throws invalid_argument for a bad filter (naming it) or for a position this
+  // Store did not hand out (beyond its head, or another's).
   std::vector<RecordedEvent> read_all(const AllReadOptions& options = {}) const;
 
   // Whether `stream` has events, its current version, and whether it is deleted.

@@ -26,6 +26,7 @@ struct SubscriptionOptions {
   Position after = Position::start();   // Deliver the events strictly after this position.
   std::optional<std::string> category;  // Only the streams of this category,
   std::optional<std::string> stream;    // or only this stream; every event when both are absent.
+  EventFilter filter;                   // Only the events that pass it.
   std::size_t batch = 500;              // The most events one poll returns.
 };
 
@@ -61,6 +62,7 @@ STRATA_EXPORT std::size_t consumer_group_member(std::string_view stream, std::si
 struct ConsumerOptions {
   std::optional<std::string> category;  // What it follows, as in SubscriptionOptions.
   std::optional<std::string> stream;
+  EventFilter filter;
   std::size_t batch = 100;  // The most events one poll handles, in one transaction.
   // A consumer group: `group_size` members, each a Consumer of the same name with its own
   // `member` (0 to group_size − 1), split the streams by consumer_group_member(), so each stream

@@ -50,8 +50,8 @@ Consumer Store::consumer(std::string_view name, const ConsumerOptions& options) 
   state->backend = backend_;
   state->name = std::string(name);
   state->options = options;
-  state->read =
-      detail::feed_options(Position::start(), options.category, options.stream, options.batch);
+  state->read = detail::feed_options(Position::start(), options.category, options.stream,
+                                     options.filter, options.batch);
   // This object, as the member lock's candidate.
   state->member_lock.emplace(
       Locks(state->scope()),

@@ -170,12 +170,14 @@ std::vector<RecordedEvent> Events::read_stream(std::string_view stream,
 }
 
 std::vector<RecordedEvent> Events::read_category(std::string_view category, Position after,
-                                                 std::size_t limit) const {
+                                                 std::size_t limit,
+                                                 const EventFilter& filter) const {
   detail::validate_category(category);
   AllReadOptions options;
   options.after = after;
   options.limit = limit;
   options.category = std::string(category);
+  options.filter = filter;
   return read_all(options);
 }
 
@@ -184,6 +186,8 @@ std::vector<RecordedEvent> Events::read_all(const AllReadOptions& options) const
   detail::validate_count("read limit", options.limit);
   if (options.limit == 0) return {};
   return detail::run_on_session(scope_, "events.read_all", Call::read, [&](Session& session) {
+    // A backward read's start is checked first: from beyond the head it would read from the head.
+    if (options.before) detail::check_issued(session.events(), *options.before);
     auto events = session.events().read_all(options);
     // Only an empty page can be a reader beyond the head: it pays the check.
     if (events.empty()) detail::check_issued(session.events(), options.after);

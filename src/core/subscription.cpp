@@ -11,11 +11,13 @@ namespace strata {
 namespace detail {
 
 AllReadOptions feed_options(Position after, const std::optional<std::string>& category,
-                            const std::optional<std::string>& stream, std::size_t batch) {
+                            const std::optional<std::string>& stream, const EventFilter& filter,
+                            std::size_t batch) {
   AllReadOptions read;
   read.after = after;
   read.category = category;
   read.stream = stream;
+  read.filter = filter;
   read.limit = batch;
   validate_read_filter(read);
   validate_count("batch", batch, 1);
@@ -46,7 +48,8 @@ std::vector<RecordedEvent> read_or_wait(const Scope& scope, const char* operatio
 
 Subscription::Subscription(detail::Scope scope, const SubscriptionOptions& options)
     : scope_(std::move(scope)),
-      read_(detail::feed_options(options.after, options.category, options.stream, options.batch)) {
+      read_(detail::feed_options(options.after, options.category, options.stream, options.filter,
+                                 options.batch)) {
   if (read_.after != Position::start()) {
     detail::run_on_session(scope_, "subscription.open", detail::Call::read,
                            [&](detail::Session& session) {

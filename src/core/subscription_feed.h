@@ -13,7 +13,8 @@ namespace strata::detail {
 
 // The read_all a feed pages with. Throws invalid_argument for a bad filter or a batch of 0.
 AllReadOptions feed_options(Position after, const std::optional<std::string>& category,
-                            const std::optional<std::string>& stream, std::size_t batch);
+                            const std::optional<std::string>& stream, const EventFilter& filter,
+                            std::size_t batch);
 
 // read_all(read); when it comes back empty, waits for appends and reads again, until `wait`.
 // A database that cannot be reached is asked again with backoff until `wait` ends, and then

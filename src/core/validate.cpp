@@ -102,10 +102,27 @@ void validate_category(std::string_view category) {
   }
 }
 
+void validate_event_filter(const EventFilter& filter) {
+  if (filter.types.size() > kMaxFilterTypes) {
+    invalid("a filter of " + std::to_string(filter.types.size()) + " event types has more than " +
+            std::to_string(kMaxFilterTypes));
+  }
+  for (const std::string& type : filter.types) {
+    validate_name("filter event type", type, kMaxEventTypeBytes);
+  }
+  if (filter.since && filter.until && *filter.until < *filter.since) {
+    invalid("filter until " + format_timestamp(*filter.until) + " is before since " +
+            format_timestamp(*filter.since));
+  }
+  if (filter.metadata) validate_queryable_json("metadata filter", *filter.metadata);
+  if (filter.data) validate_queryable_json("data filter", *filter.data);
+}
+
 void validate_read_filter(const AllReadOptions& options) {
   if (options.category) validate_category(*options.category);
   if (options.stream) validate_stream_name(*options.stream);
   if (options.category && options.stream) invalid("read either a category or a stream, not both");
+  validate_event_filter(options.filter);
 }
 
 void validate_namespace(std::string_view name) {

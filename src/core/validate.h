@@ -35,7 +35,10 @@ void validate_stream_name(std::string_view stream);
 // A category is a stream-name prefix without '-'.
 void validate_category(std::string_view category);
 
-// A read_all filter: a valid category or stream, not both.
+// Event types that are names, at most kMaxFilterTypes of them; `until` not before `since`;
+// queryable JSON patterns.
+void validate_event_filter(const EventFilter& filter);
+// A read_all filter: a valid category or stream, not both, and a valid event filter.
 void validate_read_filter(const AllReadOptions& options);
 
 // 1..kMaxNamespaceBytes of UTF-8 without control characters.

@@ -271,39 +271,74 @@ constexpr std::string_view kHorizonEnd = R"sql( AND objsubid = 2
 )
 )sql";
 
-// $1 commit and $2 position to read after, $3 limit, then the filters given: `first`, `second`
-// and `third`, numbered from $4 on. Only events below the horizon are read: they are final, so
-// no event can later appear behind a position already returned.
-constexpr Statement read_all(std::string_view first = {}, std::string_view second = {},
-                             std::string_view third = {}) {
-  return Statement{kHorizon,
-                   kAppenderLockClass,
-                   kHorizonEnd,
-                   kSelectEvents,
-                   "WHERE (e.tx_id, e.position) > ($1::xid8, $2::bigint) "
-                   "AND e.tx_id < (SELECT commit_id FROM horizon) AND ",
-                   kRetainedSql,
-                   first,
-                   second,
-                   third,
-                   " ORDER BY e.tx_id, e.position LIMIT $3::bigint"};
-}
-constexpr std::string_view kCategory4 =
-    " AND (e.stream = $4::text OR starts_with(e.stream, $4::text || '-'))";
-constexpr std::string_view kType4 = " AND e.type = $4::text";
-constexpr std::string_view kType5 = " AND e.type = $5::text";
-constexpr std::string_view kStream4 = " AND e.stream = $4::text";
-constexpr std::string_view kStream5 = " AND e.stream = $5::text";
-constexpr std::string_view kStream6 = " AND e.stream = $6::text";
-// By the filters given: 4 for a stream, 2 for a category, 1 for a type.
-constexpr std::array<Statement, 8> kReadAll = {read_all(),
-                                               read_all(kType4),
-                                               read_all(kCategory4),
-                                               read_all(kCategory4, kType5),
-                                               read_all(kStream4),
-                                               read_all(kType4, kStream5),
-                                               read_all(kCategory4, kStream5),
-                                               read_all(kCategory4, kType5, kStream6)};
+// A read of the all-events order, its text built for the filters it has (each names its
+// parameter by number) and qualified per call. Only events below the horizon are read: they are
+// final, so no event can later appear behind a position already returned. The JSON filters
+// match queryable_json's expressions, which the store's optional indexes cover.
+class AllReadStatement {
+ public:
+  explicit AllReadStatement(const AllReadOptions& options) {
+    sql_.append(kHorizon).append(kAppenderLockClass).append(kHorizonEnd).append(kSelectEvents);
+    sql_ += "WHERE (e.tx_id, e.position) > (" + parameter(std::to_string(options.after.commit())) +
+            "::xid8, " + parameter(options.after.sequence()) + "::bigint)";
+    if (options.before) {
+      sql_ += " AND (e.tx_id, e.position) < (" +
+              parameter(std::to_string(options.before->commit())) + "::xid8, " +
+              parameter(options.before->sequence()) + "::bigint)";
+    }
+    sql_.append(" AND e.tx_id < (SELECT commit_id FROM horizon) AND ").append(kRetainedSql);
+    if (options.category) {
+      const std::string category = parameter(*options.category) + "::text";
+      sql_ +=
+          " AND (e.stream = " + category + " OR starts_with(e.stream, " + category + " || '-'))";
+    }
+    if (options.stream) sql_ += " AND e.stream = " + parameter(*options.stream) + "::text";
+    add_filter(options.filter);
+    const bool forward = options.direction == Direction::forward;
+    sql_ += forward ? " ORDER BY e.tx_id, e.position" : " ORDER BY e.tx_id DESC, e.position DESC";
+    sql_ += " LIMIT " + parameter(options.limit) + "::bigint";
+  }
+
+  pq::Result run(PgContext& context) const {
+    return context.connection.query(with_schema(sql_, context.store.quoted_schema), params_);
+  }
+
+ private:
+  void add_filter(const EventFilter& filter) {
+    if (!filter.types.empty()) {
+      const std::string types = pq::array_literal(
+          filter.types,
+          [](std::string& out, const std::string& type) { pq::append_array_element(out, type); });
+      sql_ += " AND e.type = ANY(" + parameter(types) + "::text[])";
+    }
+    if (filter.since) {
+      sql_ +=
+          " AND e.created_at >= " + parameter(format_timestamp(*filter.since)) + "::timestamptz";
+    }
+    if (filter.until) {
+      sql_ += " AND e.created_at < " + parameter(format_timestamp(*filter.until)) + "::timestamptz";
+    }
+    if (filter.metadata) {
+      sql_ +=
+          " AND {schema}.queryable_json(e.metadata) @> " + parameter(*filter.metadata) + "::jsonb";
+    }
+    if (filter.data) {
+      sql_ += " AND {schema}.queryable_json(e.data) @> " + parameter(*filter.data) + "::jsonb";
+    }
+  }
+
+  // Binds `value` as the next parameter; returns its placeholder.
+  std::string parameter(std::string_view value) {
+    params_.add(value);
+    return "$" + std::to_string(params_.size());
+  }
+  std::string parameter(std::uint64_t value) {
+    return parameter(std::string_view(std::to_string(value)));
+  }
+
+  std::string sql_;
+  Params params_;
+};
 
 // $1 stream. One row: its version, whether it has events to read, whether it is tombstoned.
 constexpr Statement kStreamInfo{
@@ -358,16 +393,7 @@ class PgEvents final : public EventOps {
   }
 
   std::vector<RecordedEvent> read_all(const AllReadOptions& options) override {
-    Params params;
-    params.add(std::to_string(options.after.commit()))
-        .add(static_cast<std::int64_t>(options.after.sequence()))
-        .add(static_cast<std::int64_t>(options.limit));
-    if (options.category) params.add(*options.category);
-    if (options.event_type) params.add(*options.event_type);
-    if (options.stream) params.add(*options.stream);
-    const std::size_t variant =
-        (options.stream ? 4 : 0) + (options.category ? 2 : 0) + (options.event_type ? 1 : 0);
-    return read_events(context_.query(kReadAll[variant], params));
+    return read_events(AllReadStatement(options).run(context_));
   }
 
   StreamInfo stream_info(std::string_view stream) override {

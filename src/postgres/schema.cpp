@@ -182,6 +182,28 @@ INSERT INTO {schema}.feed (xid_offset) VALUES (0);
      // Readers now pass every transaction that holds no appender's lock, and appends take their
      // stream's lock in that form: an older build's appends could be passed while in flight.
      true},
+    {10, "event filters by JSON containment", R"sql(
+-- An event's data or metadata as jsonb, for filters and their optional indexes; NULL when it
+-- cannot be one (a \u0000 escape, a number jsonb refuses) or has a number beyond what every
+-- backend compares alike (a magnitude above 1e300 or below 1e-300), as KeyValue::find requires
+-- of its values. Immutable, so an index may cover it.
+CREATE FUNCTION {schema}.queryable_json(document json) RETURNS jsonb
+LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $body$
+DECLARE
+  value jsonb;
+BEGIN
+  value := document::jsonb;
+  IF jsonb_path_exists(value, 'lax $.** ? (@.type() == "number" && (@ > 1e300 || @ < -1e300 || '
+                              '(@ != 0 && @ < 1e-300 && @ > -1e-300)))') THEN
+    RETURN NULL;
+  END IF;
+  RETURN value;
+EXCEPTION WHEN untranslatable_character OR invalid_text_representation
+            OR numeric_value_out_of_range THEN
+  RETURN NULL;
+END
+$body$;
+)sql"},
 };
 
 static_assert(std::size(kMigrations) == kSchemaVersion &&

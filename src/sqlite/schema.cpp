@@ -172,6 +172,8 @@ CREATE TABLE strata_consumers (
     // rowid, which writers take one at a time and a copy of the file keeps.
     {9, "an all-events order held back only by Strata's appenders, and kept through restores",
      "-- nothing to change on SQLite"},
+    // The JSON filters run strata_json_contains, defined on each connection.
+    {10, "event filters by JSON containment", "-- nothing to change on SQLite"},
 };
 
 static_assert(std::size(kMigrations) == kSchemaVersion &&

@@ -7,6 +7,7 @@
 #include <thread>
 #include <utility>
 
+#include "core/json.h"
 #include "core/json_contains.h"
 #include "core/pool.h"
 #include "core/work_signal.h"
@@ -243,9 +244,14 @@ class SqliteBackend final : public Backend {
 
   std::unique_ptr<Database> open_database() {
     auto db = std::make_unique<Database>(settings_.path, settings_.create);
+    // Only a document that PostgreSQL's jsonb holds and whose numbers every backend compares
+    // alike matches, as there (its queryable_json): key-value values and metadata are checked
+    // when written, events are not.
     db->define_function("strata_json_contains", 2,
                         [](std::string_view document, std::string_view pattern) {
-                          return json_contains(document, pattern);
+                          return is_queryable_json(document) &&
+                                 document.find("\\u0000") == std::string_view::npos &&
+                                 json_contains(document, pattern);
                         });
     db->exec("PRAGMA busy_timeout = " + std::to_string(settings_.busy_timeout.count()));
     if (!settings_.in_memory) enter_wal_mode(*db);

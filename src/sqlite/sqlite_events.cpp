@@ -62,33 +62,65 @@ constexpr Statement kReadStreamBackward{
     kSelectEvents, "WHERE stream = ?1 AND ", kRetainedBefore,
     "?4",          kRetainedAfter,           " AND version <= ?2 ORDER BY version DESC LIMIT ?3"};
 
-// ?1 position to read after, ?2 limit, ?5 now, then the filters given: ?3 category, ?4 type,
-// ?6 stream.
-constexpr Statement read_all(std::string_view first = {}, std::string_view second = {},
-                             std::string_view third = {}) {
-  return Statement{kSelectEvents,
-                   "WHERE position > ?1 AND ",
-                   kRetainedBefore,
-                   "?5",
-                   kRetainedAfter,
-                   first,
-                   second,
-                   third,
-                   " ORDER BY position LIMIT ?2"};
-}
-constexpr std::string_view kCategory =
-    " AND (stream = ?3 OR substr(stream, 1, length(?3) + 1) = ?3 || '-')";
-constexpr std::string_view kType = " AND type = ?4";
-constexpr std::string_view kStream = " AND stream = ?6";
-// By the filters given: 4 for a stream, 2 for a category, 1 for a type.
-constexpr std::array<Statement, 8> kReadAll = {read_all(),
-                                               read_all(kType),
-                                               read_all(kCategory),
-                                               read_all(kCategory, kType),
-                                               read_all(kStream),
-                                               read_all(kType, kStream),
-                                               read_all(kCategory, kStream),
-                                               read_all(kCategory, kType, kStream)};
+// A read of the all-events order, its text built for the filters it has (each names its
+// parameter by number); a connection prepares each text once.
+class AllReadStatement {
+ public:
+  explicit AllReadStatement(const AllReadOptions& options) : options_(options) {
+    sql_.append(kSelectEvents).append("WHERE position > ?1 AND position < ?2 AND ");
+    sql_.append(kRetainedBefore).append("?3").append(kRetainedAfter);
+    next_ = 5;
+    if (options.category) {
+      const std::string category = placeholder();
+      sql_ += " AND (stream = " + category + " OR substr(stream, 1, length(" + category +
+              ") + 1) = " + category + " || '-')";
+    }
+    if (options.stream) sql_ += " AND stream = " + placeholder();
+    const EventFilter& filter = options.filter;
+    if (!filter.types.empty()) {
+      sql_ += " AND type IN (";
+      for (std::size_t i = 0; i < filter.types.size(); ++i) {
+        sql_ += (i == 0 ? "" : ", ") + placeholder();
+      }
+      sql_ += ')';
+    }
+    if (filter.since) sql_ += " AND created_at >= " + placeholder();
+    if (filter.until) sql_ += " AND created_at < " + placeholder();
+    if (filter.metadata) sql_ += " AND strata_json_contains(metadata, " + placeholder() + ")";
+    if (filter.data) sql_ += " AND strata_json_contains(data, " + placeholder() + ")";
+    sql_ +=
+        options.direction == Direction::forward ? " ORDER BY position" : " ORDER BY position DESC";
+    sql_ += " LIMIT ?4";
+  }
+
+  // Binds the parameters in the order the text numbered them, and reads the events.
+  std::vector<RecordedEvent> run(SqliteContext& context) const {
+    Query query = context.db.query(sql_);
+    const std::int64_t before =
+        options_.before ? static_cast<std::int64_t>(options_.before->sequence()) : INT64_MAX;
+    query.bind(1, static_cast<std::int64_t>(options_.after.sequence()))
+        .bind(2, before)
+        .bind(3, now_micros())
+        .bind(4, static_cast<std::int64_t>(options_.limit));
+    int next = 5;
+    if (options_.category) query.bind(next++, *options_.category);
+    if (options_.stream) query.bind(next++, *options_.stream);
+    const EventFilter& filter = options_.filter;
+    for (const std::string& type : filter.types) query.bind(next++, type);
+    if (filter.since) query.bind(next++, *filter.since);
+    if (filter.until) query.bind(next++, *filter.until);
+    if (filter.metadata) query.bind(next++, *filter.metadata);
+    if (filter.data) query.bind(next++, *filter.data);
+    return read_events(query);
+  }
+
+ private:
+  std::string placeholder() { return "?" + std::to_string(next_++); }
+
+  const AllReadOptions& options_;
+  std::string sql_;
+  int next_ = 0;
+};
 
 // ?1 stream, ?2 now.
 constexpr Statement kReadable{"SELECT EXISTS (SELECT 1 FROM strata_events e WHERE stream = ?1 AND ",
@@ -154,16 +186,7 @@ class SqliteEvents final : public EventOps {
   std::vector<RecordedEvent> read_all(const AllReadOptions& options) override {
     // Positions here are 0/N: another one (PostgreSQL's) lies beyond every event, not at N.
     if (options.after.commit() != 0) return {};
-    const std::size_t variant =
-        (options.stream ? 4 : 0) + (options.category ? 2 : 0) + (options.event_type ? 1 : 0);
-    Query query = context_.query(kReadAll[variant]);
-    query.bind(1, static_cast<std::int64_t>(options.after.sequence()))
-        .bind(2, static_cast<std::int64_t>(options.limit));
-    if (options.category) query.bind(3, *options.category);
-    if (options.event_type) query.bind(4, *options.event_type);
-    query.bind(5, now_micros());
-    if (options.stream) query.bind(6, *options.stream);
-    return read_events(query);
+    return AllReadStatement(options).run(context_);
   }
 
   StreamInfo stream_info(std::string_view stream) override {

@@ -90,6 +90,58 @@ TEST_P(CliTest, AppendReadAndAll) {
   ASSERT_EQ(out.size(), 1u);
 }
 
+TEST_P(CliTest, EventQueriesFilterByTypeTimeAndJsonAndReadBackward) {
+  int status = -1;
+  strata(R"(events append order-1 Placed '{"total":30}' --metadata '{"tenant":"acme"}')", &status);
+  ASSERT_EQ(status, 0);
+  strata(R"(events append order-2 Placed '{"total":5}' --metadata '{"tenant":"globex"}')", &status);
+  strata(R"(events append invoice-1 Issued '{"total":30}' --metadata '{"tenant":"acme"}')",
+         &status);
+  strata(R"(events append order-1 Paid '{}' --metadata '{"tenant":"acme"}')", &status);
+  ASSERT_EQ(status, 0);
+
+  auto out =
+      json_lines(strata("events all --type Placed --type Paid --metadata "
+                        R"('{"tenant":"acme"}' --backward)",
+                        &status));
+  ASSERT_EQ(status, 0);
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0]["type"], "Paid");
+  EXPECT_EQ(out[1]["type"], "Placed");
+  out = json_lines(strata(R"(events category order --data '{"total":30}')", &status));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0]["stream"], "order-1");
+  out = json_lines(strata("events category order --backward --limit 1", &status));
+  ASSERT_EQ(out.size(), 1u);
+  const std::string newest = out[0]["position"];
+  out = json_lines(strata("events category order --backward --before " + newest, &status));
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0]["stream"], "order-2");
+
+  const std::string created = out[0]["created_at"];
+  out = json_lines(strata("events all --since " + created, &status));
+  ASSERT_EQ(status, 0);
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_EQ(out[0]["stream"], "order-2");
+  out = json_lines(strata("events all --until " + created, &status));
+  ASSERT_EQ(out.size(), 1u);
+  out = json_lines(strata("events all --until 2000-01-01", &status));
+  EXPECT_TRUE(out.empty());
+  out = json_lines(strata(R"(events subscribe --type Issued --metadata '{"tenant":"acme"}')"
+                          " --max-events 1",
+                          &status));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0]["stream"], "invoice-1");
+
+  strata("events all --since yesterday", &status);
+  EXPECT_EQ(status, 2);
+  EXPECT_NE(last_stderr().find("time 'yesterday' is not an RFC 3339 time"), std::string::npos)
+      << last_stderr();
+  strata("events category order --data '{\"total\":'", &status);
+  EXPECT_EQ(status, 2);
+  EXPECT_NE(last_stderr().find("data filter is not valid JSON"), std::string::npos);
+}
+
 TEST_P(CliTest, ExitCodesAndErrors) {
   int status = -1;
   strata("events append order-1 Placed '{}'", &status);

@@ -73,7 +73,7 @@ TEST_P(ReadTest, ReadAllIsInAppendOrderWithFilters) {
             (S{"order-1:Placed", "order-2:Placed", "order-1:Paid", "order:Configured",
                "order-1-line-2:Added"}));
   AllReadOptions placed;
-  placed.event_type = "Placed";
+  placed.filter.types = {"Placed"};
   EXPECT_EQ(streams_and_types(events().read_all(placed)), (S{"order-1:Placed", "order-2:Placed"}));
   placed.category = "invoice";
   EXPECT_TRUE(events().read_all(placed).empty());

@@ -69,7 +69,7 @@ EventData event(std::string type, std::string data = "{}",
                 std::optional<std::string> id = std::nullopt);
 
 // The schema version every migration leads to.
-constexpr int kLatestSchema = 9;
+constexpr int kLatestSchema = 10;
 
 // Shorthand for an unconditional key-value write.
 KvPut kv_write(std::string key, std::string value);
