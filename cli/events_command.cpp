@@ -47,6 +47,7 @@ void add_read(CLI::App& events, Context& context) {
   struct Options {
     std::string stream;
     std::optional<std::int64_t> from;
+    std::optional<std::string> as_of;
     bool backward = false;
     std::size_t limit = 1000;
   };
@@ -56,8 +57,11 @@ void add_read(CLI::App& events, Context& context) {
   read->add_option("--from", options->from, "First version to read");
   read->add_flag("--backward", options->backward, "Read from the newest event back");
   read->add_option("--limit", options->limit, "Most events to print")->capture_default_str();
+  read->add_option("--as-of", options->as_of,
+                   "The stream as it stood at this time (RFC 3339): its events created until then");
   read->callback([options, &context] {
     StreamReadOptions read_options;
+    if (options->as_of) read_options.as_of = parse_timestamp(*options->as_of);
     read_options.from = options->from;
     read_options.direction = options->backward ? Direction::backward : Direction::forward;
     read_options.limit = options->limit;
@@ -114,6 +118,27 @@ void add_category(CLI::App& events, Context& context) {
   category->callback([arguments, &context] { arguments->print(context); });
 }
 
+void add_count(CLI::App& events, Context& context) {
+  struct Options {
+    std::optional<std::string> stream, category;
+    FilterOptions filter;
+  };
+  auto options = std::make_shared<Options>();
+  auto* count = events.add_subcommand("count", "Count events, by stream, category or filter");
+  auto* stream = count->add_option("--stream", options->stream, "Only this stream");
+  count->add_option("--category", options->category, "Only streams of this category")
+      ->excludes(stream);
+  options->filter.add_to(*count);
+  count->callback([options, &context] {
+    AllReadOptions read_options;
+    read_options.stream = options->stream;
+    read_options.category = options->category;
+    read_options.filter = options->filter.filter();
+    const std::uint64_t counted = context.store().events().count(read_options);
+    std::cout << "{\"count\":" << counted << "}\n";
+  });
+}
+
 }  // namespace
 
 void add_events_commands(CLI::App& app, Context& context) {
@@ -123,6 +148,7 @@ void add_events_commands(CLI::App& app, Context& context) {
   add_read(*events, context);
   add_all(*events, context);
   add_category(*events, context);
+  add_count(*events, context);
   add_subscribe_command(*events, context);
 }
 

@@ -104,6 +104,8 @@ struct StreamReadOptions {
   std::optional<std::int64_t> from;
   Direction direction = Direction::forward;
   std::size_t limit = 1000;
+  // Only the events created at or before this time: the stream as it stood then.
+  std::optional<Timestamp> as_of;
 };
 
 inline constexpr std::size_t kMaxFilterTypes = 100;

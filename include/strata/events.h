@@ -49,6 +49,9 @@ class STRATA_EXPORT Events {
   // repeats an event. Throws invalid_argument for a bad filter (naming it) or for a position this
   // Store did not hand out (beyond its head, or another's).
   std::vector<RecordedEvent> read_all(const AllReadOptions& options = {}) const;
+  // How many events read_all(options) would return without its limit (by stream, category,
+  // types or any other of its filters), in one statement. Throws what read_all throws.
+  std::uint64_t count(const AllReadOptions& options = {}) const;
 
   // Whether `stream` has events, its current version, and whether it is deleted.
   StreamInfo stream_info(std::string_view stream) const;

@@ -114,7 +114,7 @@ AppendResult append_nothing(EventOps& events, const std::string& stream, Expecte
     throw WrongExpectedVersion(stream, expected.to_string(), info.version);
   }
   if (!info.exists) return AppendResult{0, Position::start()};
-  const auto last = events.read_stream(stream, info.version, Direction::backward, 1);
+  const auto last = events.read_stream(stream, info.version, Direction::backward, 1, std::nullopt);
   return AppendResult{info.version, last.empty() ? Position::start() : last.front().position};
 }
 
@@ -165,7 +165,8 @@ std::vector<RecordedEvent> Events::read_stream(std::string_view stream,
   detail::validate_count("read limit", options.limit);
   if (options.limit == 0) return {};
   return detail::run_on_session(scope_, "events.read_stream", Call::read, [&](Session& session) {
-    return session.events().read_stream(stream, from, options.direction, options.limit);
+    return session.events().read_stream(stream, from, options.direction, options.limit,
+                                        options.as_of);
   });
 }
 
@@ -192,6 +193,15 @@ std::vector<RecordedEvent> Events::read_all(const AllReadOptions& options) const
     // Only an empty page can be a reader beyond the head: it pays the check.
     if (events.empty()) detail::check_issued(session.events(), options.after);
     return events;
+  });
+}
+
+std::uint64_t Events::count(const AllReadOptions& options) const {
+  detail::validate_read_filter(options);
+  return detail::run_on_session(scope_, "events.count", Call::read, [&](Session& session) {
+    if (options.before) detail::check_issued(session.events(), *options.before);
+    detail::check_issued(session.events(), options.after);
+    return session.events().count(options);
   });
 }
 

@@ -228,12 +228,14 @@ constexpr Statement kLastPosition{
 // $1 the ids, as a uuid array.
 constexpr Statement kEventsById{kSelectEvents, "WHERE e.id = ANY($1::uuid[])"};
 
-// $1 stream, $2 first version, $3 limit.
-constexpr Statement kReadStreamForward{kSelectEvents,
-                                       "WHERE e.stream = $1::text AND e.version >= $2::bigint AND ",
-                                       kRetainedSql, " ORDER BY e.version LIMIT $3::bigint"};
+// $1 stream, $2 first version, $3 limit, $4 the time read as of (NULL: now).
+constexpr std::string_view kAsOf4 =
+    " AND e.created_at <= coalesce($4::timestamptz, 'infinity') AND ";
+constexpr Statement kReadStreamForward{
+    kSelectEvents, "WHERE e.stream = $1::text AND e.version >= $2::bigint", kAsOf4, kRetainedSql,
+    " ORDER BY e.version LIMIT $3::bigint"};
 constexpr Statement kReadStreamBackward{
-    kSelectEvents, "WHERE e.stream = $1::text AND e.version <= $2::bigint AND ", kRetainedSql,
+    kSelectEvents, "WHERE e.stream = $1::text AND e.version <= $2::bigint", kAsOf4, kRetainedSql,
     " ORDER BY e.version DESC LIMIT $3::bigint"};
 
 // The horizon of the all-events order, as a commit id: no event can commit below it later. A
@@ -271,14 +273,18 @@ constexpr std::string_view kHorizonEnd = R"sql( AND objsubid = 2
 )
 )sql";
 
-// A read of the all-events order, its text built for the filters it has (each names its
-// parameter by number) and qualified per call. Only events below the horizon are read: they are
-// final, so no event can later appear behind a position already returned. The JSON filters
+// A read (or a count) of the all-events order, its text built for the filters it has (each
+// names its parameter by number) and qualified per call. Only events below the horizon are read:
+// they are final, so no event can later appear behind a position already returned. The JSON filters
 // match queryable_json's expressions, which the store's optional indexes cover.
 class AllReadStatement {
  public:
-  explicit AllReadStatement(const AllReadOptions& options) {
-    sql_.append(kHorizon).append(kAppenderLockClass).append(kHorizonEnd).append(kSelectEvents);
+  enum class Shape { events, count };
+
+  AllReadStatement(const AllReadOptions& options, Shape shape) {
+    sql_.append(kHorizon).append(kAppenderLockClass).append(kHorizonEnd);
+    sql_.append(shape == Shape::events ? kSelectEvents
+                                       : "SELECT count(*) AS count FROM {schema}.events e ");
     sql_ += "WHERE (e.tx_id, e.position) > (" + parameter(std::to_string(options.after.commit())) +
             "::xid8, " + parameter(options.after.sequence()) + "::bigint)";
     if (options.before) {
@@ -294,6 +300,7 @@ class AllReadStatement {
     }
     if (options.stream) sql_ += " AND e.stream = " + parameter(*options.stream) + "::text";
     add_filter(options.filter);
+    if (shape == Shape::count) return;
     const bool forward = options.direction == Direction::forward;
     sql_ += forward ? " ORDER BY e.tx_id, e.position" : " ORDER BY e.tx_id DESC, e.position DESC";
     sql_ += " LIMIT " + parameter(options.limit) + "::bigint";
@@ -385,15 +392,23 @@ class PgEvents final : public EventOps {
   }
 
   std::vector<RecordedEvent> read_stream(std::string_view stream, std::int64_t from,
-                                         Direction direction, std::size_t limit) override {
+                                         Direction direction, std::size_t limit,
+                                         std::optional<Timestamp> as_of) override {
     Params params;
     params.add(stream).add(from).add(static_cast<std::int64_t>(limit));
+    params.add_nullable(as_of ? std::optional<std::string_view>(format_timestamp(*as_of))
+                              : std::nullopt);
     return read_events(context_.query(
         direction == Direction::forward ? kReadStreamForward : kReadStreamBackward, params));
   }
 
   std::vector<RecordedEvent> read_all(const AllReadOptions& options) override {
-    return read_events(AllReadStatement(options).run(context_));
+    return read_events(AllReadStatement(options, AllReadStatement::Shape::events).run(context_));
+  }
+
+  std::uint64_t count(const AllReadOptions& options) override {
+    const Result counted = AllReadStatement(options, AllReadStatement::Shape::count).run(context_);
+    return counted.unsigned_integer(0, counted.column("count"));
   }
 
   StreamInfo stream_info(std::string_view stream) override {

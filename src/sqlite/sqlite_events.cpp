@@ -1,6 +1,7 @@
 // Event streams on SQLite: one writer at a time, so an append checks the stream and inserts in
 // one transaction, and the all-events order is the rowid's.
 #include <array>
+#include <variant>
 
 #include "core/ids.h"
 #include "sqlite/sqlite_event_sql.h"
@@ -54,72 +55,90 @@ constexpr Statement kInsert{
 // ?1 id.
 constexpr Statement kById{kSelectEvents, "WHERE id = ?1"};
 
-// ?1 stream, ?2 first version, ?3 limit, ?4 now.
-constexpr Statement kReadStreamForward{
-    kSelectEvents, "WHERE stream = ?1 AND ", kRetainedBefore,
-    "?4",          kRetainedAfter,           " AND version >= ?2 ORDER BY version LIMIT ?3"};
-constexpr Statement kReadStreamBackward{
-    kSelectEvents, "WHERE stream = ?1 AND ", kRetainedBefore,
-    "?4",          kRetainedAfter,           " AND version <= ?2 ORDER BY version DESC LIMIT ?3"};
+// ?1 stream, ?2 first version, ?3 limit, ?4 now, ?5 the time read as of (NULL: now).
+constexpr std::string_view kAsOf5 = " AND created_at <= coalesce(?5, 9223372036854775807)";
+constexpr Statement kReadStreamForward{kSelectEvents,
+                                       "WHERE stream = ?1 AND ",
+                                       kRetainedBefore,
+                                       "?4",
+                                       kRetainedAfter,
+                                       kAsOf5,
+                                       " AND version >= ?2 ORDER BY version LIMIT ?3"};
+constexpr Statement kReadStreamBackward{kSelectEvents,
+                                        "WHERE stream = ?1 AND ",
+                                        kRetainedBefore,
+                                        "?4",
+                                        kRetainedAfter,
+                                        kAsOf5,
+                                        " AND version <= ?2 ORDER BY version DESC LIMIT ?3"};
 
-// A read of the all-events order, its text built for the filters it has (each names its
-// parameter by number); a connection prepares each text once.
+// A read (or a count) of the all-events order, its text built for the filters it has (each
+// names its parameter by number); a connection prepares each text once.
 class AllReadStatement {
  public:
-  explicit AllReadStatement(const AllReadOptions& options) : options_(options) {
-    sql_.append(kSelectEvents).append("WHERE position > ?1 AND position < ?2 AND ");
-    sql_.append(kRetainedBefore).append("?3").append(kRetainedAfter);
-    next_ = 5;
+  enum class Shape { events, count };
+
+  AllReadStatement(const AllReadOptions& options, Shape shape) {
+    sql_ =
+        shape == Shape::events ? kSelectEvents : "SELECT count(*) AS count FROM strata_events e ";
+    sql_ += "WHERE position > " + parameter(options.after.sequence());
+    if (options.before) sql_ += " AND position < " + parameter(options.before->sequence());
+    sql_.append(" AND ").append(kRetainedBefore).append(parameter(now_micros()));
+    sql_.append(kRetainedAfter);
     if (options.category) {
-      const std::string category = placeholder();
+      const std::string category = parameter(*options.category);
       sql_ += " AND (stream = " + category + " OR substr(stream, 1, length(" + category +
               ") + 1) = " + category + " || '-')";
     }
-    if (options.stream) sql_ += " AND stream = " + placeholder();
-    const EventFilter& filter = options.filter;
-    if (!filter.types.empty()) {
-      sql_ += " AND type IN (";
-      for (std::size_t i = 0; i < filter.types.size(); ++i) {
-        sql_ += (i == 0 ? "" : ", ") + placeholder();
-      }
-      sql_ += ')';
-    }
-    if (filter.since) sql_ += " AND created_at >= " + placeholder();
-    if (filter.until) sql_ += " AND created_at < " + placeholder();
-    if (filter.metadata) sql_ += " AND strata_json_contains(metadata, " + placeholder() + ")";
-    if (filter.data) sql_ += " AND strata_json_contains(data, " + placeholder() + ")";
+    if (options.stream) sql_ += " AND stream = " + parameter(*options.stream);
+    add_filter(options.filter);
+    if (shape == Shape::count) return;
     sql_ +=
         options.direction == Direction::forward ? " ORDER BY position" : " ORDER BY position DESC";
-    sql_ += " LIMIT ?4";
+    sql_ += " LIMIT " + parameter(options.limit);
   }
 
-  // Binds the parameters in the order the text numbered them, and reads the events.
-  std::vector<RecordedEvent> run(SqliteContext& context) const {
-    Query query = context.db.query(sql_);
-    const std::int64_t before =
-        options_.before ? static_cast<std::int64_t>(options_.before->sequence()) : INT64_MAX;
-    query.bind(1, static_cast<std::int64_t>(options_.after.sequence()))
-        .bind(2, before)
-        .bind(3, now_micros())
-        .bind(4, static_cast<std::int64_t>(options_.limit));
-    int next = 5;
-    if (options_.category) query.bind(next++, *options_.category);
-    if (options_.stream) query.bind(next++, *options_.stream);
-    const EventFilter& filter = options_.filter;
-    for (const std::string& type : filter.types) query.bind(next++, type);
-    if (filter.since) query.bind(next++, *filter.since);
-    if (filter.until) query.bind(next++, *filter.until);
-    if (filter.metadata) query.bind(next++, *filter.metadata);
-    if (filter.data) query.bind(next++, *filter.data);
-    return read_events(query);
+  const std::string& sql() const { return sql_; }
+  // Binds the parameters the text numbers to a use of it.
+  void bind(Query& query) const {
+    for (std::size_t i = 0; i < params_.size(); ++i) {
+      const int index = static_cast<int>(i) + 1;
+      if (const auto* number = std::get_if<std::int64_t>(&params_[i])) {
+        query.bind(index, *number);
+      } else {
+        query.bind(index, std::get<std::string>(params_[i]));
+      }
+    }
   }
 
  private:
-  std::string placeholder() { return "?" + std::to_string(next_++); }
+  void add_filter(const EventFilter& filter) {
+    if (!filter.types.empty()) {
+      sql_ += " AND type IN (";
+      for (std::size_t i = 0; i < filter.types.size(); ++i) {
+        sql_ += (i == 0 ? "" : ", ") + parameter(filter.types[i]);
+      }
+      sql_ += ')';
+    }
+    if (filter.since) sql_ += " AND created_at >= " + parameter(*filter.since);
+    if (filter.until) sql_ += " AND created_at < " + parameter(*filter.until);
+    if (filter.metadata) {
+      sql_ += " AND strata_json_contains(metadata, " + parameter(*filter.metadata) + ")";
+    }
+    if (filter.data) sql_ += " AND strata_json_contains(data, " + parameter(*filter.data) + ")";
+  }
 
-  const AllReadOptions& options_;
+  // Binds `value` as the next parameter; returns its placeholder.
+  std::string parameter(std::int64_t value) { return bind_next(value); }
+  std::string parameter(std::uint64_t value) { return bind_next(static_cast<std::int64_t>(value)); }
+  std::string parameter(std::string_view text) { return bind_next(std::string(text)); }
+  std::string bind_next(std::variant<std::int64_t, std::string> value) {
+    params_.push_back(std::move(value));
+    return "?" + std::to_string(params_.size());
+  }
+
   std::string sql_;
-  int next_ = 0;
+  std::vector<std::variant<std::int64_t, std::string>> params_;
 };
 
 // ?1 stream, ?2 now.
@@ -175,18 +194,32 @@ class SqliteEvents final : public EventOps {
   }
 
   std::vector<RecordedEvent> read_stream(std::string_view stream, std::int64_t from,
-                                         Direction direction, std::size_t limit) override {
+                                         Direction direction, std::size_t limit,
+                                         std::optional<Timestamp> as_of) override {
     Query query =
         context_.query(direction == Direction::forward ? kReadStreamForward : kReadStreamBackward);
     query.bind(1, stream).bind(2, from).bind(3, static_cast<std::int64_t>(limit));
     query.bind(4, now_micros());
+    if (as_of) query.bind(5, *as_of);
     return read_events(query);
   }
 
   std::vector<RecordedEvent> read_all(const AllReadOptions& options) override {
     // Positions here are 0/N: another one (PostgreSQL's) lies beyond every event, not at N.
     if (options.after.commit() != 0) return {};
-    return AllReadStatement(options).run(context_);
+    const AllReadStatement read(options, AllReadStatement::Shape::events);
+    Query query = context_.db.query(read.sql());
+    read.bind(query);
+    return read_events(query);
+  }
+
+  std::uint64_t count(const AllReadOptions& options) override {
+    if (options.after.commit() != 0) return 0;
+    const AllReadStatement count(options, AllReadStatement::Shape::count);
+    Query query = context_.db.query(count.sql());
+    count.bind(query);
+    query.step();
+    return static_cast<std::uint64_t>(query.integer(query.column("count")));
   }
 
   StreamInfo stream_info(std::string_view stream) override {

@@ -133,6 +133,15 @@ TEST_P(CliTest, EventQueriesFilterByTypeTimeAndJsonAndReadBackward) {
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0]["stream"], "invoice-1");
 
+  out = json_lines(strata("events count --category order --type Placed", &status));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0], nlohmann::json::parse(R"({"count":2})"));
+  out = json_lines(strata("events count", &status));
+  EXPECT_EQ(out[0]["count"], 4);
+  out = json_lines(strata("events read order-1 --as-of " + created, &status));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0]["type"], "Placed");
+
   strata("events all --since yesterday", &status);
   EXPECT_EQ(status, 2);
   EXPECT_NE(last_stderr().find("time 'yesterday' is not an RFC 3339 time"), std::string::npos)

@@ -144,6 +144,47 @@ TEST_P(QueryTest, ReadsBackwardAndPagesBackWithBefore) {
   EXPECT_EQ(names(events().read_all(window)), names({forward[3]}));
 }
 
+TEST_P(QueryTest, CountsByStreamCategoryTypeAndAnyFilter) {
+  append_orders(events());
+  AllReadOptions options;
+  EXPECT_EQ(events().count(options), 7u);
+  options.stream = "order-1";
+  EXPECT_EQ(events().count(options), 2u);
+  options.stream = std::nullopt;
+  options.category = "order";
+  EXPECT_EQ(events().count(options), 5u);
+  options.filter.types = {"Placed"};
+  EXPECT_EQ(events().count(options), 3u);
+  options.category = std::nullopt;
+  options.filter.types = {"Paid"};
+  options.filter.metadata = R"({"tenant":"acme"})";
+  EXPECT_EQ(events().count(options), 2u);
+  options = {};
+  options.limit = 1;                                      // Counts ignore the page size,
+  options.after = read_everything(events())[4].position;  // but not the bounds.
+  EXPECT_EQ(events().count(options), 2u);
+  events().delete_stream("order-2");
+  EXPECT_EQ(events().count(), 5u) << "a deleted stream's events are not counted";
+}
+
+TEST_P(QueryTest, AStreamAsOfATimeHasTheEventsCreatedUpToIt) {
+  events().append("account-1", {event("Opened"), event("Deposited")});
+  std::this_thread::sleep_for(2ms);
+  events().append("account-1", event("Withdrawn"));
+  const auto all = events().read_stream("account-1");
+  ASSERT_EQ(all.size(), 3u);
+  StreamReadOptions as_of;
+  as_of.as_of = all[1].created_at;  // Inclusive.
+  EXPECT_EQ(names(events().read_stream("account-1", as_of)),
+            (std::vector<std::string>{"account-1@1", "account-1@2"}));
+  as_of.direction = Direction::backward;
+  as_of.limit = 1;
+  EXPECT_EQ(names(events().read_stream("account-1", as_of)),
+            (std::vector<std::string>{"account-1@2"}));
+  as_of.as_of = all[0].created_at - 1;
+  EXPECT_TRUE(events().read_stream("account-1", as_of).empty());
+}
+
 TEST_P(QueryTest, BadFiltersAreRefusedNamingWhatIsWrong) {
   auto message_of = [&](const AllReadOptions& options) {
     try {

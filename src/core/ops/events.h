@@ -51,10 +51,14 @@ class EventOps {
   virtual AppendAttempt try_append(const AppendBatch& batch) = 0;
   // The stored events with any of these ids (canonical UUIDs), in any order.
   virtual std::vector<RecordedEvent> by_id(const std::vector<std::string>& ids) = 0;
-  // Events of `stream` from version `from` (inclusive) in `direction`.
+  // Events of `stream` from version `from` (inclusive) in `direction`, created at or before
+  // `as_of` when given.
   virtual std::vector<RecordedEvent> read_stream(std::string_view stream, std::int64_t from,
-                                                 Direction direction, std::size_t limit) = 0;
+                                                 Direction direction, std::size_t limit,
+                                                 std::optional<Timestamp> as_of) = 0;
   virtual std::vector<RecordedEvent> read_all(const AllReadOptions& options) = 0;
+  // How many events read_all(options) would return without its limit.
+  virtual std::uint64_t count(const AllReadOptions& options) = 0;
   virtual StreamInfo stream_info(std::string_view stream) = 0;
   // Whether this store can have handed out `position` (both parts below 2^63): not beyond the
   // furthest transaction and sequence it has issued, which never move back, even when the
