@@ -1,5 +1,6 @@
 #include <charconv>
 #include <iostream>
+#include <stdexcept>
 
 #include "commands.h"
 #include "output.h"
@@ -139,6 +140,28 @@ void add_count(CLI::App& events, Context& context) {
   });
 }
 
+// Prints each problem as a JSON line; exits 1 when there was one.
+void add_verify(CLI::App& events, Context& context) {
+  auto* verify = events.add_subcommand(
+      "verify",
+      "Check every stored event: versions, positions, ids, checksums (exit 1 on a fault)");
+  verify->callback([&context] {
+    const VerifySummary summary = context.store().events().verify([](const EventProblem& problem) {
+      print({{"problem", to_string(problem.kind)},
+             {"stream", problem.stream},
+             {"version", problem.version},
+             {"message", problem.message}});
+    });
+    const std::string checked =
+        std::to_string(summary.events) + " events of " + std::to_string(summary.streams) +
+        " streams (" + std::to_string(summary.without_checksum) + " from before checksums)";
+    if (summary.problems > 0) {
+      throw std::runtime_error(std::to_string(summary.problems) + " problems in " + checked);
+    }
+    std::cerr << "strata: verified " << checked << ": no problems\n";
+  });
+}
+
 }  // namespace
 
 void add_events_commands(CLI::App& app, Context& context) {
@@ -149,6 +172,7 @@ void add_events_commands(CLI::App& app, Context& context) {
   add_all(*events, context);
   add_category(*events, context);
   add_count(*events, context);
+  add_verify(*events, context);
   add_subscribe_command(*events, context);
 }
 

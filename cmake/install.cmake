@@ -36,8 +36,8 @@ if(BUILD_SHARED_LIBS)
   set(pc_private "")
 else()
   # A static library's dependencies, which `pkg-config --static --libs strata` adds: the shared
-  # libpq and SQLite (not libpq.pc's own private list, whose static libraries Debian lacks).
-  set(pc_private "Libs.private: -lsqlite3")
+  # libpq, SQLite and zlib (not libpq.pc's own private list, whose static libraries Debian lacks).
+  set(pc_private "Libs.private: -lsqlite3 -lz")
   if(STRATA_WITH_POSTGRES)
     string(APPEND pc_private " -lpq")
   endif()

@@ -151,4 +151,30 @@ struct StreamSettings {
   friend bool operator==(const StreamSettings&, const StreamSettings&) = default;
 };
 
+// A fault Events::verify found among the stored events.
+struct EventProblem {
+  enum class Kind {
+    missing_versions,   // A stream lacks versions between its truncation point and its last.
+    version_order,      // A stream's version is stored twice.
+    position_order,     // An event's position is not after its stream's previous event's.
+    duplicate_id,       // An event id is stored more than once.
+    checksum_mismatch,  // An event's content differs from the checksum taken at its append.
+  };
+  Kind kind = Kind::missing_versions;
+  std::string stream;
+  std::int64_t version = 0;  // The event it concerns (for missing versions: the first after).
+  std::string message;       // What is wrong, in words.
+};
+
+// "missing_versions", "version_order", "position_order", "duplicate_id", "checksum_mismatch".
+STRATA_EXPORT std::string_view to_string(EventProblem::Kind kind);
+
+// What Events::verify looked at.
+struct VerifySummary {
+  std::uint64_t streams = 0;
+  std::uint64_t events = 0;
+  std::uint64_t without_checksum = 0;  // Appended before checksums were taken: not checked.
+  std::uint64_t problems = 0;
+};
+
 }  // namespace strata

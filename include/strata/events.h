@@ -1,6 +1,7 @@
 // Events: append to and read event streams. Obtained from Store::events() or Transaction::events().
 #pragma once
 
+#include <functional>
 #include <string_view>
 #include <vector>
 
@@ -52,6 +53,13 @@ class STRATA_EXPORT Events {
   // How many events read_all(options) would return without its limit (by stream, category,
   // types or any other of its filters), in one statement. Throws what read_all throws.
   std::uint64_t count(const AllReadOptions& options = {}) const;
+
+  // Checks every stored event, whatever reads would hide: that each stream's versions run
+  // without a gap or repeat from its truncation point, that positions rise with versions, that
+  // no id is stored twice and that each event's content matches the checksum taken when it was
+  // appended. Calls `report` with each problem as it is found; reads in pages, each a call of its
+  // own, so writers carry on meanwhile. Throws what reads throw.
+  VerifySummary verify(const std::function<void(const EventProblem&)>& report) const;
 
   // Whether `stream` has events, its current version, and whether it is deleted.
   StreamInfo stream_info(std::string_view stream) const;

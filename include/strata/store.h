@@ -14,6 +14,7 @@
 #include "strata/queue.h"
 #include "strata/scope.h"
 #include "strata/snapshot.h"
+#include "strata/stats.h"
 #include "strata/subscription.h"
 #include "strata/workflow.h"
 
@@ -141,9 +142,13 @@ class STRATA_EXPORT Store {
   // This Store's metrics in Prometheus text format (0.0.4): calls by operation and backend,
   // their latency and errors by code; the pool (in use, idle, waiting, acquire wait); lock
   // contention; queue depth by state and items produced, leased and completed; durable
-  // consumers' progress and lag. Counters cover this process since open; pool and queue depth
-  // are read now. Throws what a queue's stats throw.
+  // consumers' progress and lag; and what stats() counts. Counters cover this process since
+  // open; the pool, queue depth and the store's counts are read now. Throws what stats() throws.
   std::string metrics() const;
+
+  // What the store holds and its size on disk, counted now (a scan of the events' indexes).
+  // Throws unavailable, timeout.
+  StoreStats stats() const;
 
   // Checks the database: reachable, one round trip timed, schema up to date. Never throws.
   Health health() const;

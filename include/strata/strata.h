@@ -12,6 +12,7 @@
 #include "strata/position.h"
 #include "strata/queue.h"
 #include "strata/snapshot.h"
+#include "strata/stats.h"
 #include "strata/store.h"
 #include "strata/subscription.h"
 #include "strata/version.h"

@@ -16,6 +16,7 @@
 #include "core/ops/locks.h"
 #include "core/ops/queue.h"
 #include "core/ops/snapshots.h"
+#include "core/ops/stats.h"
 #include "core/ops/streams.h"
 #include "core/ops/workflows.h"
 #include "core/pool.h"
@@ -35,6 +36,7 @@ class Session {
     std::unique_ptr<LockOps> locks;
     std::unique_ptr<SnapshotOps> snapshots;
     std::unique_ptr<ConsumerOps> consumers;
+    std::unique_ptr<StatsOps> stats;
   };
 
   explicit Session(Rooms rooms) : rooms_(std::move(rooms)) {}
@@ -47,6 +49,7 @@ class Session {
   LockOps& locks() const { return *rooms_.locks; }
   SnapshotOps& snapshots() const { return *rooms_.snapshots; }
   ConsumerOps& consumers() const { return *rooms_.consumers; }
+  StatsOps& stats() const { return *rooms_.stats; }
 
  private:
   Rooms rooms_;

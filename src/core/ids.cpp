@@ -4,6 +4,8 @@
 #include <chrono>
 #include <random>
 
+#include <zlib.h>
+
 namespace strata::detail {
 namespace {
 
@@ -77,6 +79,23 @@ std::uint64_t stable_hash64(std::string_view bytes) noexcept {
     hash *= 0x100000001b3ULL;
   }
   return hash;
+}
+
+std::uint32_t event_checksum(std::string_view id, std::string_view type, std::string_view data,
+                             const std::optional<std::string_view>& metadata) noexcept {
+  uLong crc = crc32(0L, Z_NULL, 0);
+  auto add = [&crc](std::string_view bytes) {
+    // zlib takes at most 4 GiB at a time; an event is at most 8 MiB.
+    crc = crc32(crc, reinterpret_cast<const Bytef*>(bytes.data()), static_cast<uInt>(bytes.size()));
+    const Bytef end = 0;
+    crc = crc32(crc, &end, 1);
+  };
+  add(id);
+  add(type);
+  add(data);
+  add(metadata ? "1" : "0");
+  if (metadata) add(*metadata);
+  return static_cast<std::uint32_t>(crc);
 }
 
 Timestamp now_micros() {

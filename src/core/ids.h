@@ -23,6 +23,12 @@ std::optional<std::string> canonical_uuid(std::string_view text);
 // 64-bit FNV-1a. Specified, so stable across versions, compilers and machines.
 std::uint64_t stable_hash64(std::string_view bytes) noexcept;
 
+// An event's checksum, taken when it is appended and checked by Events::verify: the CRC-32 (as
+// zlib computes it) of its id, type, data and metadata, each followed by a 0 byte (which none of
+// them can hold), metadata marked present or absent.
+std::uint32_t event_checksum(std::string_view id, std::string_view type, std::string_view data,
+                             const std::optional<std::string_view>& metadata) noexcept;
+
 // The current time, truncated to whole microseconds.
 Timestamp now_micros();
 

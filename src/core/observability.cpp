@@ -8,7 +8,21 @@
 namespace strata {
 namespace {
 
-// Gauges and totals read at scrape time: the pool's state, and each queue's depth.
+StoreStats stats_of(const std::shared_ptr<detail::Backend>& backend) {
+  return detail::run_on_session(
+      detail::Scope{backend}, "store.stats", detail::Call::read, [&](detail::Session& session) {
+        const detail::StorageStats storage = session.stats().storage();
+        StoreStats stats{storage.events, storage.streams, storage.bytes, storage.namespaces, {}};
+        for (std::string& queue : session.queues().names()) {
+          QueueStats queue_stats = session.queues().stats(queue);
+          stats.queues.push_back(QueueSummary{std::move(queue), queue_stats});
+        }
+        return stats;
+      });
+}
+
+// Gauges and totals read at scrape time: the pool's state, the store's counts and each queue's
+// depth.
 std::string scraped(const std::shared_ptr<detail::Backend>& backend) {
   detail::Metrics now;
   const std::string_view name = backend->name();
@@ -20,23 +34,30 @@ std::string scraped(const std::shared_ptr<detail::Backend>& backend) {
           static_cast<double>(pool.acquisitions));
   now.add("strata_pool_timeouts_total", {{"backend", name}}, static_cast<double>(pool.timeouts));
   now.add("strata_pool_acquire_wait_seconds_total", {{"backend", name}}, pool.wait_seconds);
-  detail::run_on_session(
-      detail::Scope{backend}, "store.metrics", detail::Call::read, [&](detail::Session& session) {
-        for (const std::string& queue : session.queues().names()) {
-          const QueueStats stats = session.queues().stats(queue);
-          for (const auto& [state, count] :
-               {std::pair{"ready", stats.ready}, std::pair{"scheduled", stats.scheduled},
-                std::pair{"leased", stats.leased}, std::pair{"dead", stats.dead}}) {
-            now.set("strata_queue_items", {{"queue", queue}, {"state", state}},
-                    static_cast<double>(count));
-          }
-        }
-        return true;
-      });
+  const StoreStats stats = stats_of(backend);
+  now.set("strata_store_events", {}, static_cast<double>(stats.events));
+  now.set("strata_store_streams", {}, static_cast<double>(stats.streams));
+  now.set("strata_store_bytes", {}, static_cast<double>(stats.bytes));
+  for (const NamespaceStats& kv : stats.namespaces) {
+    now.set("strata_kv_keys", {{"namespace", kv.name}}, static_cast<double>(kv.keys));
+    now.set("strata_kv_bytes", {{"namespace", kv.name}}, static_cast<double>(kv.bytes));
+  }
+  for (const QueueSummary& queue : stats.queues) {
+    for (const auto& [state, count] :
+         {std::pair{"ready", queue.stats.ready}, std::pair{"scheduled", queue.stats.scheduled},
+          std::pair{"leased", queue.stats.leased}, std::pair{"dead", queue.stats.dead}}) {
+      now.set("strata_queue_items", {{"queue", queue.name}, {"state", state}},
+              static_cast<double>(count));
+    }
+  }
   return now.prometheus_text();
 }
 
 }  // namespace
+
+StoreStats Store::stats() const {
+  return stats_of(backend_);
+}
 
 std::string Store::metrics() const {
   return scraped(backend_) + backend_->metrics().prometheus_text();

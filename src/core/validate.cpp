@@ -218,9 +218,10 @@ std::vector<PendingEvent> prepare_events(const std::vector<EventData>& events) {
       id = std::move(*canonical);
     }
     if (!ids.insert(id).second) invalid(event_label(i) + " id " + id + " repeats in the batch");
-    pending.push_back(PendingEvent{
-        std::move(id), event.type, event.data,
-        event.metadata ? std::optional<std::string_view>(*event.metadata) : std::nullopt, now});
+    const auto metadata =
+        event.metadata ? std::optional<std::string_view>(*event.metadata) : std::nullopt;
+    const std::uint32_t checksum = event_checksum(id, event.type, event.data, metadata);
+    pending.push_back(PendingEvent{std::move(id), event.type, event.data, metadata, now, checksum});
   }
   return pending;
 }

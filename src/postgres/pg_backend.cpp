@@ -40,7 +40,8 @@ struct PgConnection {
                  .workflows = pg_workflows(context),
                  .locks = pg_locks(context),
                  .snapshots = pg_snapshots(context),
-                 .consumers = pg_consumers(context)}) {}
+                 .consumers = pg_consumers(context),
+                 .stats = pg_stats(context)}) {}
 
   std::unique_ptr<Connection> driver;
   PgContext context;

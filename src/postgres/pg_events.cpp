@@ -16,12 +16,12 @@ using pq::Result;
 constexpr int kAppendAttempts = 5;  // A refusal that no longer held when checked is tried again.
 
 // Output columns get names of their own: ORDER BY tx_id must sort the xid8 column, not its text.
-constexpr std::string_view kSelectEvents =
-    "SELECT e.tx_id::text AS commit_text, e.position, e.stream, e.version, e.id::text AS id_text, "
-    "e.type, e.data, e.metadata, (extract(epoch FROM e.created_at) * 1000000)::bigint AS micros "
-    "FROM {schema}.events e ";
+constexpr std::string_view kEventColumns =
+    "e.tx_id::text AS commit_text, e.position, e.stream, e.version, e.id::text AS id_text, "
+    "e.type, e.data, e.metadata, (extract(epoch FROM e.created_at) * 1000000)::bigint AS micros ";
+constexpr std::string_view kFromEvents = "FROM {schema}.events e ";
 
-// Rows of kSelectEvents.
+// Rows of kEventColumns.
 std::vector<RecordedEvent> read_events(const Result& rows) {
   const int commit = rows.column("commit_text");
   const int position = rows.column("position");
@@ -68,7 +68,8 @@ constexpr std::string_view kOrderHolds =
 // none when refused.
 constexpr Statement conditional_insert(std::string_view values, std::string_view from) {
   return Statement{
-      "INSERT INTO {schema}.events (stream, version, id, type, data, metadata, created_at)\n"
+      "INSERT INTO {schema}.events (stream, version, id, type, data, metadata, created_at, "
+      "checksum)\n"
       "SELECT ",
       values,
       kStreamStateSql,
@@ -119,10 +120,10 @@ class TimestampText {
   std::string text_;
 };
 
-// check_params, then $4 id, $5 type, $6 data, $7 metadata, $8 created at.
+// check_params, then $4 id, $5 type, $6 data, $7 metadata, $8 created at, $9 checksum.
 constexpr Statement kAppendOne = conditional_insert(
     "$1::text, coalesce(last.version, 0) + 1, $4::uuid, $5::text, $6::json, $7::json, "
-    "$8::timestamptz",
+    "$8::timestamptz, $9::bigint",
     "");
 
 Params append_one_params(const AppendBatch& batch) {
@@ -131,20 +132,22 @@ Params append_one_params(const AppendBatch& batch) {
   params.add(event.id).add(event.type).add(event.data);
   params.add_nullable(event.metadata);
   params.add(format_timestamp(event.created_at));
+  params.add(std::int64_t{event.checksum});
   return params;
 }
 
-// check_params, then $4…$8 as kAppendOne's, as arrays with one element per event.
+// check_params, then $4…$9 as kAppendOne's, as arrays with one element per event.
 constexpr Statement kAppendMany = conditional_insert(
     "$1::text, coalesce(last.version, 0) + e.ordinal, e.id, e.type, e.data, e.metadata, "
-    "e.created_at",
-    ",\n  unnest($4::uuid[], $5::text[], $6::json[], $7::json[], $8::timestamptz[])\n"
-    "    WITH ORDINALITY AS e (id, type, data, metadata, created_at, ordinal)");
+    "e.created_at, e.checksum",
+    ",\n  unnest($4::uuid[], $5::text[], $6::json[], $7::json[], $8::timestamptz[], "
+    "$9::bigint[])\n"
+    "    WITH ORDINALITY AS e (id, type, data, metadata, created_at, checksum, ordinal)");
 
 Params append_many_params(const AppendBatch& batch) {
   Params params = check_params(batch);
   TimestampText created_at;
-  std::array<std::string, 5> arrays = {"{", "{", "{", "{", "{"};
+  std::array<std::string, 6> arrays = {"{", "{", "{", "{", "{", "{"};
   for (std::size_t i = 0; i < batch.events.size(); ++i) {
     const PendingEvent& event = batch.events[i];
     if (i > 0) {
@@ -155,6 +158,7 @@ Params append_many_params(const AppendBatch& batch) {
     pq::append_array_element(arrays[2], event.data);
     pq::append_array_element(arrays[3], event.metadata);
     pq::append_array_element(arrays[4], created_at.of(event.created_at));
+    arrays[5] += std::to_string(event.checksum);
   }
   for (auto& array : arrays) params.add(array += '}');
   return params;
@@ -187,7 +191,8 @@ std::optional<AppendAttempt> refusal(const Result& checked) {
 }
 
 constexpr Statement kCopyEvents{
-    "COPY {schema}.events (stream, version, id, type, data, metadata, created_at) FROM STDIN"};
+    "COPY {schema}.events (stream, version, id, type, data, metadata, created_at, checksum) "
+    "FROM STDIN"};
 
 // Rows for kCopyEvents, versions from `first_version` on.
 std::string copy_rows(const AppendBatch& batch, std::int64_t first_version) {
@@ -213,6 +218,8 @@ std::string copy_rows(const AppendBatch& batch, std::int64_t first_version) {
     pq::append_copy_nullable(rows, event.metadata);
     rows += '\t';
     rows += created_at.of(event.created_at);
+    rows += '\t';
+    rows += std::to_string(event.checksum);
     rows += '\n';
   }
   return rows;
@@ -226,17 +233,26 @@ constexpr Statement kLastPosition{
     "ORDER BY position DESC LIMIT 1"};
 
 // $1 the ids, as a uuid array.
-constexpr Statement kEventsById{kSelectEvents, "WHERE e.id = ANY($1::uuid[])"};
+constexpr Statement kEventsById{"SELECT ", kEventColumns, kFromEvents,
+                                "WHERE e.id = ANY($1::uuid[])"};
 
 // $1 stream, $2 first version, $3 limit, $4 the time read as of (NULL: now).
 constexpr std::string_view kAsOf4 =
     " AND e.created_at <= coalesce($4::timestamptz, 'infinity') AND ";
-constexpr Statement kReadStreamForward{
-    kSelectEvents, "WHERE e.stream = $1::text AND e.version >= $2::bigint", kAsOf4, kRetainedSql,
-    " ORDER BY e.version LIMIT $3::bigint"};
-constexpr Statement kReadStreamBackward{
-    kSelectEvents, "WHERE e.stream = $1::text AND e.version <= $2::bigint", kAsOf4, kRetainedSql,
-    " ORDER BY e.version DESC LIMIT $3::bigint"};
+constexpr Statement kReadStreamForward{"SELECT ",
+                                       kEventColumns,
+                                       kFromEvents,
+                                       "WHERE e.stream = $1::text AND e.version >= $2::bigint",
+                                       kAsOf4,
+                                       kRetainedSql,
+                                       " ORDER BY e.version LIMIT $3::bigint"};
+constexpr Statement kReadStreamBackward{"SELECT ",
+                                        kEventColumns,
+                                        kFromEvents,
+                                        "WHERE e.stream = $1::text AND e.version <= $2::bigint",
+                                        kAsOf4,
+                                        kRetainedSql,
+                                        " ORDER BY e.version DESC LIMIT $3::bigint"};
 
 // The horizon of the all-events order, as a commit id: no event can commit below it later. A
 // transaction running when the statement's snapshot was taken (in its xip) holds the horizon
@@ -283,8 +299,8 @@ class AllReadStatement {
 
   AllReadStatement(const AllReadOptions& options, Shape shape) {
     sql_.append(kHorizon).append(kAppenderLockClass).append(kHorizonEnd);
-    sql_.append(shape == Shape::events ? kSelectEvents
-                                       : "SELECT count(*) AS count FROM {schema}.events e ");
+    sql_ += "SELECT ";
+    sql_.append(shape == Shape::events ? kEventColumns : "count(*) AS count ").append(kFromEvents);
     sql_ += "WHERE (e.tx_id, e.position) > (" + parameter(std::to_string(options.after.commit())) +
             "::xid8, " + parameter(options.after.sequence()) + "::bigint)";
     if (options.before) {
@@ -346,6 +362,18 @@ class AllReadStatement {
   std::string sql_;
   Params params_;
 };
+
+// $1 stream and $2 version to read after, $3 limit.
+constexpr Statement kStoredEvents{
+    "SELECT e.checksum, coalesce(s.truncate_before, 1) AS first_kept, ", kEventColumns, kFromEvents,
+    "LEFT JOIN {schema}.streams s ON s.name = e.stream "
+    "WHERE (e.stream, e.version) > ($1::text, $2::bigint) ORDER BY e.stream, e.version "
+    "LIMIT $3::bigint"};
+
+constexpr Statement kEventsSharingIds{
+    "SELECT ", kEventColumns, kFromEvents,
+    "WHERE e.id IN (SELECT id FROM {schema}.events GROUP BY id HAVING count(*) > 1) "
+    "ORDER BY e.id, e.stream, e.version"};
 
 // $1 stream. One row: its version, whether it has events to read, whether it is tombstoned.
 constexpr Statement kStreamInfo{
@@ -416,6 +444,28 @@ class PgEvents final : public EventOps {
     return StreamInfo{rows.text(0, rows.column("readable")) == "t",
                       rows.integer(0, rows.column("version")),
                       rows.text(0, rows.column("deleted")) == "t"};
+  }
+
+  std::vector<StoredEvent> stored_events(std::string_view after_stream, std::int64_t after_version,
+                                         std::size_t limit) override {
+    const Result rows = context_.query(
+        kStoredEvents,
+        Params().add(after_stream).add(after_version).add(static_cast<std::int64_t>(limit)));
+    std::vector<RecordedEvent> events = read_events(rows);
+    const int checksum = rows.column("checksum");
+    const int first_kept = rows.column("first_kept");
+    std::vector<StoredEvent> stored(events.size());
+    for (int row = 0; row < rows.rows(); ++row) {
+      StoredEvent& each = stored[static_cast<std::size_t>(row)];
+      each.event = std::move(events[static_cast<std::size_t>(row)]);
+      if (!rows.is_null(row, checksum)) each.checksum = rows.integer(row, checksum);
+      each.first_kept = rows.integer(row, first_kept);
+    }
+    return stored;
+  }
+
+  std::vector<RecordedEvent> events_sharing_ids() override {
+    return read_events(context_.query(kEventsSharingIds, Params()));
   }
 
   bool issued(Position position) override {

@@ -17,5 +17,6 @@ std::unique_ptr<WorkflowOps> pg_workflows(PgContext& context);
 std::unique_ptr<LockOps> pg_locks(PgContext& context);
 std::unique_ptr<SnapshotOps> pg_snapshots(PgContext& context);
 std::unique_ptr<ConsumerOps> pg_consumers(PgContext& context);
+std::unique_ptr<StatsOps> pg_stats(PgContext& context);
 
 }  // namespace strata::detail

@@ -204,6 +204,11 @@ EXCEPTION WHEN untranslatable_character OR invalid_text_representation
 END
 $body$;
 )sql"},
+    {11, "event checksums", R"sql(
+-- event_checksum of the event's content, taken by the appending build (a CRC-32, kept as a
+-- bigint); NULL for events appended before. Adding a nullable column rewrites nothing.
+ALTER TABLE {schema}.events ADD COLUMN checksum bigint;
+)sql"},
 };
 
 static_assert(std::size(kMigrations) == kSchemaVersion &&

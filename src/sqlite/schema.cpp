@@ -174,6 +174,11 @@ CREATE TABLE strata_consumers (
      "-- nothing to change on SQLite"},
     // The JSON filters run strata_json_contains, defined on each connection.
     {10, "event filters by JSON containment", "-- nothing to change on SQLite"},
+    {11, "event checksums", R"sql(
+-- event_checksum of the event's content, taken by the appending build (a CRC-32); NULL for
+-- events appended before.
+ALTER TABLE strata_events ADD COLUMN checksum INTEGER;
+)sql"},
 };
 
 static_assert(std::size(kMigrations) == kSchemaVersion &&

@@ -37,7 +37,8 @@ struct SqliteConnection {
                  .workflows = sqlite_workflows(context),
                  .locks = sqlite_locks(context),
                  .snapshots = sqlite_snapshots(context),
-                 .consumers = sqlite_consumers(context)}) {}
+                 .consumers = sqlite_consumers(context),
+                 .stats = sqlite_stats(context)}) {}
 
   std::unique_ptr<Database> db;
   SqliteContext context;

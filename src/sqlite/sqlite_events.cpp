@@ -13,22 +13,27 @@ namespace {
 using sqlite::Query;
 using sqlite::SqliteError;
 
+constexpr std::string_view kEventColumns =
+    "position, stream, version, id, type, data, metadata, created_at ";
 constexpr std::string_view kSelectEvents =
     "SELECT position, stream, version, id, type, data, metadata, created_at FROM strata_events e ";
+static_assert(kSelectEvents.substr(7, kEventColumns.size()) == kEventColumns);
 
-// Rows of kSelectEvents.
-std::vector<RecordedEvent> read_events(Query& query) {
-  const int position = query.column("position");
-  const int stream = query.column("stream");
-  const int version = query.column("version");
-  const int id = query.column("id");
-  const int type = query.column("type");
-  const int data = query.column("data");
-  const int metadata = query.column("metadata");
-  const int created_at = query.column("created_at");
-  std::vector<RecordedEvent> events;
-  while (query.step()) {
-    RecordedEvent& event = events.emplace_back();
+// Where a statement's kEventColumns are.
+struct EventColumns {
+  explicit EventColumns(const Query& query)
+      : position(query.column("position")),
+        stream(query.column("stream")),
+        version(query.column("version")),
+        id(query.column("id")),
+        type(query.column("type")),
+        data(query.column("data")),
+        metadata(query.column("metadata")),
+        created_at(query.column("created_at")) {}
+
+  // The event in the query's current row.
+  RecordedEvent read(const Query& query) const {
+    RecordedEvent event;
     event.position = Position(0, static_cast<std::uint64_t>(query.integer(position)));
     event.stream = query.text(stream);
     event.version = query.integer(version);
@@ -37,7 +42,17 @@ std::vector<RecordedEvent> read_events(Query& query) {
     event.data = query.text(data);
     event.metadata = query.optional_text(metadata);
     event.created_at = query.integer(created_at);
+    return event;
   }
+
+  int position, stream, version, id, type, data, metadata, created_at;
+};
+
+// Every row of a statement selecting kEventColumns.
+std::vector<RecordedEvent> read_events(Query& query) {
+  const EventColumns columns(query);
+  std::vector<RecordedEvent> events;
+  while (query.step()) events.push_back(columns.read(query));
   return events;
 }
 
@@ -47,10 +62,10 @@ constexpr Statement kStreamState{
     "coalesce(truncate_before - 1, 0)) AS version, coalesce(deleted, 0) AS deleted "
     "FROM (SELECT 1) LEFT JOIN strata_streams ON name = ?1"};
 
-// ?1 stream, ?2 version, ?3 id, ?4 type, ?5 data, ?6 metadata, ?7 created at.
+// ?1 stream, ?2 version, ?3 id, ?4 type, ?5 data, ?6 metadata, ?7 created at, ?8 checksum.
 constexpr Statement kInsert{
-    "INSERT INTO strata_events (stream, version, id, type, data, metadata, created_at) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"};
+    "INSERT INTO strata_events (stream, version, id, type, data, metadata, created_at, checksum) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"};
 
 // ?1 id.
 constexpr Statement kById{kSelectEvents, "WHERE id = ?1"};
@@ -140,6 +155,17 @@ class AllReadStatement {
   std::string sql_;
   std::vector<std::variant<std::int64_t, std::string>> params_;
 };
+
+// ?1 stream and ?2 version to read after, ?3 limit.
+constexpr Statement kStoredEvents{
+    "SELECT checksum, coalesce(s.truncate_before, 1) AS first_kept, ", kEventColumns,
+    "FROM strata_events e LEFT JOIN strata_streams s ON s.name = e.stream "
+    "WHERE (stream, version) > (?1, ?2) ORDER BY stream, version LIMIT ?3"};
+
+constexpr Statement kEventsSharingIds{
+    kSelectEvents,
+    "WHERE id IN (SELECT id FROM strata_events GROUP BY id HAVING count(*) > 1) "
+    "ORDER BY id, stream, version"};
 
 // ?1 stream, ?2 now.
 constexpr Statement kReadable{"SELECT EXISTS (SELECT 1 FROM strata_events e WHERE stream = ?1 AND ",
@@ -231,6 +257,28 @@ class SqliteEvents final : public EventOps {
                       state.deleted};
   }
 
+  std::vector<StoredEvent> stored_events(std::string_view after_stream, std::int64_t after_version,
+                                         std::size_t limit) override {
+    Query query = context_.query(kStoredEvents);
+    query.bind(1, after_stream).bind(2, after_version).bind(3, static_cast<std::int64_t>(limit));
+    const EventColumns columns(query);
+    const int checksum = query.column("checksum");
+    const int first_kept = query.column("first_kept");
+    std::vector<StoredEvent> stored;
+    while (query.step()) {
+      StoredEvent& row = stored.emplace_back();
+      row.event = columns.read(query);
+      if (!query.is_null(checksum)) row.checksum = query.integer(checksum);
+      row.first_kept = query.integer(first_kept);
+    }
+    return stored;
+  }
+
+  std::vector<RecordedEvent> events_sharing_ids() override {
+    Query query = context_.query(kEventsSharingIds);
+    return read_events(query);
+  }
+
   bool issued(Position position) override {
     Query query = context_.query(kIssued);
     query.bind(1, static_cast<std::int64_t>(position.commit()))
@@ -250,7 +298,8 @@ class SqliteEvents final : public EventOps {
           .bind(4, event.type)
           .bind(5, event.data)
           .bind_optional(6, event.metadata)
-          .bind(7, event.created_at);
+          .bind(7, event.created_at)
+          .bind(8, std::int64_t{event.checksum});
       insert.run();
       insert.reset();
     }

@@ -151,6 +151,32 @@ TEST_P(CliTest, EventQueriesFilterByTypeTimeAndJsonAndReadBackward) {
   EXPECT_NE(last_stderr().find("data filter is not valid JSON"), std::string::npos);
 }
 
+TEST_P(CliTest, VerifyPrintsEachProblemAndExitsOneWhenItFindsAnyAndStatsCount) {
+  int status = -1;
+  strata("events append acct-1 Opened '{}'", &status);
+  strata("events append acct-1 Deposited '{\"amount\":5}'", &status);
+  EXPECT_EQ(strata("events verify", &status), "");
+  EXPECT_EQ(status, 0);
+  EXPECT_NE(last_stderr().find("verified 2 events of 1 streams"), std::string::npos);
+  const auto stats = json_lines(strata("stats", &status));
+  ASSERT_EQ(stats.size(), 1u);
+  EXPECT_EQ(stats[0]["events"], 2);
+  EXPECT_EQ(stats[0]["streams"], 1);
+  EXPECT_GT(stats[0]["bytes"], 0);
+
+  run_store_sql(kind(), url(),
+                std::string("UPDATE ") +
+                    (kind() == BackendKind::postgres ? "events" : "strata_events") +
+                    " SET data = '{\"amount\":500}' WHERE version = 2");
+  const auto out = json_lines(strata("events verify", &status));
+  EXPECT_EQ(status, 1);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0]["problem"], "checksum_mismatch");
+  EXPECT_EQ(out[0]["stream"], "acct-1");
+  EXPECT_EQ(out[0]["version"], 2);
+  EXPECT_NE(last_stderr().find("1 problems in 2 events"), std::string::npos) << last_stderr();
+}
+
 TEST_P(CliTest, ExitCodesAndErrors) {
   int status = -1;
   strata("events append order-1 Placed '{}'", &status);

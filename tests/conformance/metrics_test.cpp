@@ -4,6 +4,7 @@
 #include <regex>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "support/backends.h"
 
@@ -97,6 +98,51 @@ TEST_P(MetricsTest, TheExpositionIsWellFormed) {
     }
   }
   EXPECT_GT(samples, 10);
+}
+
+TEST_P(MetricsTest, StatsCountEventsStreamsLiveKeysAndQueueItemsAndTheSizeOnDisk) {
+  const StoreStats empty = store().stats();
+  EXPECT_EQ(empty.events, 0u);
+  EXPECT_GT(empty.bytes, 0u);
+  events().append("order-1", {event("Placed"), event("Paid")});
+  events().append("order-2",
+                  std::vector<EventData>(100, event("Noted", R"({"text":"some text"})")));
+  store().kv("sessions").put("s-1", "abc");
+  store().kv("sessions").put("s-2", "defg");
+  store().kv("carts").put(kv_write("c-1", "x"));
+  KvPut expiring = kv_write("c-2", "gone");
+  expiring.ttl = 1ms;
+  store().kv("carts").put(expiring);
+  auto jobs = store().queue("jobs");
+  jobs.create();
+  QueueMessage item;
+  item.payload = "a";
+  jobs.produce({item, item, item});
+  jobs.lease(1);
+  std::this_thread::sleep_for(5ms);  // c-2 expires.
+
+  const StoreStats stats = store().stats();
+  EXPECT_EQ(stats.events, 102u);
+  EXPECT_EQ(stats.streams, 2u);
+  EXPECT_GE(stats.bytes, empty.bytes);
+  ASSERT_EQ(stats.namespaces.size(), 2u);
+  EXPECT_EQ(stats.namespaces[0].name, "carts");
+  EXPECT_EQ(stats.namespaces[0].keys, 1u);
+  EXPECT_EQ(stats.namespaces[0].bytes, 4u);
+  EXPECT_EQ(stats.namespaces[1].name, "sessions");
+  EXPECT_EQ(stats.namespaces[1].keys, 2u);
+  EXPECT_EQ(stats.namespaces[1].bytes, 3u + 3 + 3 + 4);
+  ASSERT_EQ(stats.queues.size(), 1u);
+  EXPECT_EQ(stats.queues[0].name, "jobs");
+  EXPECT_EQ(stats.queues[0].stats.ready, 2);
+  EXPECT_EQ(stats.queues[0].stats.leased, 1);
+
+  const std::string text = store().metrics();
+  EXPECT_EQ(value_of(text, "strata_store_events"), 102);
+  EXPECT_EQ(value_of(text, "strata_store_streams"), 2);
+  EXPECT_GT(value_of(text, "strata_store_bytes"), 0);
+  EXPECT_EQ(value_of(text, "strata_kv_keys{namespace=\"sessions\"}"), 2);
+  EXPECT_EQ(value_of(text, "strata_kv_bytes{namespace=\"carts\"}"), 4);
 }
 
 TEST_P(MetricsTest, HealthReportsTheSchemaAndTheRoundTrip) {

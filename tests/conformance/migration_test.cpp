@@ -4,7 +4,6 @@
 #include <chrono>
 #include <regex>
 
-#include "sqlite/db.h"
 #include "support/backends.h"
 
 namespace strata::testing {
@@ -14,23 +13,10 @@ using MigrationTest = BackendTest;
 using MigrationRaceTest = BackendTest;
 using RollingUpgradeTest = BackendTest;
 
-// Runs `sql` on the store's own database; "{migrations}" stands for its migrations table.
-void run_store_sql(BackendKind kind, const std::string& url, std::string sql) {
-  const std::string placeholder = "{migrations}";
-  if (kind == BackendKind::postgres) {
-    const std::string schema = url.substr(url.find("schema=") + 7);
-    sql.replace(sql.find(placeholder), placeholder.size(), schema + ".strata_migrations");
-    run_admin_sql(sql);
-  } else {
-    sql.replace(sql.find(placeholder), placeholder.size(), "strata_migrations");
-    sqlite::Database(url.substr(std::string("sqlite:").size()), false).exec(sql);
-  }
-}
-
 // What a newer build leaves behind: its migration recorded above this build's last.
 void migrate_as_newer_build(BackendKind kind, const std::string& url, bool breaks_older_builds) {
   run_store_sql(kind, url,
-                "INSERT INTO {migrations} (version, name, breaks_older_builds) VALUES (" +
+                "INSERT INTO strata_migrations (version, name, breaks_older_builds) VALUES (" +
                     std::to_string(kLatestSchema + 1) + ", 'from a newer build', " +
                     (breaks_older_builds ? "true" : "false") + ")");
 }
@@ -90,7 +76,7 @@ TEST_P(RollingUpgradeTest, AnOlderBuildRefusesAnIncompatibleNewerSchema) {
 // A migrations table written before migrations recorded whether they break older builds (by
 // a build of schema 8 or earlier) reads as compatible.
 TEST_P(RollingUpgradeTest, AMigrationsTableFromBeforeTheMarkReadsAsCompatible) {
-  run_store_sql(kind(), url(), "ALTER TABLE {migrations} DROP COLUMN breaks_older_builds");
+  run_store_sql(kind(), url(), "ALTER TABLE strata_migrations DROP COLUMN breaks_older_builds");
   const Health health = store().health();
   EXPECT_TRUE(health.ok) << health.error;
   EXPECT_EQ(health.schema_version, kLatestSchema);

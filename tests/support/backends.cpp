@@ -12,6 +12,8 @@
 #include <map>
 #include <memory>
 
+#include "sqlite/db.h"
+
 namespace strata::testing {
 namespace {
 
@@ -79,6 +81,16 @@ void drop_database(BackendKind kind, const std::string& url) {
   } else if (kind == BackendKind::postgres) {
     run_admin_sql("DROP SCHEMA IF EXISTS " + schema_of(url) + " CASCADE");
   }
+}
+
+void run_store_sql(BackendKind kind, const std::string& url, const std::string& sql) {
+  if (kind == BackendKind::postgres) {
+    run_admin_sql("SET search_path TO " + schema_of(url) + "; " + sql);
+    return;
+  }
+  ASSERT_EQ(kind, BackendKind::sqlite_file) << "an in-memory database is the store's alone";
+  sqlite::Database file(url.substr(std::string("sqlite:").size()), false);
+  file.exec(sql);
 }
 
 std::vector<std::string> run_admin_sql(const std::string& sql) {

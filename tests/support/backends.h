@@ -30,6 +30,10 @@ void drop_database(BackendKind kind, const std::string& url);
 // user could not make through the API). Returns the first column of each row.
 std::vector<std::string> run_admin_sql(const std::string& sql);
 
+// Runs `sql` on the store at `url` itself, behind its back (to damage what it stored, say): on
+// PostgreSQL in the store's schema, on SQLite in its file. Not for an in-memory database.
+void run_store_sql(BackendKind kind, const std::string& url, const std::string& sql);
+
 // Each test gets a fresh store on the backend it is instantiated for.
 class BackendTest : public ::testing::TestWithParam<BackendKind> {
  protected:
@@ -69,7 +73,7 @@ EventData event(std::string type, std::string data = "{}",
                 std::optional<std::string> id = std::nullopt);
 
 // The schema version every migration leads to.
-constexpr int kLatestSchema = 10;
+constexpr int kLatestSchema = 11;
 
 // Shorthand for an unconditional key-value write.
 KvPut kv_write(std::string key, std::string value);

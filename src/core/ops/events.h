@@ -20,6 +20,7 @@ struct PendingEvent {
   std::string_view data;
   std::optional<std::string_view> metadata;
   Timestamp created_at = 0;
+  std::uint32_t checksum = 0;  // event_checksum of its content.
 };
 
 struct AppendBatch {
@@ -43,6 +44,13 @@ struct AppendAttempt {
   std::int64_t current_version = 0;  // The stream's version before the attempt.
 };
 
+// An event as stored, for Events::verify.
+struct StoredEvent {
+  RecordedEvent event;
+  std::optional<std::int64_t> checksum;  // As taken at append; absent for events from before.
+  std::int64_t first_kept = 1;           // Its stream's truncation point: versions below are gone.
+};
+
 class EventOps {
  public:
   virtual ~EventOps() = default;
@@ -60,6 +68,12 @@ class EventOps {
   // How many events read_all(options) would return without its limit.
   virtual std::uint64_t count(const AllReadOptions& options) = 0;
   virtual StreamInfo stream_info(std::string_view stream) = 0;
+  // Up to `limit` stored events strictly after (`after_stream`, `after_version`) in stream and
+  // version order, whatever reads would hide.
+  virtual std::vector<StoredEvent> stored_events(std::string_view after_stream,
+                                                 std::int64_t after_version, std::size_t limit) = 0;
+  // Every stored event whose id another stored event has too, by id.
+  virtual std::vector<RecordedEvent> events_sharing_ids() = 0;
   // Whether this store can have handed out `position` (both parts below 2^63): not beyond the
   // furthest transaction and sequence it has issued, which never move back, even when the
   // events there are deleted.
