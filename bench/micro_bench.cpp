@@ -1,5 +1,5 @@
 // Micro-benchmarks of the per-event CPU work every append does before it reaches the database:
-// validation (UTF-8, JSON, sizes), id generation and time stamping. Run:
+// validation (UTF-8, JSON, sizes), id generation, the checksum and time stamping. Run:
 //   build/release/bench/strata_micro_bench
 #include <benchmark/benchmark.h>
 
@@ -30,6 +30,16 @@ void ValidateJson(benchmark::State& state) {
   state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(data.size()));
 }
 BENCHMARK(ValidateJson);
+
+void EventChecksum(benchmark::State& state) {
+  const std::string data = event_data();
+  const std::string id = strata::detail::new_uuid_v7();
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(strata::detail::event_checksum(id, "OrderPlaced", data, std::nullopt));
+  }
+  state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(data.size()));
+}
+BENCHMARK(EventChecksum);
 
 void NewUuidV7(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(strata::detail::new_uuid_v7());
