@@ -240,4 +240,8 @@ bool is_queryable_json(std::string_view text) noexcept {
   return Validator(text, true).document();
 }
 
+bool is_comparable_json(std::string_view text) noexcept {
+  return is_queryable_json(text) && text.find("\\u0000") == std::string_view::npos;
+}
+
 }  // namespace strata::detail

@@ -22,4 +22,8 @@ inline constexpr int kMaxJsonExponent = 1000;
 inline constexpr int kMaxJsonMagnitude = 300;
 bool is_queryable_json(std::string_view text) noexcept;
 
+// Whether JSON queries (key-value find, event filters) may look into `text` on every backend
+// alike: queryable JSON without a \u0000 escape, which PostgreSQL's jsonb cannot hold.
+bool is_comparable_json(std::string_view text) noexcept;
+
 }  // namespace strata::detail

@@ -37,6 +37,22 @@ std::string event_label(std::size_t index) {
   return "event " + std::to_string(index);
 }
 
+void validate_event_filter(const EventFilter& filter) {
+  if (filter.types.size() > kMaxFilterTypes) {
+    invalid("a filter of " + std::to_string(filter.types.size()) + " event types has more than " +
+            std::to_string(kMaxFilterTypes));
+  }
+  for (const std::string& type : filter.types) {
+    validate_name("filter event type", type, kMaxEventTypeBytes);
+  }
+  if (filter.since && filter.until && *filter.until < *filter.since) {
+    invalid("filter until " + format_timestamp(*filter.until) + " is before since " +
+            format_timestamp(*filter.since));
+  }
+  if (filter.metadata) validate_queryable_json("metadata filter", *filter.metadata);
+  if (filter.data) validate_queryable_json("data filter", *filter.data);
+}
+
 }  // namespace
 
 void validate_duration(std::string_view what, std::chrono::milliseconds duration,
@@ -102,22 +118,6 @@ void validate_category(std::string_view category) {
   }
 }
 
-void validate_event_filter(const EventFilter& filter) {
-  if (filter.types.size() > kMaxFilterTypes) {
-    invalid("a filter of " + std::to_string(filter.types.size()) + " event types has more than " +
-            std::to_string(kMaxFilterTypes));
-  }
-  for (const std::string& type : filter.types) {
-    validate_name("filter event type", type, kMaxEventTypeBytes);
-  }
-  if (filter.since && filter.until && *filter.until < *filter.since) {
-    invalid("filter until " + format_timestamp(*filter.until) + " is before since " +
-            format_timestamp(*filter.since));
-  }
-  if (filter.metadata) validate_queryable_json("metadata filter", *filter.metadata);
-  if (filter.data) validate_queryable_json("data filter", *filter.data);
-}
-
 void validate_read_filter(const AllReadOptions& options) {
   if (options.category) validate_category(*options.category);
   if (options.stream) validate_stream_name(*options.stream);
@@ -166,9 +166,8 @@ KvWrite prepare_write(const KvPut& put) {
   KvWrite write;
   write.key = put.key;
   write.value = put.value;
-  write.value_is_json = put.value.size() <= kMaxQueryableValueBytes &&
-                        is_queryable_json(put.value) &&
-                        put.value.find("\\u0000") == std::string::npos;
+  write.value_is_json =
+      put.value.size() <= kMaxQueryableValueBytes && is_comparable_json(put.value);
   if (put.metadata) {
     validate_queryable_json("metadata", *put.metadata);
     if (put.metadata->find("\\u0000") != std::string::npos) {

@@ -35,10 +35,9 @@ void validate_stream_name(std::string_view stream);
 // A category is a stream-name prefix without '-'.
 void validate_category(std::string_view category);
 
-// Event types that are names, at most kMaxFilterTypes of them; `until` not before `since`;
-// queryable JSON patterns.
-void validate_event_filter(const EventFilter& filter);
-// A read_all filter: a valid category or stream, not both, and a valid event filter.
+// A read_all filter: a valid category or stream, not both, and a valid event filter (event types
+// that are names, at most kMaxFilterTypes of them; `until` not before `since`; queryable JSON
+// patterns).
 void validate_read_filter(const AllReadOptions& options);
 
 // 1..kMaxNamespaceBytes of UTF-8 without control characters.

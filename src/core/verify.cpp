@@ -11,7 +11,8 @@ using detail::StoredEvent;
 
 constexpr std::size_t kPage = 1000;
 
-// Walks one stream after another in version order, remembering the last event seen.
+// Walks one stream after another in version order, remembering the last event seen, and counts
+// and reports the problems it finds.
 class StreamWalk {
  public:
   StreamWalk(const std::function<void(const EventProblem&)>& report, VerifySummary& summary)
@@ -29,6 +30,11 @@ class StreamWalk {
     check_checksum(stored);
     last_version_ = event.version;
     last_position_ = event.position;
+  }
+
+  void problem(EventProblem::Kind kind, const RecordedEvent& event, std::string message) {
+    ++summary_.problems;
+    report_(EventProblem{kind, event.stream, event.version, std::move(message)});
   }
 
  private:
@@ -67,11 +73,6 @@ class StreamWalk {
               "content has checksum " + std::to_string(content) + ", not the " +
                   std::to_string(*stored.checksum) + " taken at its append");
     }
-  }
-
-  void problem(EventProblem::Kind kind, const RecordedEvent& event, std::string message) {
-    ++summary_.problems;
-    report_(EventProblem{kind, event.stream, event.version, std::move(message)});
   }
 
   const std::function<void(const EventProblem&)>& report_;
@@ -118,9 +119,8 @@ VerifySummary Events::verify(const std::function<void(const EventProblem&)>& rep
       scope_, "events.verify", detail::Call::read,
       [&](detail::Session& session) { return session.events().events_sharing_ids(); });
   for (const RecordedEvent& event : shared) {
-    ++summary.problems;
-    report(EventProblem{EventProblem::Kind::duplicate_id, event.stream, event.version,
-                        "id " + event.id + " is stored more than once"});
+    walk.problem(EventProblem::Kind::duplicate_id, event,
+                 "id " + event.id + " is stored more than once");
   }
   return summary;
 }

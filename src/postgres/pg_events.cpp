@@ -292,7 +292,8 @@ constexpr std::string_view kHorizonEnd = R"sql( AND objsubid = 2
 // A read (or a count) of the all-events order, its text built for the filters it has (each
 // names its parameter by number) and qualified per call. Only events below the horizon are read:
 // they are final, so no event can later appear behind a position already returned. The JSON filters
-// match queryable_json's expressions, which the store's optional indexes cover.
+// compare queryable_json's values: a stored event jsonb cannot hold is never matched, and never
+// fails the read.
 class AllReadStatement {
  public:
   enum class Shape { events, count };

@@ -245,14 +245,11 @@ class SqliteBackend final : public Backend {
 
   std::unique_ptr<Database> open_database() {
     auto db = std::make_unique<Database>(settings_.path, settings_.create);
-    // Only a document that PostgreSQL's jsonb holds and whose numbers every backend compares
-    // alike matches, as there (its queryable_json): key-value values and metadata are checked
-    // when written, events are not.
+    // Only comparable JSON matches, as on PostgreSQL (its queryable_json): key-value values and
+    // metadata are checked when written, events are not.
     db->define_function("strata_json_contains", 2,
                         [](std::string_view document, std::string_view pattern) {
-                          return is_queryable_json(document) &&
-                                 document.find("\\u0000") == std::string_view::npos &&
-                                 json_contains(document, pattern);
+                          return is_comparable_json(document) && json_contains(document, pattern);
                         });
     db->exec("PRAGMA busy_timeout = " + std::to_string(settings_.busy_timeout.count()));
     if (!settings_.in_memory) enter_wal_mode(*db);

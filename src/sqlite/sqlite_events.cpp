@@ -15,11 +15,9 @@ using sqlite::SqliteError;
 
 constexpr std::string_view kEventColumns =
     "position, stream, version, id, type, data, metadata, created_at ";
-constexpr std::string_view kSelectEvents =
-    "SELECT position, stream, version, id, type, data, metadata, created_at FROM strata_events e ";
-static_assert(kSelectEvents.substr(7, kEventColumns.size()) == kEventColumns);
+constexpr std::string_view kFromEvents = "FROM strata_events e ";
 
-// Where a statement's kEventColumns are.
+// Where a statement's kEventColumns are (selected from kFromEvents).
 struct EventColumns {
   explicit EventColumns(const Query& query)
       : position(query.column("position")),
@@ -68,18 +66,22 @@ constexpr Statement kInsert{
     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"};
 
 // ?1 id.
-constexpr Statement kById{kSelectEvents, "WHERE id = ?1"};
+constexpr Statement kById{"SELECT ", kEventColumns, kFromEvents, "WHERE id = ?1"};
 
 // ?1 stream, ?2 first version, ?3 limit, ?4 now, ?5 the time read as of (NULL: now).
 constexpr std::string_view kAsOf5 = " AND created_at <= coalesce(?5, 9223372036854775807)";
-constexpr Statement kReadStreamForward{kSelectEvents,
+constexpr Statement kReadStreamForward{"SELECT ",
+                                       kEventColumns,
+                                       kFromEvents,
                                        "WHERE stream = ?1 AND ",
                                        kRetainedBefore,
                                        "?4",
                                        kRetainedAfter,
                                        kAsOf5,
                                        " AND version >= ?2 ORDER BY version LIMIT ?3"};
-constexpr Statement kReadStreamBackward{kSelectEvents,
+constexpr Statement kReadStreamBackward{"SELECT ",
+                                        kEventColumns,
+                                        kFromEvents,
                                         "WHERE stream = ?1 AND ",
                                         kRetainedBefore,
                                         "?4",
@@ -94,8 +96,8 @@ class AllReadStatement {
   enum class Shape { events, count };
 
   AllReadStatement(const AllReadOptions& options, Shape shape) {
-    sql_ =
-        shape == Shape::events ? kSelectEvents : "SELECT count(*) AS count FROM strata_events e ";
+    sql_ = "SELECT ";
+    sql_.append(shape == Shape::events ? kEventColumns : "count(*) AS count ").append(kFromEvents);
     sql_ += "WHERE position > " + parameter(options.after.sequence());
     if (options.before) sql_ += " AND position < " + parameter(options.before->sequence());
     sql_.append(" AND ").append(kRetainedBefore).append(parameter(now_micros()));
@@ -157,13 +159,13 @@ class AllReadStatement {
 };
 
 // ?1 stream and ?2 version to read after, ?3 limit.
-constexpr Statement kStoredEvents{
-    "SELECT checksum, coalesce(s.truncate_before, 1) AS first_kept, ", kEventColumns,
-    "FROM strata_events e LEFT JOIN strata_streams s ON s.name = e.stream "
-    "WHERE (stream, version) > (?1, ?2) ORDER BY stream, version LIMIT ?3"};
+constexpr Statement kStoredEvents{"SELECT checksum, coalesce(s.truncate_before, 1) AS first_kept, ",
+                                  kEventColumns, kFromEvents,
+                                  "LEFT JOIN strata_streams s ON s.name = e.stream WHERE (stream, "
+                                  "version) > (?1, ?2) ORDER BY stream, version LIMIT ?3"};
 
 constexpr Statement kEventsSharingIds{
-    kSelectEvents,
+    "SELECT ", kEventColumns, kFromEvents,
     "WHERE id IN (SELECT id FROM strata_events GROUP BY id HAVING count(*) > 1) "
     "ORDER BY id, stream, version"};
 
