@@ -16,6 +16,21 @@ nlohmann::ordered_json settings_line(const std::string& stream, const StreamSett
   return line;
 }
 
+nlohmann::ordered_json time_or_null(const std::optional<Timestamp>& time) {
+  if (!time) return nullptr;
+  return format_timestamp(*time);
+}
+
+nlohmann::ordered_json summary_line(const StreamSummary& stream) {
+  nlohmann::ordered_json line;
+  line["stream"] = stream.name;
+  line["version"] = stream.version;
+  line["deleted"] = stream.deleted;
+  line["first_created_at"] = time_or_null(stream.first_created_at);
+  line["last_created_at"] = time_or_null(stream.last_created_at);
+  return line;
+}
+
 struct Options {
   std::string stream;
   bool hard = false;
@@ -78,6 +93,22 @@ void add_stream_commands(CLI::App& app, Context& context) {
       events.set_stream_settings(options->stream, wanted);
     }
     print(settings_line(options->stream, events.stream_settings(options->stream)));
+  });
+
+  auto* streams = app.add_subcommand("streams", "List streams");
+  streams->require_subcommand(1);
+  auto listing = std::make_shared<StreamListOptions>();
+  auto* ls = streams->add_subcommand(
+      "ls", "One JSON line per stream, in name order: pass the last name to --after for more");
+  auto* prefix = ls->add_option("--prefix", listing->prefix, "Names starting with P");
+  ls->add_option("--category", listing->category, "Names whose part up to the first '-' is C")
+      ->excludes(prefix);
+  ls->add_option("--after", listing->after, "Names after this one (the previous page's last)");
+  ls->add_option("--limit", listing->limit, "At most N streams")->capture_default_str();
+  ls->callback([listing, &context] {
+    for (const StreamSummary& found : context.store().events().list_streams(*listing)) {
+      print(summary_line(found));
+    }
   });
 
   auto* enforce = stream->add_subcommand("enforce", "Remove every event streams' settings hide");

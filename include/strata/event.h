@@ -142,6 +142,27 @@ struct StreamInfo {
   bool deleted = false;      // Hard-deleted (tombstoned): appends throw stream_deleted.
 };
 
+// One stream as Events::list_streams() shows it.
+struct StreamSummary {
+  std::string name;
+  std::int64_t version = 0;  // Its last version (kept through deletes); 0 when never written.
+  bool deleted = false;      // Hard-deleted (tombstoned).
+  // When its first and last events to read were appended; absent when it has none (deleted,
+  // truncated away or hidden by its settings).
+  std::optional<Timestamp> first_created_at;
+  std::optional<Timestamp> last_created_at;
+
+  friend bool operator==(const StreamSummary&, const StreamSummary&) = default;
+};
+
+// Which streams Events::list_streams() shows, a page at a time.
+struct StreamListOptions {
+  std::string prefix;                   // Names starting with it (every name when empty).
+  std::optional<std::string> category;  // Or: names whose part up to the first '-' is it.
+  std::optional<std::string> after;     // Names after it: the last name of the previous page.
+  std::size_t limit = 100;              // 1..10,000.
+};
+
 // How long a stream keeps its events. Reads skip events that fall outside these limits at once;
 // Events::enforce_retention() then removes them.
 struct StreamSettings {

@@ -64,6 +64,12 @@ class STRATA_EXPORT Events {
   // Whether `stream` has events, its current version, and whether it is deleted.
   StreamInfo stream_info(std::string_view stream) const;
 
+  // Up to `options.limit` streams that have events or were deleted, truncated or given settings,
+  // in name order (bytewise on SQLite; the database's collation on PostgreSQL, bytewise under
+  // C or C.UTF-8), one index probe per stream. Throws invalid_argument for a bad prefix,
+  // category, cursor or limit, or for both a prefix and a category.
+  std::vector<StreamSummary> list_streams(const StreamListOptions& options = {}) const;
+
   // Stream lifecycle. Each takes the stream's append lock, so it lands between appends.
 
   // Soft delete: removes the stream's events; it then reads as empty. Appending reopens it, and

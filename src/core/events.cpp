@@ -118,7 +118,33 @@ AppendResult append_nothing(EventOps& events, const std::string& stream, Expecte
   return AppendResult{info.version, last.empty() ? Position::start() : last.front().position};
 }
 
+// The streams from `options.after` on that start with `prefix`.
+std::vector<StreamSummary> list_with_prefix(StreamOps& streams, const std::string& prefix,
+                                            const StreamListOptions& options, std::size_t limit) {
+  if (!options.after || *options.after < prefix) return streams.list(prefix, prefix, true, limit);
+  return streams.list(prefix, *options.after, false, limit);
+}
+
 }  // namespace
+
+// A category's streams are its own name and the names starting with it and '-'. Names between
+// the two ("c" < "c!" < "c-a") belong to other categories, so they are read apart.
+std::vector<StreamSummary> list_streams(StreamOps& streams, const StreamListOptions& options) {
+  if (!options.category) return list_with_prefix(streams, options.prefix, options, options.limit);
+  const std::string& category = *options.category;
+  std::vector<StreamSummary> page;
+  if (!options.after || *options.after < category) {
+    page = streams.list(category, category, true, 1);
+    if (!page.empty() && page.front().name != category) page.clear();
+  }
+  if (page.size() == options.limit) return page;
+  std::vector<StreamSummary> rest =
+      list_with_prefix(streams, category + "-", options, options.limit - page.size());
+  page.insert(page.end(), std::make_move_iterator(rest.begin()),
+              std::make_move_iterator(rest.end()));
+  return page;
+}
+
 void check_issued(EventOps& events, Position position) {
   if (position == Position::start()) return;
   constexpr auto kLargest = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
@@ -209,6 +235,13 @@ StreamInfo Events::stream_info(std::string_view stream) const {
   detail::validate_stream_name(stream);
   return detail::run_on_session(scope_, "events.stream_info", Call::read, [&](Session& session) {
     return session.events().stream_info(stream);
+  });
+}
+
+std::vector<StreamSummary> Events::list_streams(const StreamListOptions& options) const {
+  detail::validate_stream_listing(options);
+  return detail::run_on_session(scope_, "events.list_streams", Call::read, [&](Session& session) {
+    return detail::list_streams(session.streams(), options);
   });
 }
 

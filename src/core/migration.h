@@ -7,7 +7,7 @@ namespace strata::detail {
 
 // The schema version this build migrates a database to: every backend's last migration (each
 // schema file asserts it).
-inline constexpr int kSchemaVersion = 11;
+inline constexpr int kSchemaVersion = 12;
 
 struct Migration {
   int version;            // 1, 2, 3…: applied in this order, each exactly once.

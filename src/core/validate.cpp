@@ -118,6 +118,19 @@ void validate_category(std::string_view category) {
   }
 }
 
+void validate_stream_listing(const StreamListOptions& options) {
+  if (!options.prefix.empty()) validate_name("stream prefix", options.prefix, kMaxStreamNameBytes);
+  if (options.category) validate_category(*options.category);
+  if (options.category && !options.prefix.empty()) {
+    invalid("list streams by a prefix or a category, not both");
+  }
+  if (options.after) validate_name("stream cursor", *options.after, kMaxStreamNameBytes);
+  if (options.limit < 1 || options.limit > kMaxStreamListing) {
+    invalid("stream listing limit " + std::to_string(options.limit) + " is not within 1.." +
+            std::to_string(kMaxStreamListing));
+  }
+}
+
 void validate_read_filter(const AllReadOptions& options) {
   if (options.category) validate_category(*options.category);
   if (options.stream) validate_stream_name(*options.stream);

@@ -35,6 +35,11 @@ void validate_stream_name(std::string_view stream);
 // A category is a stream-name prefix without '-'.
 void validate_category(std::string_view category);
 
+// The most streams one list_streams page holds.
+inline constexpr std::size_t kMaxStreamListing = 10'000;
+// A prefix or a category (not both), a cursor that is a name, a limit of 1..kMaxStreamListing.
+void validate_stream_listing(const StreamListOptions& options);
+
 // A read_all filter: a valid category or stream, not both, and a valid event filter (event types
 // that are names, at most kMaxFilterTypes of them; `until` not before `since`; queryable JSON
 // patterns).

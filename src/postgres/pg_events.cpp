@@ -310,10 +310,9 @@ class AllReadStatement {
               parameter(options.before->sequence()) + "::bigint)";
     }
     sql_.append(" AND e.tx_id < (SELECT commit_id FROM horizon) AND ").append(kRetainedSql);
+    // The expression of the index events_category.
     if (options.category) {
-      const std::string category = parameter(*options.category) + "::text";
-      sql_ +=
-          " AND (e.stream = " + category + " OR starts_with(e.stream, " + category + " || '-'))";
+      sql_ += " AND split_part(e.stream, '-', 1) = " + parameter(*options.category) + "::text";
     }
     if (options.stream) sql_ += " AND e.stream = " + parameter(*options.stream) + "::text";
     add_filter(options.filter);
@@ -329,7 +328,10 @@ class AllReadStatement {
 
  private:
   void add_filter(const EventFilter& filter) {
-    if (!filter.types.empty()) {
+    // One type by equality: the index events_type then yields its events in order.
+    if (filter.types.size() == 1) {
+      sql_ += " AND e.type = " + parameter(filter.types.front()) + "::text";
+    } else if (!filter.types.empty()) {
       const std::string types = pq::array_literal(
           filter.types,
           [](std::string& out, const std::string& type) { pq::append_array_element(out, type); });

@@ -52,6 +52,53 @@ constexpr Statement kEnforceRetention{
     "WHERE e.stream = r.name AND e.version < r.truncate_before RETURNING 1) "
     "SELECT count(*) AS removed FROM removed"};
 
+// The first name from $1 on (kListFrom) or after it (kListAfter), among the events' streams and
+// the streams table's rows: an index probe of each (the events' primary key leads by stream).
+constexpr std::string_view kListFrom =
+    "(SELECT min(x) FROM (SELECT min(stream) AS x FROM {schema}.events WHERE stream >= $1::text "
+    "UNION ALL SELECT min(name) FROM {schema}.streams WHERE name >= $1::text) AS next)";
+constexpr std::string_view kListAfter =
+    "(SELECT min(x) FROM (SELECT min(stream) AS x FROM {schema}.events WHERE stream > $1::text "
+    "UNION ALL SELECT min(name) FROM {schema}.streams WHERE name > $1::text) AS next)";
+// Walks the names from the first one while they start with $2, one probe each (a loose index
+// scan), and reads each stream's version, tombstone and first and last events to read, up to $3.
+constexpr std::string_view kListWalk = R"sql(
+  UNION ALL
+  SELECT (SELECT min(x) FROM (SELECT min(stream) AS x FROM {schema}.events WHERE stream > n.name
+          UNION ALL SELECT min(name) FROM {schema}.streams WHERE name > n.name) AS next)
+  FROM names n WHERE starts_with(n.name, $2::text)
+)
+SELECT n.name, coalesce(greatest(latest.version, s.truncate_before - 1), 0) AS version,
+       coalesce(s.deleted, false) AS deleted,
+       (extract(epoch FROM oldest.created_at) * 1000000)::bigint AS first_micros,
+       (extract(epoch FROM newest.created_at) * 1000000)::bigint AS last_micros
+FROM names n
+LEFT JOIN {schema}.streams s ON s.name = n.name
+LEFT JOIN LATERAL (SELECT e.version FROM {schema}.events e WHERE e.stream = n.name
+                   ORDER BY e.version DESC LIMIT 1) AS latest ON true
+LEFT JOIN LATERAL (SELECT e.created_at FROM {schema}.events e WHERE e.stream = n.name AND )sql";
+constexpr std::string_view kListOldestEnd = R"sql(
+                   ORDER BY e.version LIMIT 1) AS oldest ON true
+LEFT JOIN LATERAL (SELECT e.created_at FROM {schema}.events e WHERE e.stream = n.name AND )sql";
+constexpr std::string_view kListNewestEnd = R"sql(
+                   ORDER BY e.version DESC LIMIT 1) AS newest ON true
+WHERE starts_with(n.name, $2::text)
+LIMIT $3::bigint)sql";
+constexpr Statement kListStreamsFrom{"WITH RECURSIVE names (name) AS (SELECT ",
+                                     kListFrom,
+                                     kListWalk,
+                                     kRetainedSql,
+                                     kListOldestEnd,
+                                     kRetainedSql,
+                                     kListNewestEnd};
+constexpr Statement kListStreamsAfter{"WITH RECURSIVE names (name) AS (SELECT ",
+                                      kListAfter,
+                                      kListWalk,
+                                      kRetainedSql,
+                                      kListOldestEnd,
+                                      kRetainedSql,
+                                      kListNewestEnd};
+
 class PgStreams final : public StreamOps {
  public:
   explicit PgStreams(PgContext& context) : context_(context) {}
@@ -71,6 +118,27 @@ class PgStreams final : public StreamOps {
     }
     const Result& removed = results[2];
     return static_cast<std::size_t>(removed.integer(0, removed.column("removed")));
+  }
+
+  std::vector<StreamSummary> list(std::string_view prefix, std::string_view from, bool inclusive,
+                                  std::size_t limit) override {
+    const Result rows =
+        context_.query(inclusive ? kListStreamsFrom : kListStreamsAfter,
+                       Params().add(from).add(prefix).add(static_cast<std::int64_t>(limit)));
+    const int name = rows.column("name");
+    const int version = rows.column("version");
+    const int deleted = rows.column("deleted");
+    const int first = rows.column("first_micros");
+    const int last = rows.column("last_micros");
+    std::vector<StreamSummary> streams;
+    for (int row = 0; row < rows.rows(); ++row) {
+      StreamSummary stream{rows.string(row, name), rows.integer(row, version),
+                           rows.text(row, deleted) == "t", std::nullopt, std::nullopt};
+      if (!rows.is_null(row, first)) stream.first_created_at = rows.integer(row, first);
+      if (!rows.is_null(row, last)) stream.last_created_at = rows.integer(row, last);
+      streams.push_back(std::move(stream));
+    }
+    return streams;
   }
 
   void set_settings(std::string_view stream, const StreamSettings& settings) override {

@@ -179,6 +179,13 @@ CREATE TABLE strata_consumers (
 -- events appended before.
 ALTER TABLE strata_events ADD COLUMN checksum INTEGER;
 )sql"},
+    {12, "event indexes by type and category", R"sql(
+-- Pages of one type or category in position order (an index holds its rows' rowids, in order).
+-- A category is a stream's name up to its first '-'.
+CREATE INDEX strata_events_type ON strata_events (type);
+CREATE INDEX strata_events_category
+  ON strata_events (substr(stream, 1, instr(stream || '-', '-') - 1));
+)sql"},
 };
 
 static_assert(std::size(kMigrations) == kSchemaVersion &&

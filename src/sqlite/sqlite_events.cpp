@@ -102,10 +102,10 @@ class AllReadStatement {
     if (options.before) sql_ += " AND position < " + parameter(options.before->sequence());
     sql_.append(" AND ").append(kRetainedBefore).append(parameter(now_micros()));
     sql_.append(kRetainedAfter);
+    // The expression of the index strata_events_category.
     if (options.category) {
-      const std::string category = parameter(*options.category);
-      sql_ += " AND (stream = " + category + " OR substr(stream, 1, length(" + category +
-              ") + 1) = " + category + " || '-')";
+      sql_ += " AND substr(stream, 1, instr(stream || '-', '-') - 1) = " +
+              parameter(*options.category);
     }
     if (options.stream) sql_ += " AND stream = " + parameter(*options.stream);
     add_filter(options.filter);

@@ -38,6 +38,58 @@ constexpr Statement kRemoveTruncated{
     "WHERE max_age_ms IS NOT NULL OR max_count IS NOT NULL) AND version < "
     "(SELECT truncate_before FROM strata_streams WHERE name = strata_events.stream)"};
 
+// ?1 the first name, ?2 the prefix, ?3 how many, ?4 now. Walks the names from ?1 on (kListFrom)
+// or after it (kListAfter) while they start with ?2, one probe each of the events' (stream,
+// version) index and the streams table (a loose index scan), and reads each stream's version,
+// tombstone and first and last events to read.
+constexpr std::string_view kListFrom =
+    "(SELECT min(x) FROM (SELECT min(stream) AS x FROM strata_events WHERE stream >= ?1 "
+    "UNION ALL SELECT min(name) FROM strata_streams WHERE name >= ?1))";
+constexpr std::string_view kListAfter =
+    "(SELECT min(x) FROM (SELECT min(stream) AS x FROM strata_events WHERE stream > ?1 "
+    "UNION ALL SELECT min(name) FROM strata_streams WHERE name > ?1))";
+constexpr std::string_view kListWalk = R"sql(
+  UNION ALL
+  SELECT (SELECT min(x) FROM (SELECT min(stream) AS x FROM strata_events WHERE stream > n.name
+          UNION ALL SELECT min(name) FROM strata_streams WHERE name > n.name))
+  FROM names n WHERE substr(n.name, 1, length(?2)) = ?2
+  LIMIT ?3
+)
+SELECT n.name,
+       max(coalesce((SELECT max(version) FROM strata_events WHERE stream = n.name), 0),
+           coalesce(s.truncate_before - 1, 0)) AS version,
+       coalesce(s.deleted, 0) AS deleted,
+       (SELECT e.created_at FROM strata_events e WHERE e.stream = n.name AND )sql";
+constexpr std::string_view kListOldestEnd = R"sql(
+        ORDER BY e.version LIMIT 1) AS first_micros,
+       (SELECT e.created_at FROM strata_events e WHERE e.stream = n.name AND )sql";
+constexpr std::string_view kListNewestEnd = R"sql(
+        ORDER BY e.version DESC LIMIT 1) AS last_micros
+FROM names n LEFT JOIN strata_streams s ON s.name = n.name
+WHERE substr(n.name, 1, length(?2)) = ?2)sql";
+constexpr Statement kListStreamsFrom{"WITH RECURSIVE names (name) AS (SELECT ",
+                                     kListFrom,
+                                     kListWalk,
+                                     kRetainedBefore,
+                                     "?4",
+                                     kRetainedAfter,
+                                     kListOldestEnd,
+                                     kRetainedBefore,
+                                     "?4",
+                                     kRetainedAfter,
+                                     kListNewestEnd};
+constexpr Statement kListStreamsAfter{"WITH RECURSIVE names (name) AS (SELECT ",
+                                      kListAfter,
+                                      kListWalk,
+                                      kRetainedBefore,
+                                      "?4",
+                                      kRetainedAfter,
+                                      kListOldestEnd,
+                                      kRetainedBefore,
+                                      "?4",
+                                      kRetainedAfter,
+                                      kListNewestEnd};
+
 class SqliteStreams final : public StreamOps {
  public:
   explicit SqliteStreams(SqliteContext& context) : context_(context) {}
@@ -60,6 +112,29 @@ class SqliteStreams final : public StreamOps {
     const auto removed = static_cast<std::size_t>(context_.db.changes());
     atomic.commit();
     return removed;
+  }
+
+  std::vector<StreamSummary> list(std::string_view prefix, std::string_view from, bool inclusive,
+                                  std::size_t limit) override {
+    Query query = context_.query(inclusive ? kListStreamsFrom : kListStreamsAfter);
+    query.bind(1, from)
+        .bind(2, prefix)
+        .bind(3, static_cast<std::int64_t>(limit))
+        .bind(4, now_micros());
+    const int name = query.column("name");
+    const int version = query.column("version");
+    const int deleted = query.column("deleted");
+    const int first = query.column("first_micros");
+    const int last = query.column("last_micros");
+    std::vector<StreamSummary> streams;
+    while (query.step()) {
+      StreamSummary stream{query.text(name), query.integer(version), query.integer(deleted) != 0,
+                           std::nullopt, std::nullopt};
+      if (!query.is_null(first)) stream.first_created_at = query.integer(first);
+      if (!query.is_null(last)) stream.last_created_at = query.integer(last);
+      streams.push_back(std::move(stream));
+    }
+    return streams;
   }
 
   void set_settings(std::string_view stream, const StreamSettings& settings) override {

@@ -73,7 +73,7 @@ EventData event(std::string type, std::string data = "{}",
                 std::optional<std::string> id = std::nullopt);
 
 // The schema version every migration leads to.
-constexpr int kLatestSchema = 11;
+constexpr int kLatestSchema = 12;
 
 // Shorthand for an unconditional key-value write.
 KvPut kv_write(std::string key, std::string value);
