@@ -10,6 +10,18 @@
 
 namespace strata::bench {
 
+// A query of `strata bench query` in its bare form: the same rows, from the store's own events
+// table by the same index, without Strata's checks (the horizon, retention).
+struct BareQuery {
+  enum class Kind { type_page, category_page, stream, stream_count, stream_names };
+  Kind kind = Kind::type_page;
+  std::string key;                 // The type, category, stream or stream-name prefix.
+  std::string after_name;          // stream_names: the names after this one.
+  std::uint64_t after_commit = 0;  // type_page, category_page: the events after this position.
+  std::uint64_t after_sequence = 0;
+  std::size_t limit = 100;
+};
+
 // A connection writing to and reading from the baseline table. Used by one thread.
 class BaselineConnection {
  public:
@@ -24,6 +36,12 @@ class BaselineConnection {
   // Reads up to `limit` rows after position `after` in position order; returns how many and
   // moves `after` to the last one read.
   virtual std::size_t read_page(std::int64_t& after, std::size_t limit) = 0;
+
+  // Updates the planner's statistics of the store's events table, as autovacuum (PostgreSQL)
+  // or PRAGMA optimize (SQLite) would some time after a bulk load.
+  virtual void analyze() = 0;
+  // Runs `query` on the store's events table; returns how many rows it read.
+  virtual std::size_t bare_query(const BareQuery& query) = 0;
 
   // Key-value rows, in namespace "bench" of a table shaped like the kv table.
   // Reads one key's value with a prepared SELECT; returns whether it was there.

@@ -10,11 +10,54 @@
 namespace strata::bench {
 namespace {
 
+// By BareQuery::Kind, on {events}, the store's events table: parameters as bare_params gives.
+constexpr const char* kPostgresBareQueries[] = {
+    "SELECT t.tx_id::text, t.position, t.stream, t.version, t.id::text, t.type, t.data, "
+    "t.metadata, t.created_at FROM {events} t WHERE t.type = $1 "
+    "AND (t.tx_id, t.position) > ($2::xid8, $3::bigint) ORDER BY t.tx_id, t.position LIMIT $4",
+    "SELECT t.tx_id::text, t.position, t.stream, t.version, t.id::text, t.type, t.data, "
+    "t.metadata, t.created_at FROM {events} t WHERE split_part(t.stream, '-', 1) = $1 "
+    "AND (t.tx_id, t.position) > ($2::xid8, $3::bigint) ORDER BY t.tx_id, t.position LIMIT $4",
+    "SELECT t.tx_id::text, t.position, t.stream, t.version, t.id::text, t.type, t.data, "
+    "t.metadata, t.created_at FROM {events} t WHERE t.stream = $1 ORDER BY t.version LIMIT $2",
+    "SELECT count(*) FROM {events} WHERE stream = $1",
+    "WITH RECURSIVE names (name) AS ("
+    "SELECT (SELECT min(stream) FROM {events} WHERE stream > $2) UNION ALL "
+    "SELECT (SELECT min(stream) FROM {events} WHERE stream > n.name) FROM names n "
+    "WHERE starts_with(n.name, $1)) "
+    "SELECT name FROM names WHERE starts_with(name, $1) LIMIT $3",
+};
+
+// The parameters of kPostgresBareQueries[query.kind].
+pq::Params bare_params(const BareQuery& query) {
+  pq::Params params;
+  params.add(query.key);
+  const auto limit = static_cast<std::int64_t>(query.limit);
+  switch (query.kind) {
+    case BareQuery::Kind::type_page:
+    case BareQuery::Kind::category_page:
+      params.add(std::to_string(query.after_commit))
+          .add(static_cast<std::int64_t>(query.after_sequence))
+          .add(limit);
+      break;
+    case BareQuery::Kind::stream:
+      params.add(limit);
+      break;
+    case BareQuery::Kind::stream_count:
+      break;
+    case BareQuery::Kind::stream_names:
+      params.add(query.after_name).add(limit);
+      break;
+  }
+  return params;
+}
+
 class PostgresConnection final : public BaselineConnection {
  public:
   PostgresConnection(const std::string& url, const std::string& table, const std::string& kv_table,
-                     const std::string& queue_table)
+                     const std::string& queue_table, const std::string& events_table)
       : connection_({"dbname", nullptr}, {url.c_str(), nullptr}),
+        events_table_(events_table),
         queue_table_(queue_table),
         kv_table_(kv_table),
         kv_get_("SELECT value FROM " + kv_table + " WHERE namespace = 'bench' AND key = $1::bytea"),
@@ -62,6 +105,16 @@ class PostgresConnection final : public BaselineConnection {
         .add(data)
         .add(format_timestamp(detail::now_micros()));
     connection_.query(insert_, params);
+  }
+
+  void analyze() override { connection_.exec("ANALYZE " + events_table_); }
+
+  std::size_t bare_query(const BareQuery& query) override {
+    std::string sql = kPostgresBareQueries[static_cast<int>(query.kind)];
+    for (auto at = sql.find("{events}"); at != std::string::npos; at = sql.find("{events}")) {
+      sql.replace(at, 8, events_table_);
+    }
+    return static_cast<std::size_t>(connection_.query(sql, bare_params(query)).rows());
   }
 
   std::size_t read_page(std::int64_t& after, std::size_t limit) override {
@@ -146,6 +199,7 @@ class PostgresConnection final : public BaselineConnection {
   }
 
   pq::Connection connection_;
+  const std::string events_table_;  // The store's own.
   const std::string queue_table_;
   const std::string kv_table_, kv_get_, kv_update_;
   const std::string copy_, insert_, read_;
@@ -182,9 +236,9 @@ class PostgresBaseline final : public Baseline {
                 ".baseline_queue_items (LIKE " + schema_ + ".queue_items INCLUDING ALL)");
   }
   std::unique_ptr<BaselineConnection> connect() override {
-    return std::make_unique<PostgresConnection>(libpq_url_, schema_ + ".baseline_events",
-                                                schema_ + ".baseline_kv",
-                                                schema_ + ".baseline_queue_items");
+    return std::make_unique<PostgresConnection>(
+        libpq_url_, schema_ + ".baseline_events", schema_ + ".baseline_kv",
+        schema_ + ".baseline_queue_items", schema_ + ".events");
   }
 
  private:

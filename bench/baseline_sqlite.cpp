@@ -30,6 +30,23 @@ constexpr const char* kSqliteInsert =
     "INSERT INTO strata_baseline_events (stream, version, id, type, data, metadata, created_at) "
     "VALUES (?1, ?2, ?3, ?4, ?5, NULL, ?6)";
 
+// By BareQuery::Kind: ?1 the key, ?2 the position or the name to read after, ?3 the limit.
+constexpr const char* kSqliteBareQueries[] = {
+    "SELECT position, stream, version, id, type, data, metadata, created_at FROM strata_events "
+    "WHERE type = ?1 AND position > ?2 ORDER BY position LIMIT ?3",
+    "SELECT position, stream, version, id, type, data, metadata, created_at FROM strata_events "
+    "WHERE substr(stream, 1, instr(stream || '-', '-') - 1) = ?1 AND position > ?2 "
+    "ORDER BY position LIMIT ?3",
+    "SELECT position, stream, version, id, type, data, metadata, created_at FROM strata_events "
+    "WHERE stream = ?1 ORDER BY version LIMIT ?3",
+    "SELECT count(*) FROM strata_events WHERE stream = ?1",
+    "WITH RECURSIVE names (name) AS ("
+    "SELECT (SELECT min(stream) FROM strata_events WHERE stream > ?2) "
+    "UNION ALL SELECT (SELECT min(stream) FROM strata_events WHERE stream > n.name) FROM names n "
+    "WHERE substr(n.name, 1, length(?1)) = ?1 LIMIT ?3) "
+    "SELECT name FROM names WHERE substr(name, 1, length(?1)) = ?1",
+};
+
 class SqliteConnection final : public BaselineConnection {
  public:
   explicit SqliteConnection(const detail::SqliteSettings& settings) : db_(open_sqlite(settings)) {}
@@ -134,6 +151,24 @@ class SqliteConnection final : public BaselineConnection {
     throw Error(ErrorCode::invalid_argument,
                 "a transaction held open by another session is a PostgreSQL scenario: on SQLite "
                 "it would stop every writer");
+  }
+
+  void analyze() override { db_->exec("ANALYZE"); }
+
+  std::size_t bare_query(const BareQuery& query) override {
+    sqlite::Query read = db_->query(kSqliteBareQueries[static_cast<int>(query.kind)]);
+    read.bind(1, query.key);
+    if (query.kind == BareQuery::Kind::stream_names) {
+      read.bind(2, query.after_name);
+    } else if (query.kind != BareQuery::Kind::stream_count) {
+      read.bind(2, static_cast<std::int64_t>(query.after_sequence));
+    }
+    if (query.kind != BareQuery::Kind::stream_count) {
+      read.bind(3, static_cast<std::int64_t>(query.limit));
+    }
+    std::size_t rows = 0;
+    while (read.step()) rows += read.text(0).empty() ? 0 : 1;
+    return rows;
   }
 
   std::size_t read_page(std::int64_t& after, std::size_t limit) override {

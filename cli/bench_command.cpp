@@ -565,6 +565,7 @@ void add_bench_commands(CLI::App& app, Context& context) {
     print_windows("queue_steady_lease_100_complete_batch", run.backend(), windows, options->json);
   });
   add_subscribe_bench(*bench, context);
+  add_query_bench(*bench, context);
   events->callback([options, &context] {
     EventsBench run(context.url, options->seconds);
     const auto results = run.run(options->only);

@@ -46,5 +46,6 @@ void add_metrics_commands(CLI::App& app, Context& context);
 void add_bench_commands(CLI::App& app, Context& context);
 // `bench subscribe`, under the bench command.
 void add_subscribe_bench(CLI::App& bench, Context& context);
+void add_query_bench(CLI::App& bench, Context& context);
 
 }  // namespace strata::cli

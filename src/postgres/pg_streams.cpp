@@ -67,37 +67,26 @@ constexpr std::string_view kListWalk = R"sql(
   SELECT (SELECT min(x) FROM (SELECT min(stream) AS x FROM {schema}.events WHERE stream > n.name
           UNION ALL SELECT min(name) FROM {schema}.streams WHERE name > n.name) AS next)
   FROM names n WHERE starts_with(n.name, $2::text)
-)
+), page AS (SELECT name FROM names WHERE starts_with(name, $2::text) LIMIT $3::bigint)
 SELECT n.name, coalesce(greatest(latest.version, s.truncate_before - 1), 0) AS version,
        coalesce(s.deleted, false) AS deleted,
        (extract(epoch FROM oldest.created_at) * 1000000)::bigint AS first_micros,
-       (extract(epoch FROM newest.created_at) * 1000000)::bigint AS last_micros
-FROM names n
+       (extract(epoch FROM latest.created_at) * 1000000)::bigint AS last_micros
+FROM page n
 LEFT JOIN {schema}.streams s ON s.name = n.name
-LEFT JOIN LATERAL (SELECT e.version FROM {schema}.events e WHERE e.stream = n.name
-                   ORDER BY e.version DESC LIMIT 1) AS latest ON true
 LEFT JOIN LATERAL (SELECT e.created_at FROM {schema}.events e WHERE e.stream = n.name AND )sql";
+// A stream's settings hide its newest event only when they hide every one (max age): its
+// newest event to read is its newest, or none.
 constexpr std::string_view kListOldestEnd = R"sql(
                    ORDER BY e.version LIMIT 1) AS oldest ON true
-LEFT JOIN LATERAL (SELECT e.created_at FROM {schema}.events e WHERE e.stream = n.name AND )sql";
-constexpr std::string_view kListNewestEnd = R"sql(
-                   ORDER BY e.version DESC LIMIT 1) AS newest ON true
-WHERE starts_with(n.name, $2::text)
-LIMIT $3::bigint)sql";
-constexpr Statement kListStreamsFrom{"WITH RECURSIVE names (name) AS (SELECT ",
-                                     kListFrom,
-                                     kListWalk,
-                                     kRetainedSql,
-                                     kListOldestEnd,
-                                     kRetainedSql,
-                                     kListNewestEnd};
-constexpr Statement kListStreamsAfter{"WITH RECURSIVE names (name) AS (SELECT ",
-                                      kListAfter,
-                                      kListWalk,
-                                      kRetainedSql,
-                                      kListOldestEnd,
-                                      kRetainedSql,
-                                      kListNewestEnd};
+LEFT JOIN LATERAL (SELECT e.version, CASE WHEN oldest.created_at IS NOT NULL THEN e.created_at END
+                   AS created_at FROM {schema}.events e WHERE e.stream = n.name
+                   ORDER BY e.version DESC LIMIT 1) AS latest ON true
+ORDER BY n.name)sql";
+constexpr Statement kListStreamsFrom{"WITH RECURSIVE names (name) AS (SELECT ", kListFrom,
+                                     kListWalk, kRetainedSql, kListOldestEnd};
+constexpr Statement kListStreamsAfter{"WITH RECURSIVE names (name) AS (SELECT ", kListAfter,
+                                      kListWalk, kRetainedSql, kListOldestEnd};
 
 class PgStreams final : public StreamOps {
  public:

@@ -55,40 +55,34 @@ constexpr std::string_view kListWalk = R"sql(
   FROM names n WHERE substr(n.name, 1, length(?2)) = ?2
   LIMIT ?3
 )
-SELECT n.name,
-       max(coalesce((SELECT max(version) FROM strata_events WHERE stream = n.name), 0),
-           coalesce(s.truncate_before - 1, 0)) AS version,
-       coalesce(s.deleted, 0) AS deleted,
-       (SELECT e.created_at FROM strata_events e WHERE e.stream = n.name AND )sql";
+SELECT d.*, CASE WHEN d.first_micros IS NOT NULL THEN (SELECT e.created_at FROM strata_events e
+         WHERE e.stream = d.name ORDER BY e.version DESC LIMIT 1) END AS last_micros
+FROM (SELECT n.name,
+             max(coalesce((SELECT max(version) FROM strata_events WHERE stream = n.name), 0),
+                 coalesce(s.truncate_before - 1, 0)) AS version,
+             coalesce(s.deleted, 0) AS deleted,
+             (SELECT e.created_at FROM strata_events e WHERE e.stream = n.name AND )sql";
+// A stream's settings hide its newest event only when they hide every one (max age): its
+// newest event to read is its newest, or none.
 constexpr std::string_view kListOldestEnd = R"sql(
-        ORDER BY e.version LIMIT 1) AS first_micros,
-       (SELECT e.created_at FROM strata_events e WHERE e.stream = n.name AND )sql";
-constexpr std::string_view kListNewestEnd = R"sql(
-        ORDER BY e.version DESC LIMIT 1) AS last_micros
-FROM names n LEFT JOIN strata_streams s ON s.name = n.name
-WHERE substr(n.name, 1, length(?2)) = ?2)sql";
+              ORDER BY e.version LIMIT 1) AS first_micros
+      FROM names n LEFT JOIN strata_streams s ON s.name = n.name
+      WHERE substr(n.name, 1, length(?2)) = ?2) AS d
+ORDER BY d.name)sql";
 constexpr Statement kListStreamsFrom{"WITH RECURSIVE names (name) AS (SELECT ",
                                      kListFrom,
                                      kListWalk,
                                      kRetainedBefore,
                                      "?4",
                                      kRetainedAfter,
-                                     kListOldestEnd,
-                                     kRetainedBefore,
-                                     "?4",
-                                     kRetainedAfter,
-                                     kListNewestEnd};
+                                     kListOldestEnd};
 constexpr Statement kListStreamsAfter{"WITH RECURSIVE names (name) AS (SELECT ",
                                       kListAfter,
                                       kListWalk,
                                       kRetainedBefore,
                                       "?4",
                                       kRetainedAfter,
-                                      kListOldestEnd,
-                                      kRetainedBefore,
-                                      "?4",
-                                      kRetainedAfter,
-                                      kListNewestEnd};
+                                      kListOldestEnd};
 
 class SqliteStreams final : public StreamOps {
  public:

@@ -151,6 +151,37 @@ TEST_P(CliTest, EventQueriesFilterByTypeTimeAndJsonAndReadBackward) {
   EXPECT_NE(last_stderr().find("data filter is not valid JSON"), std::string::npos);
 }
 
+TEST_P(CliTest, StreamsLsPrintsALinePerStreamAndPagesWithAfter) {
+  int status = -1;
+  for (const char* stream : {"order-2", "order-1", "invoice-1"}) {
+    strata(std::string("events append ") + stream + " Placed '{}'", &status);
+    ASSERT_EQ(status, 0);
+  }
+  strata("stream delete order-2 --hard", &status);
+  ASSERT_EQ(status, 0);
+
+  auto out = json_lines(strata("streams ls --category order --limit 1", &status));
+  ASSERT_EQ(status, 0);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0]["stream"], "order-1");
+  EXPECT_EQ(out[0]["version"], 1);
+  EXPECT_EQ(out[0]["deleted"], false);
+  EXPECT_EQ(out[0]["first_created_at"], out[0]["last_created_at"]);
+  EXPECT_TRUE(out[0]["first_created_at"].is_string());
+  out = json_lines(strata("streams ls --category order --after order-1", &status));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0], nlohmann::json::parse(R"({"stream":"order-2","version":1,"deleted":true,)"
+                                          R"("first_created_at":null,"last_created_at":null})"));
+  out = json_lines(strata("streams ls --prefix inv", &status));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0]["stream"], "invoice-1");
+  strata("streams ls --prefix a --category b", &status);
+  EXPECT_EQ(status, 2);
+  strata("streams ls --limit 0", &status);
+  EXPECT_EQ(status, 2);
+  EXPECT_NE(last_stderr().find("limit 0"), std::string::npos) << last_stderr();
+}
+
 TEST_P(CliTest, VerifyPrintsEachProblemAndExitsOneWhenItFindsAnyAndStatsCount) {
   int status = -1;
   strata("events append acct-1 Opened '{}'", &status);
