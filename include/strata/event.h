@@ -120,6 +120,10 @@ struct EventFilter {
   // Both by PostgreSQL's jsonb `@>` rules, as KeyValue::find matches; an event whose JSON has
   // numbers beyond what those rules compare alike on every backend (see KeyValue::find) never
   // matches.
+  // And whose data's string values hold every word of this text (case-insensitive, whole words,
+  // no stemming, as KeyValue::search matches; an event whose data the JSON filters never match
+  // neither). Needs the text index: reads throw not_found without it (Events::add_index).
+  std::optional<std::string> words;
 
   friend bool operator==(const EventFilter&, const EventFilter&) = default;
 };
@@ -141,6 +145,18 @@ struct StreamInfo {
   std::int64_t version = 0;  // Its last version (kept through deletes); 0 when never written.
   bool deleted = false;      // Hard-deleted (tombstoned): appends throw stream_deleted.
 };
+
+// The indexes a store adds only when asked (Events::add_index), because each slows appends
+// (docs/benchmarks.md measures by how much). Queries give the same results without them.
+enum class EventIndex {
+  metadata,  // For EventFilter::metadata: a GIN index on PostgreSQL; SQLite has none.
+  data,      // For EventFilter::data: a GIN index on PostgreSQL; SQLite has none.
+  text,      // For EventFilter::words and Events::search, which need it: a tsvector GIN index on
+             // PostgreSQL, an FTS5 table on SQLite.
+};
+
+// "metadata", "data" or "text". Never null.
+STRATA_EXPORT const char* to_string(EventIndex index) noexcept;
 
 // One stream as Events::list_streams() shows it.
 struct StreamSummary {

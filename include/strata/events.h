@@ -54,6 +54,23 @@ class STRATA_EXPORT Events {
   // types or any other of its filters), in one statement. Throws what read_all throws.
   std::uint64_t count(const AllReadOptions& options = {}) const;
 
+  // Up to `limit` events after `after`, in the all-events order, whose data's string values hold
+  // every word of `words`: read_all with EventFilter::words. Throws not_found without the text
+  // index (add_index(EventIndex::text)), invalid_argument when `words` has no word.
+  std::vector<RecordedEvent> search(std::string_view words, Position after = Position::start(),
+                                    std::size_t limit = 100) const;
+
+  // Builds `index` unless the store has it, while appends and reads go on (PostgreSQL: CREATE
+  // INDEX CONCURRENTLY, which waits for transactions already running; one that a crash left
+  // half-built is rebuilt). Returns false, doing nothing, when the backend keeps no such index
+  // (SQLite for the JSON filters, which read every event of their range there). Safe to call
+  // from many processes at once. Throws invalid_argument inside a transaction.
+  bool add_index(EventIndex index) const;
+  // Drops `index` when the store has it (the same way, concurrently). Throws what add_index does.
+  void drop_index(EventIndex index) const;
+  // The opt-in indexes the store has, whole.
+  std::vector<EventIndex> indexes() const;
+
   // Checks every stored event, whatever reads would hide: that each stream's versions run
   // without a gap or repeat from its truncation point, that positions rise with versions, that
   // no id is stored twice and that each event's content matches the checksum taken when it was

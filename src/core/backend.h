@@ -11,6 +11,7 @@
 #include "core/metrics.h"
 #include "core/migration.h"
 #include "core/ops/consumers.h"
+#include "core/ops/event_indexes.h"
 #include "core/ops/events.h"
 #include "core/ops/kv.h"
 #include "core/ops/locks.h"
@@ -37,6 +38,7 @@ class Session {
     std::unique_ptr<SnapshotOps> snapshots;
     std::unique_ptr<ConsumerOps> consumers;
     std::unique_ptr<StatsOps> stats;
+    std::unique_ptr<EventIndexOps> indexes;
   };
 
   explicit Session(Rooms rooms) : rooms_(std::move(rooms)) {}
@@ -50,6 +52,7 @@ class Session {
   SnapshotOps& snapshots() const { return *rooms_.snapshots; }
   ConsumerOps& consumers() const { return *rooms_.consumers; }
   StatsOps& stats() const { return *rooms_.stats; }
+  EventIndexOps& indexes() const { return *rooms_.indexes; }
 
  private:
   Rooms rooms_;

@@ -8,6 +8,18 @@
 
 namespace strata {
 
+const char* to_string(EventIndex index) noexcept {
+  switch (index) {
+    case EventIndex::metadata:
+      return "metadata";
+    case EventIndex::data:
+      return "data";
+    case EventIndex::text:
+      return "text";
+  }
+  return "unknown";
+}
+
 std::string ExpectedVersion::to_string() const {
   switch (kind_) {
     case Kind::any:

@@ -127,6 +127,14 @@ std::vector<StreamSummary> list_with_prefix(StreamOps& streams, const std::strin
 
 }  // namespace
 
+void require_indexes(EventIndexOps& indexes, const EventFilter& filter) {
+  if (filter.words && !indexes.has(EventIndex::text)) {
+    throw Error(ErrorCode::not_found,
+                "the store has no text index, which word filters and search read: add it with "
+                "Events::add_index(EventIndex::text) (strata events index add text)");
+  }
+}
+
 // A category's streams are its own name and the names starting with it and '-'. Names between
 // the two ("c" < "c!" < "c-a") belong to other categories, so they are read apart.
 std::vector<StreamSummary> list_streams(StreamOps& streams, const StreamListOptions& options) {
@@ -215,6 +223,7 @@ std::vector<RecordedEvent> Events::read_all(const AllReadOptions& options) const
   return detail::run_on_session(scope_, "events.read_all", Call::read, [&](Session& session) {
     // A backward read's start is checked first: from beyond the head it would read from the head.
     if (options.before) detail::check_issued(session.events(), *options.before);
+    detail::require_indexes(session.indexes(), options.filter);
     auto events = session.events().read_all(options);
     // Only an empty page can be a reader beyond the head: it pays the check.
     if (events.empty()) detail::check_issued(session.events(), options.after);
@@ -227,6 +236,7 @@ std::uint64_t Events::count(const AllReadOptions& options) const {
   return detail::run_on_session(scope_, "events.count", Call::read, [&](Session& session) {
     if (options.before) detail::check_issued(session.events(), *options.before);
     detail::check_issued(session.events(), options.after);
+    detail::require_indexes(session.indexes(), options.filter);
     return session.events().count(options);
   });
 }
@@ -235,6 +245,40 @@ StreamInfo Events::stream_info(std::string_view stream) const {
   detail::validate_stream_name(stream);
   return detail::run_on_session(scope_, "events.stream_info", Call::read, [&](Session& session) {
     return session.events().stream_info(stream);
+  });
+}
+
+std::vector<RecordedEvent> Events::search(std::string_view words, Position after,
+                                          std::size_t limit) const {
+  AllReadOptions options;
+  options.after = after;
+  options.limit = limit;
+  options.filter.words = std::string(words);
+  return read_all(options);
+}
+
+bool Events::add_index(EventIndex index) const {
+  detail::refuse_in_transaction(scope_, "adding an event index");
+  return detail::run_on_session(scope_, "events.add_index", Call::idempotent_write,
+                                [&](Session& session) { return session.indexes().add(index); });
+}
+
+void Events::drop_index(EventIndex index) const {
+  detail::refuse_in_transaction(scope_, "dropping an event index");
+  detail::run_on_session(scope_, "events.drop_index", Call::idempotent_write,
+                         [&](Session& session) {
+                           session.indexes().drop(index);
+                           return true;
+                         });
+}
+
+std::vector<EventIndex> Events::indexes() const {
+  return detail::run_on_session(scope_, "events.indexes", Call::read, [&](Session& session) {
+    std::vector<EventIndex> found;
+    for (const EventIndex index : {EventIndex::metadata, EventIndex::data, EventIndex::text}) {
+      if (session.indexes().has(index)) found.push_back(index);
+    }
+    return found;
   });
 }
 

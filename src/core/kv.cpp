@@ -1,11 +1,9 @@
 #include "strata/kv.h"
 
-#include <cctype>
 #include <unordered_set>
 
 #include "core/backend.h"
 #include "core/session_runner.h"
-#include "core/utf8.h"
 #include "core/validate.h"
 
 namespace strata {
@@ -192,22 +190,6 @@ KvPage page_of(const detail::Scope& scope, const char* operation, std::string_vi
 }
 
 // Lower-cased runs of ASCII letters and digits and of non-ASCII bytes (whole UTF-8 characters).
-std::vector<std::string> words_of(std::string_view text) {
-  std::vector<std::string> words;
-  std::string word;
-  for (const char c : text) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (std::isalnum(byte) || byte >= 0x80) {
-      word += static_cast<char>(std::tolower(byte));
-    } else if (!word.empty()) {
-      words.push_back(std::move(word));
-      word.clear();
-    }
-  }
-  if (!word.empty()) words.push_back(std::move(word));
-  return words;
-}
-
 }  // namespace
 
 KvPage KeyValue::scan(std::string_view prefix, std::optional<std::string> cursor,
@@ -229,11 +211,7 @@ KvPage KeyValue::find(JsonField field, std::string_view pattern, std::optional<s
 
 KvPage KeyValue::search(std::string_view words, std::optional<std::string> cursor,
                         std::size_t limit) const {
-  if (!detail::is_valid_utf8(words)) {
-    throw Error(ErrorCode::invalid_argument, "search words are not valid UTF-8");
-  }
-  const std::vector<std::string> terms = words_of(words);
-  if (terms.empty()) throw Error(ErrorCode::invalid_argument, "search needs at least one word");
+  const std::vector<std::string> terms = detail::search_terms(words);
   return page_of(scope_, "kv.search", {}, cursor, limit,
                  [&](detail::KvOps& kv, const detail::KeyRange& range) {
                    return kv.search(namespace_, terms, range, limit);

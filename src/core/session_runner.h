@@ -32,6 +32,13 @@ inline bool is_retryable(const Error& error, Call call) {
          (error.code() == ErrorCode::unknown_outcome && call != Call::write);
 }
 
+// Throws invalid_argument inside a transaction, for the calls that cannot be part of one.
+inline void refuse_in_transaction(const Scope& scope, const std::string& what) {
+  if (scope.session != nullptr) {
+    throw Error(ErrorCode::invalid_argument, what + " cannot be part of a transaction");
+  }
+}
+
 // Runs `fn(Session&)` and returns its result. Inside a transaction, on the transaction's session,
 // once. Outside, on a pooled session, and again on a fresh one when the connection failed and
 // is_retryable allows it.

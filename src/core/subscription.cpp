@@ -32,8 +32,10 @@ std::vector<RecordedEvent> read_or_wait(const Scope& scope, const char* operatio
   while (true) {
     std::vector<RecordedEvent> events;
     try {
-      events = run_on_session(scope, operation, Call::read,
-                              [&](Session& session) { return session.events().read_all(read); });
+      events = run_on_session(scope, operation, Call::read, [&](Session& session) {
+        require_indexes(session.indexes(), read.filter);
+        return session.events().read_all(read);
+      });
     } catch (const Error& error) {
       if (!is_transient(error)) throw;
       if (!pause_before_retry(backoff, deadline)) return {};  // Asked again by the next poll.

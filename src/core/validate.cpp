@@ -1,5 +1,6 @@
 #include "core/validate.h"
 
+#include <cctype>
 #include <limits>
 #include <unordered_set>
 
@@ -51,9 +52,28 @@ void validate_event_filter(const EventFilter& filter) {
   }
   if (filter.metadata) validate_queryable_json("metadata filter", *filter.metadata);
   if (filter.data) validate_queryable_json("data filter", *filter.data);
+  if (filter.words) search_terms(*filter.words);
 }
 
 }  // namespace
+
+std::vector<std::string> search_terms(std::string_view words) {
+  if (!is_valid_utf8(words)) invalid("search words are not valid UTF-8");
+  std::vector<std::string> terms;
+  std::string term;
+  for (const char c : words) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (std::isalnum(byte) || byte >= 0x80) {
+      term += static_cast<char>(std::tolower(byte));
+    } else if (!term.empty()) {
+      terms.push_back(std::move(term));
+      term.clear();
+    }
+  }
+  if (!term.empty()) terms.push_back(std::move(term));
+  if (terms.empty()) invalid("search needs at least one word");
+  return terms;
+}
 
 void validate_duration(std::string_view what, std::chrono::milliseconds duration,
                        std::chrono::milliseconds minimum) {

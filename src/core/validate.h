@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -20,6 +21,10 @@ void validate_duration(std::string_view what, std::chrono::milliseconds duration
 // From `minimum` to kMaxCount; messages call it `what` (and show a wrapped negative count as
 // negative).
 void validate_count(std::string_view what, std::uint64_t count, std::uint64_t minimum = 0);
+
+// The words of a full-text search, lower-cased: runs of ASCII letters and digits and of
+// non-ASCII bytes. Throws invalid_argument when `words` is not UTF-8 or has none.
+std::vector<std::string> search_terms(std::string_view words);
 
 // UTF-8 of at most max_bytes (control characters allowed); messages call it `what`.
 void validate_text(std::string_view what, std::string_view text, std::size_t max_bytes);

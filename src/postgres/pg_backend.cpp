@@ -41,7 +41,8 @@ struct PgConnection {
                  .locks = pg_locks(context),
                  .snapshots = pg_snapshots(context),
                  .consumers = pg_consumers(context),
-                 .stats = pg_stats(context)}) {}
+                 .stats = pg_stats(context),
+                 .indexes = pg_event_indexes(context)}) {}
 
   std::unique_ptr<Connection> driver;
   PgContext context;

@@ -2,6 +2,7 @@
 // all-events order by transaction id (see docs/ordering.md).
 #include <array>
 
+#include "core/validate.h"
 #include "postgres/pg_event_sql.h"
 #include "postgres/pg_rooms.h"
 
@@ -350,6 +351,17 @@ class AllReadStatement {
     }
     if (filter.data) {
       sql_ += " AND {schema}.queryable_json(e.data) @> " + parameter(*filter.data) + "::jsonb";
+    }
+    // The expression of the index events_text.
+    if (filter.words) {
+      std::string terms;
+      for (const std::string& term : search_terms(*filter.words)) {
+        terms += (terms.empty() ? "" : " ") + term;
+      }
+      sql_ +=
+          " AND to_tsvector('simple', {schema}.queryable_json(e.data)) @@ "
+          "plainto_tsquery('simple', " +
+          parameter(terms) + "::text)";
     }
   }
 

@@ -18,5 +18,6 @@ std::unique_ptr<LockOps> pg_locks(PgContext& context);
 std::unique_ptr<SnapshotOps> pg_snapshots(PgContext& context);
 std::unique_ptr<ConsumerOps> pg_consumers(PgContext& context);
 std::unique_ptr<StatsOps> pg_stats(PgContext& context);
+std::unique_ptr<EventIndexOps> pg_event_indexes(PgContext& context);
 
 }  // namespace strata::detail

@@ -38,7 +38,8 @@ struct SqliteConnection {
                  .locks = sqlite_locks(context),
                  .snapshots = sqlite_snapshots(context),
                  .consumers = sqlite_consumers(context),
-                 .stats = sqlite_stats(context)}) {}
+                 .stats = sqlite_stats(context),
+                 .indexes = sqlite_event_indexes(context)}) {}
 
   std::unique_ptr<Database> db;
   SqliteContext context;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "core/statement.h"
 #include "sqlite/db.h"
@@ -30,6 +31,18 @@ class SqliteContext {
  private:
   StatementTexts texts_;
 };
+
+// An FTS5 query of `words`: each a quoted string; side by side they must all match.
+inline std::string fts_match(const std::vector<std::string>& words) {
+  std::string match;
+  for (const std::string& word : words) {
+    if (!match.empty()) match += ' ';
+    match += '"';
+    for (const char c : word) match += c == '"' ? std::string("\"\"") : std::string(1, c);
+    match += '"';
+  }
+  return match;
+}
 
 // Whether `error` is a unique or primary key violation.
 inline bool is_unique_violation(const sqlite::SqliteError& error) {

@@ -4,6 +4,7 @@
 #include <variant>
 
 #include "core/ids.h"
+#include "core/validate.h"
 #include "sqlite/sqlite_event_sql.h"
 #include "sqlite/sqlite_rooms.h"
 
@@ -104,8 +105,8 @@ class AllReadStatement {
     sql_.append(kRetainedAfter);
     // The expression of the index strata_events_category.
     if (options.category) {
-      sql_ += " AND substr(stream, 1, instr(stream || '-', '-') - 1) = " +
-              parameter(*options.category);
+      sql_ +=
+          " AND substr(stream, 1, instr(stream || '-', '-') - 1) = " + parameter(*options.category);
     }
     if (options.stream) sql_ += " AND stream = " + parameter(*options.stream);
     add_filter(options.filter);
@@ -143,6 +144,14 @@ class AllReadStatement {
       sql_ += " AND strata_json_contains(metadata, " + parameter(*filter.metadata) + ")";
     }
     if (filter.data) sql_ += " AND strata_json_contains(data, " + parameter(*filter.data) + ")";
+    // Only comparable data (JSON contains itself exactly when it is), as on PostgreSQL.
+    if (filter.words) {
+      sql_ +=
+          " AND position IN (SELECT rowid FROM strata_events_text WHERE strata_events_text "
+          "MATCH " +
+          parameter(fts_match(search_terms(*filter.words))) +
+          ") AND strata_json_contains(data, data)";
+    }
   }
 
   // Binds `value` as the next parameter; returns its placeholder.

@@ -165,18 +165,6 @@ constexpr Statement kDeleteCheckpointEntries{
     "DELETE FROM strata_kv_checkpoint_entries WHERE checkpoint_id = ?1"};
 constexpr Statement kDeleteCheckpoint{"DELETE FROM strata_kv_checkpoints WHERE id = ?1"};
 
-// Each word a quoted FTS5 string; side by side they must all match.
-std::string fts_match(const std::vector<std::string>& words) {
-  std::string match;
-  for (const std::string& word : words) {
-    if (!match.empty()) match += ' ';
-    match += '"';
-    for (const char c : word) match += c == '"' ? std::string("\"\"") : std::string(1, c);
-    match += '"';
-  }
-  return match;
-}
-
 class SqliteKv final : public KvOps {
  public:
   explicit SqliteKv(SqliteContext& context) : context_(context) {}

@@ -18,5 +18,6 @@ std::unique_ptr<LockOps> sqlite_locks(SqliteContext& context);
 std::unique_ptr<SnapshotOps> sqlite_snapshots(SqliteContext& context);
 std::unique_ptr<ConsumerOps> sqlite_consumers(SqliteContext& context);
 std::unique_ptr<StatsOps> sqlite_stats(SqliteContext& context);
+std::unique_ptr<EventIndexOps> sqlite_event_indexes(SqliteContext& context);
 
 }  // namespace strata::detail
