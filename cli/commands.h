@@ -25,7 +25,7 @@ std::chrono::milliseconds seconds(double value);
 // (repeatable), --since, --until, --metadata and --data.
 struct FilterOptions {
   std::vector<std::string> types;
-  std::optional<std::string> since, until, metadata, data;
+  std::optional<std::string> since, until, metadata, data, words;
 
   void add_to(CLI::App& command);
   // Throws Error(invalid_argument) for a time parse_timestamp refuses.
@@ -34,6 +34,8 @@ struct FilterOptions {
 
 void add_migrate_command(CLI::App& app, Context& context);
 void add_events_commands(CLI::App& app, Context& context);
+// `events index`, under the events command.
+void add_event_index_commands(CLI::App& events, Context& context);
 // `events subscribe`, under the events command.
 void add_subscribe_command(CLI::App& events, Context& context);
 void add_kv_commands(CLI::App& app, Context& context);

@@ -119,6 +119,29 @@ void add_category(CLI::App& events, Context& context) {
   category->callback([arguments, &context] { arguments->print(context); });
 }
 
+void add_search(CLI::App& events, Context& context) {
+  struct Options {
+    std::vector<std::string> words;
+    std::optional<std::string> after;
+    std::size_t limit = 100;
+  };
+  auto options = std::make_shared<Options>();
+  auto* search = events.add_subcommand(
+      "search", "Events whose data's strings hold every word, in order (needs the text index)");
+  search->add_option("WORDS", options->words, "The words")->required();
+  search->add_option("--after", options->after, "Only events after this position");
+  search->add_option("--limit", options->limit, "Most events to print")->capture_default_str();
+  search->callback([options, &context] {
+    std::string words;
+    for (const std::string& word : options->words) words += (words.empty() ? "" : " ") + word;
+    const Position after = options->after ? Position::parse(*options->after) : Position::start();
+    for (const RecordedEvent& event :
+         context.store().events().search(words, after, options->limit)) {
+      std::cout << event_line(event) << "\n";
+    }
+  });
+}
+
 void add_count(CLI::App& events, Context& context) {
   struct Options {
     std::optional<std::string> stream, category;
@@ -171,8 +194,10 @@ void add_events_commands(CLI::App& app, Context& context) {
   add_read(*events, context);
   add_all(*events, context);
   add_category(*events, context);
+  add_search(*events, context);
   add_count(*events, context);
   add_verify(*events, context);
+  add_event_index_commands(*events, context);
   add_subscribe_command(*events, context);
 }
 

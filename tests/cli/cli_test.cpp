@@ -151,6 +151,34 @@ TEST_P(CliTest, EventQueriesFilterByTypeTimeAndJsonAndReadBackward) {
   EXPECT_NE(last_stderr().find("data filter is not valid JSON"), std::string::npos);
 }
 
+TEST_P(CliTest, SearchNeedsTheTextIndexWhichIndexAddBuilds) {
+  int status = -1;
+  strata(R"(events append ticket-1 Opened '{"title":"Printer on fire"}')", &status);
+  strata(R"(events append ticket-2 Opened '{"title":"Out of paper"}')", &status);
+  ASSERT_EQ(status, 0);
+  EXPECT_EQ(strata("events search printer", &status), "");
+  EXPECT_EQ(status, 4);
+  EXPECT_NE(last_stderr().find("events index add text"), std::string::npos) << last_stderr();
+
+  auto out = json_lines(strata("events index add text", &status));
+  ASSERT_EQ(status, 0);
+  EXPECT_EQ(out.at(0), nlohmann::json::parse(R"({"index":"text","kept":true})"));
+  out = json_lines(strata("events index add data", &status));
+  EXPECT_EQ(out.at(0)["kept"], kind() == BackendKind::postgres);
+  out = json_lines(strata("events search FIRE printer", &status));
+  ASSERT_EQ(status, 0);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0]["stream"], "ticket-1");
+  out = json_lines(strata("events count --words paper", &status));
+  EXPECT_EQ(out.at(0), nlohmann::json::parse(R"({"count":1})"));
+  out = json_lines(strata("events index ls", &status));
+  EXPECT_EQ(out.size(), kind() == BackendKind::postgres ? 2u : 1u);
+  strata("events index drop text", &status);
+  EXPECT_EQ(status, 0);
+  strata("events index add everything", &status);
+  EXPECT_EQ(status, 2);
+}
+
 TEST_P(CliTest, StreamsLsPrintsALinePerStreamAndPagesWithAfter) {
   int status = -1;
   for (const char* stream : {"order-2", "order-1", "invoice-1"}) {
