@@ -13,11 +13,19 @@ namespace strata::bench {
 // A query of `strata bench query` in its bare form: the same rows, from the store's own events
 // table by the same index, without Strata's checks (the horizon, retention).
 struct BareQuery {
-  enum class Kind { type_page, category_page, stream, stream_count, stream_names };
+  enum class Kind {
+    type_page,      // key: a type; after a position.
+    category_page,  // key: a category; after a position.
+    stream,         // key: a stream.
+    stream_count,   // key: a stream.
+    stream_names,   // key: a prefix; after a name.
+    words_page,     // key: words (lower case, by spaces), with the text index; after a position.
+    metadata_page,  // key: JSON the metadata contains (PostgreSQL, with the metadata index).
+  };
   Kind kind = Kind::type_page;
-  std::string key;                 // The type, category, stream or stream-name prefix.
-  std::string after_name;          // stream_names: the names after this one.
-  std::uint64_t after_commit = 0;  // type_page, category_page: the events after this position.
+  std::string key;
+  std::string after_name;          // stream_names: the names after this one (of the prefix).
+  std::uint64_t after_commit = 0;  // The pages of events: after this position.
   std::uint64_t after_sequence = 0;
   std::size_t limit = 100;
 };

@@ -10,7 +10,8 @@
 namespace strata::bench {
 namespace {
 
-// By BareQuery::Kind, on {events}, the store's events table: parameters as bare_params gives.
+// By BareQuery::Kind, on {events}, the store's events table in {schema}, its schema: parameters
+// as bare_params gives.
 constexpr const char* kPostgresBareQueries[] = {
     "SELECT t.tx_id::text, t.position, t.stream, t.version, t.id::text, t.type, t.data, "
     "t.metadata, t.created_at FROM {events} t WHERE t.type = $1 "
@@ -26,6 +27,14 @@ constexpr const char* kPostgresBareQueries[] = {
     "SELECT (SELECT min(stream) FROM {events} WHERE stream > n.name) FROM names n "
     "WHERE starts_with(n.name, $1)) "
     "SELECT name FROM names WHERE starts_with(name, $1) LIMIT $3",
+    "SELECT t.tx_id::text, t.position, t.stream, t.version, t.id::text, t.type, t.data, "
+    "t.metadata, t.created_at FROM {events} t "
+    "WHERE to_tsvector('simple', {schema}.queryable_json(t.data)) @@ plainto_tsquery('simple', $1) "
+    "AND (t.tx_id, t.position) > ($2::xid8, $3::bigint) ORDER BY t.tx_id, t.position LIMIT $4",
+    "SELECT t.tx_id::text, t.position, t.stream, t.version, t.id::text, t.type, t.data, "
+    "t.metadata, t.created_at FROM {events} t "
+    "WHERE {schema}.queryable_json(t.metadata) @> $1::jsonb "
+    "AND (t.tx_id, t.position) > ($2::xid8, $3::bigint) ORDER BY t.tx_id, t.position LIMIT $4",
 };
 
 // The parameters of kPostgresBareQueries[query.kind].
@@ -36,6 +45,8 @@ pq::Params bare_params(const BareQuery& query) {
   switch (query.kind) {
     case BareQuery::Kind::type_page:
     case BareQuery::Kind::category_page:
+    case BareQuery::Kind::words_page:
+    case BareQuery::Kind::metadata_page:
       params.add(std::to_string(query.after_commit))
           .add(static_cast<std::int64_t>(query.after_sequence))
           .add(limit);
@@ -55,9 +66,9 @@ pq::Params bare_params(const BareQuery& query) {
 class PostgresConnection final : public BaselineConnection {
  public:
   PostgresConnection(const std::string& url, const std::string& table, const std::string& kv_table,
-                     const std::string& queue_table, const std::string& events_table)
+                     const std::string& queue_table, const std::string& schema)
       : connection_({"dbname", nullptr}, {url.c_str(), nullptr}),
-        events_table_(events_table),
+        schema_(schema),
         queue_table_(queue_table),
         kv_table_(kv_table),
         kv_get_("SELECT value FROM " + kv_table + " WHERE namespace = 'bench' AND key = $1::bytea"),
@@ -107,12 +118,15 @@ class PostgresConnection final : public BaselineConnection {
     connection_.query(insert_, params);
   }
 
-  void analyze() override { connection_.exec("ANALYZE " + events_table_); }
+  void analyze() override { connection_.exec("ANALYZE " + schema_ + ".events"); }
 
   std::size_t bare_query(const BareQuery& query) override {
     std::string sql = kPostgresBareQueries[static_cast<int>(query.kind)];
     for (auto at = sql.find("{events}"); at != std::string::npos; at = sql.find("{events}")) {
-      sql.replace(at, 8, events_table_);
+      sql.replace(at, 8, "{schema}.events");
+    }
+    for (auto at = sql.find("{schema}"); at != std::string::npos; at = sql.find("{schema}")) {
+      sql.replace(at, 8, schema_);
     }
     return static_cast<std::size_t>(connection_.query(sql, bare_params(query)).rows());
   }
@@ -199,7 +213,7 @@ class PostgresConnection final : public BaselineConnection {
   }
 
   pq::Connection connection_;
-  const std::string events_table_;  // The store's own.
+  const std::string schema_;  // The store's.
   const std::string queue_table_;
   const std::string kv_table_, kv_get_, kv_update_;
   const std::string copy_, insert_, read_;
@@ -236,9 +250,9 @@ class PostgresBaseline final : public Baseline {
                 ".baseline_queue_items (LIKE " + schema_ + ".queue_items INCLUDING ALL)");
   }
   std::unique_ptr<BaselineConnection> connect() override {
-    return std::make_unique<PostgresConnection>(
-        libpq_url_, schema_ + ".baseline_events", schema_ + ".baseline_kv",
-        schema_ + ".baseline_queue_items", schema_ + ".events");
+    return std::make_unique<PostgresConnection>(libpq_url_, schema_ + ".baseline_events",
+                                                schema_ + ".baseline_kv",
+                                                schema_ + ".baseline_queue_items", schema_);
   }
 
  private:

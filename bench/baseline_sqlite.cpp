@@ -45,6 +45,9 @@ constexpr const char* kSqliteBareQueries[] = {
     "UNION ALL SELECT (SELECT min(stream) FROM strata_events WHERE stream > n.name) FROM names n "
     "WHERE substr(n.name, 1, length(?1)) = ?1 LIMIT ?3) "
     "SELECT name FROM names WHERE substr(name, 1, length(?1)) = ?1",
+    "SELECT position, stream, version, id, type, data, metadata, created_at FROM strata_events "
+    "WHERE position IN (SELECT rowid FROM strata_events_text WHERE strata_events_text MATCH ?1) "
+    "AND position > ?2 ORDER BY position LIMIT ?3",
 };
 
 class SqliteConnection final : public BaselineConnection {
@@ -156,7 +159,11 @@ class SqliteConnection final : public BaselineConnection {
   void analyze() override { db_->exec("ANALYZE"); }
 
   std::size_t bare_query(const BareQuery& query) override {
-    sqlite::Query read = db_->query(kSqliteBareQueries[static_cast<int>(query.kind)]);
+    const auto kind = static_cast<std::size_t>(query.kind);
+    if (kind >= std::size(kSqliteBareQueries)) {
+      throw Error(ErrorCode::invalid_argument, "SQLite keeps no index for JSON containment");
+    }
+    sqlite::Query read = db_->query(kSqliteBareQueries[kind]);
     read.bind(1, query.key);
     if (query.kind == BareQuery::Kind::stream_names) {
       read.bind(2, query.after_name);

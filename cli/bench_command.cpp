@@ -86,12 +86,19 @@ Result compare(std::string scenario, int threads, double seconds, const Step& st
 
 class EventsBench {
  public:
-  EventsBench(const std::string& url, double seconds)
+  // With `indexes` added to the store only: the baseline table keeps the events table's own.
+  EventsBench(const std::string& url, double seconds, const std::vector<EventIndex>& indexes)
       : baseline_(bench::Baseline::create(url)),
         store_(Store::open(baseline_->store_url())),
         seconds_(seconds),
         data_(event_data()) {
     baseline_->create_table();
+    for (const EventIndex index : indexes) {
+      if (!store_.events().add_index(index)) {
+        throw Error(ErrorCode::invalid_argument,
+                    std::string("this backend keeps no ") + to_string(index) + " index");
+      }
+    }
   }
 
   // Runs the scenarios whose names contain `only` (all when empty).
@@ -499,6 +506,7 @@ void add_bench_commands(CLI::App& app, Context& context) {
     double held_seconds = 0;
     bool json = false;
     std::string only;
+    std::vector<std::string> indexes;
   };
   auto options = std::make_shared<Options>();
   auto* events = bench->add_subcommand(
@@ -508,6 +516,11 @@ void add_bench_commands(CLI::App& app, Context& context) {
       ->check(CLI::PositiveNumber);
   events->add_flag("--json", options->json, "One JSON object per scenario");
   events->add_option("--only", options->only, "Run only the scenarios whose names contain this");
+  events
+      ->add_option("--with-index", options->indexes,
+                   "Give the store this opt-in index (metadata, data or text; repeatable), to "
+                   "measure what it costs appends")
+      ->check(CLI::IsMember(event_index_names()));
   auto* kv = bench->add_subcommand(
       "kv", "Get latency beside a bare SELECT, batched put, conditional writes from 8 threads");
   kv->add_option("--seconds", options->seconds, "Seconds per measurement")
@@ -567,7 +580,9 @@ void add_bench_commands(CLI::App& app, Context& context) {
   add_subscribe_bench(*bench, context);
   add_query_bench(*bench, context);
   events->callback([options, &context] {
-    EventsBench run(context.url, options->seconds);
+    std::vector<EventIndex> indexes;
+    for (const std::string& name : options->indexes) indexes.push_back(event_index_named(name));
+    EventsBench run(context.url, options->seconds, indexes);
     const auto results = run.run(options->only);
     if (options->json) {
       print_json(run.backend(), results);

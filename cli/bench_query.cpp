@@ -95,7 +95,9 @@ class QueryBench {
         store_(Store::open(baseline_->store_url())),
         raw_(baseline_->connect()),
         samples_(samples),
-        built_(build(store_, events)) {
+        built_(build(store_, events)),
+        text_index_(add_index(EventIndex::text)),
+        metadata_index_(add_index(EventIndex::metadata)) {
     raw_->analyze();
   }
 
@@ -114,7 +116,56 @@ class QueryBench {
     return built_.positions[(i * 104729) % built_.positions.size()];
   }
 
+  // Builds `index` on the whole store, saying how long it took; whether the backend keeps it.
+  bool add_index(EventIndex index) {
+    const auto start = Clock::now();
+    const bool kept = store_.events().add_index(index);
+    std::cerr << to_string(index) << " index "
+              << (kept ? "built in " +
+                             std::to_string(
+                                 std::chrono::duration<double>(Clock::now() - start).count()) +
+                             " s"
+                       : "not kept by this backend")
+              << "\n";
+    return kept;
+  }
+
+  std::string word_of(std::size_t i) const { return "word" + std::to_string((i * 31) % 1000); }
+  std::string correlation_of(std::size_t i) const {
+    return R"({"correlation_id":"corr-)" + std::to_string(stream_of(i)) + "\"}";
+  }
+
   std::vector<Scenario> scenarios() {
+    std::vector<Scenario> all = plain_scenarios();
+    const Events events = store_.events();
+    if (text_index_) {
+      all.push_back({"words_page",
+                     [this, events](std::size_t i) {
+                       return events.search(word_of(i), position_of(i), kPage).size();
+                     },
+                     [this](std::size_t i) {
+                       return BareQuery{
+                           BareQuery::Kind::words_page, word_of(i), {}, position_of(i).commit(),
+                           position_of(i).sequence(),   kPage};
+                     }});
+    }
+    if (metadata_index_) {
+      all.push_back({"metadata_page",
+                     [this, events](std::size_t i) {
+                       AllReadOptions options;
+                       options.limit = kPage;
+                       options.filter.metadata = correlation_of(i);
+                       return events.read_all(options).size();
+                     },
+                     [this](std::size_t i) {
+                       return BareQuery{
+                           BareQuery::Kind::metadata_page, correlation_of(i), {}, 0, 0, kPage};
+                     }});
+    }
+    return all;
+  }
+
+  std::vector<Scenario> plain_scenarios() {
     const Events events = store_.events();
     return {
         {"type_page",
@@ -198,6 +249,7 @@ class QueryBench {
   std::unique_ptr<bench::BaselineConnection> raw_;
   std::size_t samples_;
   Built built_;
+  bool text_index_, metadata_index_;
 };
 
 double rounded(double value, double unit) {

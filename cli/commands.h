@@ -34,6 +34,10 @@ struct FilterOptions {
 
 void add_migrate_command(CLI::App& app, Context& context);
 void add_events_commands(CLI::App& app, Context& context);
+// The opt-in event indexes' names ("metadata", "data", "text"), and the index a name names.
+const std::vector<std::string>& event_index_names();
+// `name` is one of event_index_names().
+EventIndex event_index_named(const std::string& name);
 // `events index`, under the events command.
 void add_event_index_commands(CLI::App& events, Context& context);
 // `events subscribe`, under the events command.

@@ -1,23 +1,29 @@
 // strata events index add|drop|ls: the opt-in indexes of the events (Events::add_index).
-#include <map>
-
 #include "commands.h"
 #include "output.h"
 
 namespace strata::cli {
 namespace {
 
-const std::map<std::string, EventIndex> kIndexes = {
-    {"metadata", EventIndex::metadata}, {"data", EventIndex::data}, {"text", EventIndex::text}};
-
-// The INDEX argument: one of kIndexes' names.
+// The INDEX argument: one of event_index_names().
 void add_index_argument(CLI::App& command, std::string& name) {
   command.add_option("INDEX", name, "metadata, data or text")
       ->required()
-      ->check(CLI::IsMember({"metadata", "data", "text"}));
+      ->check(CLI::IsMember(event_index_names()));
 }
 
 }  // namespace
+
+const std::vector<std::string>& event_index_names() {
+  static const std::vector<std::string> names = {"metadata", "data", "text"};
+  return names;
+}
+
+EventIndex event_index_named(const std::string& name) {
+  if (name == "metadata") return EventIndex::metadata;
+  if (name == "data") return EventIndex::data;
+  return EventIndex::text;
+}
 
 void add_event_index_commands(CLI::App& events, Context& context) {
   auto* index = events.add_subcommand(
@@ -29,14 +35,14 @@ void add_event_index_commands(CLI::App& events, Context& context) {
       "add", "Build an index while the store is in use; kept false: the backend has no such index");
   add_index_argument(*add, *chosen);
   add->callback([chosen, &context] {
-    const bool kept = context.store().events().add_index(kIndexes.at(*chosen));
+    const bool kept = context.store().events().add_index(event_index_named(*chosen));
     print({{"index", *chosen}, {"kept", kept}});
   });
 
   auto* drop = index->add_subcommand("drop", "Drop an index");
   add_index_argument(*drop, *chosen);
   drop->callback([chosen, &context] {
-    context.store().events().drop_index(kIndexes.at(*chosen));
+    context.store().events().drop_index(event_index_named(*chosen));
     print({{"index", *chosen}, {"dropped", true}});
   });
 

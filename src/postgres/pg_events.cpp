@@ -302,7 +302,8 @@ class AllReadStatement {
   AllReadStatement(const AllReadOptions& options, Shape shape) {
     sql_.append(kHorizon).append(kAppenderLockClass).append(kHorizonEnd);
     sql_ += "SELECT ";
-    sql_.append(shape == Shape::events ? kEventColumns : "count(*) AS count ").append(kFromEvents);
+    sql_.append(shape == Shape::events ? kEventColumns : "count(*) AS count ");
+    sql_ += options.filter.words ? words_source(*options.filter.words) : std::string(kFromEvents);
     sql_ += "WHERE (e.tx_id, e.position) > (" + parameter(std::to_string(options.after.commit())) +
             "::xid8, " + parameter(options.after.sequence()) + "::bigint)";
     if (options.before) {
@@ -352,17 +353,17 @@ class AllReadStatement {
     if (filter.data) {
       sql_ += " AND {schema}.queryable_json(e.data) @> " + parameter(*filter.data) + "::jsonb";
     }
-    // The expression of the index events_text.
-    if (filter.words) {
-      std::string terms;
-      for (const std::string& term : search_terms(*filter.words)) {
-        terms += (terms.empty() ? "" : " ") + term;
-      }
-      sql_ +=
-          " AND to_tsvector('simple', {schema}.queryable_json(e.data)) @@ "
-          "plainto_tsquery('simple', " +
-          parameter(terms) + "::text)";
-    }
+  }
+
+  // The events whose data holds every word, by the index events_text (its expression), as `e`.
+  // Fenced (OFFSET 0): beside the conditions on the order, the planner would otherwise AND the
+  // order index's bitmap of the whole range to the handful of matches (70 ms on a million events).
+  std::string words_source(const std::string& words) {
+    std::string terms;
+    for (const std::string& term : search_terms(words)) terms += (terms.empty() ? "" : " ") + term;
+    return "FROM (SELECT * FROM {schema}.events WHERE to_tsvector('simple', "
+           "{schema}.queryable_json(data)) @@ plainto_tsquery('simple', " +
+           parameter(terms) + "::text) OFFSET 0) e ";
   }
 
   // Binds `value` as the next parameter; returns its placeholder.

@@ -209,13 +209,16 @@ $body$;
 -- bigint); NULL for events appended before. Adding a nullable column rewrites nothing.
 ALTER TABLE {schema}.events ADD COLUMN checksum bigint;
 )sql"},
-    {12, "event indexes by type and category", R"sql(
+    {12, "event indexes by type and category; queryable_json is not parallel safe", R"sql(
 -- Pages of one type or category in the all-events order. A category is a stream's name up to
 -- its first '-'. IF NOT EXISTS: an operator may build them beforehand with CREATE INDEX
 -- CONCURRENTLY, so that the upgrade holds no lock while they build (docs/operations.md).
 CREATE INDEX IF NOT EXISTS events_type ON {schema}.events (type, tx_id, position);
 CREATE INDEX IF NOT EXISTS events_category
   ON {schema}.events (split_part(stream, '-', 1), tx_id, position);
+-- Its exception block starts a subtransaction, which a parallel plan refuses (migration 10 had it
+-- wrong, and a large store's scans went parallel).
+ALTER FUNCTION {schema}.queryable_json(json) PARALLEL UNSAFE;
 )sql"},
 };
 

@@ -146,5 +146,19 @@ TEST(PostgresEventIndexTest, BuildsRaceWithWritersAndAHalfBuiltIndexIsRebuilt) {
   drop_database(BackendKind::postgres, url);
 }
 
+// queryable_json catches conversion errors in a subtransaction, which a parallel plan refuses: a
+// large store's scans would fail once the planner chose one.
+TEST(PostgresEventIndexTest, JsonFiltersRunWherePlansWouldGoParallel) {
+  const std::string url = fresh_database_url(BackendKind::postgres);
+  {
+    Store store = Store::open(url);
+    store.events().append("a-1", event("Happened", R"({"a":1})", R"({"tenant":"acme"})"));
+    EXPECT_NO_THROW(run_store_sql(BackendKind::postgres, url,
+                                  "SET force_parallel_mode = on; SELECT count(*) FROM events "
+                                  "WHERE queryable_json(metadata) @> '{\"tenant\":\"acme\"}'"));
+  }
+  drop_database(BackendKind::postgres, url);
+}
+
 }  // namespace
 }  // namespace strata::testing
