@@ -29,7 +29,8 @@ constexpr const char* kPostgresBareQueries[] = {
     "SELECT name FROM names WHERE starts_with(name, $1) LIMIT $3",
     "SELECT t.tx_id::text, t.position, t.stream, t.version, t.id::text, t.type, t.data, "
     "t.metadata, t.created_at FROM {events} t "
-    "WHERE to_tsvector('simple', {schema}.queryable_json(t.data)) @@ plainto_tsquery('simple', $1) "
+    "WHERE to_tsvector('simple', {schema}.queryable_json(CASE WHEN octet_length(t.data::text) "
+    "<= 524288 THEN t.data END)) @@ plainto_tsquery('simple', $1) "
     "AND (t.tx_id, t.position) > ($2::xid8, $3::bigint) ORDER BY t.tx_id, t.position LIMIT $4",
     "SELECT t.tx_id::text, t.position, t.stream, t.version, t.id::text, t.type, t.data, "
     "t.metadata, t.created_at FROM {events} t "

@@ -232,10 +232,10 @@ class QueryBench {
       return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
     };
     for (std::size_t block = 0; block * kBlock < samples_; ++block) {
-      for (std::size_t i = block * kBlock; i < (block + 1) * kBlock; ++i) {
+      for (std::size_t i = block * kBlock; i < std::min((block + 1) * kBlock, samples_); ++i) {
         ours.push_back(time_ms([&] { scenario.strata(i); }));
       }
-      for (std::size_t i = block * kBlock; i < (block + 1) * kBlock; ++i) {
+      for (std::size_t i = block * kBlock; i < std::min((block + 1) * kBlock, samples_); ++i) {
         const BareQuery query = scenario.bare(i);
         bare.push_back(time_ms([&] { raw_->bare_query(query); }));
       }

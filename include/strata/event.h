@@ -121,8 +121,10 @@ struct EventFilter {
   // numbers beyond what those rules compare alike on every backend (see KeyValue::find) never
   // matches.
   // And whose data's string values hold every word of this text (case-insensitive, whole words,
-  // no stemming, as KeyValue::search matches; an event whose data the JSON filters never match
-  // neither). Needs the text index: reads throw not_found without it (Events::add_index).
+  // no stemming, as KeyValue::search matches; data the JSON filters never match, or beyond
+  // kMaxQueryableValueBytes of strata/kv.h, never matches). Needs the text index: reads throw
+  // not_found without it (Events::add_index). Each read gathers every match from the index before
+  // it pages: a common word costs every read (and every poll of a subscription) its matches.
   std::optional<std::string> words;
 
   friend bool operator==(const EventFilter&, const EventFilter&) = default;

@@ -82,9 +82,10 @@ class STRATA_EXPORT Events {
   StreamInfo stream_info(std::string_view stream) const;
 
   // Up to `options.limit` streams that have events or were deleted, truncated or given settings,
-  // in name order (bytewise on SQLite; the database's collation on PostgreSQL, bytewise under
-  // C or C.UTF-8), one index probe per stream. Throws invalid_argument for a bad prefix,
-  // category, cursor or limit, or for both a prefix and a category.
+  // in name order (bytewise on SQLite; the database's collation on PostgreSQL), a few index
+  // probes per stream. Throws invalid_argument for a bad prefix, category, cursor or limit, for
+  // both a prefix and a category, and on PostgreSQL for a prefix or category when the database
+  // does not order text bytewise (collation C or C.UTF-8).
   std::vector<StreamSummary> list_streams(const StreamListOptions& options = {}) const;
 
   // Stream lifecycle. Each takes the stream's append lock, so it lands between appends.

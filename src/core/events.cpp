@@ -258,12 +258,14 @@ std::vector<RecordedEvent> Events::search(std::string_view words, Position after
 }
 
 bool Events::add_index(EventIndex index) const {
+  detail::validate_event_index(index);
   detail::refuse_in_transaction(scope_, "adding an event index");
   return detail::run_on_session(scope_, "events.add_index", Call::idempotent_write,
                                 [&](Session& session) { return session.indexes().add(index); });
 }
 
 void Events::drop_index(EventIndex index) const {
+  detail::validate_event_index(index);
   detail::refuse_in_transaction(scope_, "dropping an event index");
   detail::run_on_session(scope_, "events.drop_index", Call::idempotent_write,
                          [&](Session& session) {

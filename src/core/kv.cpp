@@ -189,7 +189,6 @@ KvPage page_of(const detail::Scope& scope, const char* operation, std::string_vi
   return page;
 }
 
-// Lower-cased runs of ASCII letters and digits and of non-ASCII bytes (whole UTF-8 characters).
 }  // namespace
 
 KvPage KeyValue::scan(std::string_view prefix, std::optional<std::string> cursor,

@@ -151,6 +151,12 @@ void validate_stream_listing(const StreamListOptions& options) {
   }
 }
 
+void validate_event_index(EventIndex index) {
+  if (index != EventIndex::metadata && index != EventIndex::data && index != EventIndex::text) {
+    invalid("event index " + std::to_string(static_cast<int>(index)) + " is none of EventIndex's");
+  }
+}
+
 void validate_read_filter(const AllReadOptions& options) {
   if (options.category) validate_category(*options.category);
   if (options.stream) validate_stream_name(*options.stream);

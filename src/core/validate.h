@@ -45,6 +45,9 @@ inline constexpr std::size_t kMaxStreamListing = 10'000;
 // A prefix or a category (not both), a cursor that is a name, a limit of 1..kMaxStreamListing.
 void validate_stream_listing(const StreamListOptions& options);
 
+// One of EventIndex's values.
+void validate_event_index(EventIndex index);
+
 // A read_all filter: a valid category or stream, not both, and a valid event filter (event types
 // that are names, at most kMaxFilterTypes of them; `until` not before `since`; queryable JSON
 // patterns).

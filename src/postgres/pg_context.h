@@ -51,6 +51,13 @@ std::string stream_lock_key(std::uint64_t stream_hash);
 inline constexpr Statement kBeginAppender{kBeginSql, "; SELECT pg_advisory_xact_lock_shared(",
                                           kAppenderLockClass, ", 0)"};
 
+// Search words (search_terms) as plainto_tsquery reads them: side by side, all to match.
+inline std::string tsquery_text(const std::vector<std::string>& words) {
+  std::string text;
+  for (const std::string& word : words) text += (text.empty() ? "" : " ") + word;
+  return text;
+}
+
 // What every connection of one store shares.
 struct PgStore {
   std::string quoted_schema;

@@ -25,7 +25,8 @@ constexpr IndexDefinition kIndexes[] = {
     {EventIndex::data, "events_data_json",
      "USING gin ({schema}.queryable_json(data) jsonb_path_ops)"},
     {EventIndex::text, "events_text",
-     "USING gin (to_tsvector('simple', {schema}.queryable_json(data)))"},
+     "USING gin (to_tsvector('simple', {schema}.queryable_json("
+     "CASE WHEN octet_length(data::text) <= 524288 THEN data END)))"},
 };
 
 const IndexDefinition& definition_of(EventIndex index) {
@@ -43,6 +44,7 @@ constexpr Statement kIndexState{
 // name would find the first's half-built index and return before it is whole. Tried, never
 // waited for, as a session waiting on a lock holds back a concurrent build, which waits for it.
 constexpr Statement kTryBuildLock{"SELECT pg_try_advisory_lock($1::bigint) AS taken"};
+constexpr std::chrono::seconds kBuildTurnPatience{300};
 constexpr Statement kBuildUnlock{"SELECT pg_advisory_unlock($1::bigint)"};
 // A build takes as long as the table needs, whatever the URL's statement_timeout.
 constexpr Statement kNoStatementTimeout{"SET statement_timeout = 0"};
@@ -76,26 +78,38 @@ class PgEventIndexes final : public EventIndexOps {
   class BuildTurn {
    public:
     explicit BuildTurn(PgContext& context) : context_(context), key_(lock_key(context)) {
+      const auto give_up = std::chrono::steady_clock::now() + kBuildTurnPatience;
       Backoff backoff;
       while (true) {
         const pq::Result taken = context_.query(kTryBuildLock, key_);
         if (taken.text(0, taken.column("taken")) == "t") break;
-        std::this_thread::sleep_for(backoff.next());
+        if (!pause_before_retry(backoff, give_up)) {
+          throw Error(ErrorCode::timeout,
+                      "another session has been building or dropping an event index for " +
+                          std::to_string(kBuildTurnPatience.count()) +
+                          " s (see pg_stat_progress_create_index)");
+        }
       }
-      context_.query(kNoStatementTimeout, Params());
-    }
-    ~BuildTurn() {
       try {
-        context_.query(kResetStatementTimeout, Params());
-        context_.query(kBuildUnlock, key_);
-      } catch (const std::exception&) {
-        // The connection is gone, and its session lock and setting with it.
+        context_.query(kNoStatementTimeout, Params());
+      } catch (...) {
+        release();
+        throw;
       }
     }
+    ~BuildTurn() { release(); }
     BuildTurn(const BuildTurn&) = delete;
     BuildTurn& operator=(const BuildTurn&) = delete;
 
    private:
+    void release() noexcept {
+      try {
+        context_.query(kResetStatementTimeout, Params());
+        context_.query(kBuildUnlock, key_);
+      } catch (const std::exception&) {
+        // The connection is broken, and the pool closes it: its session lock and setting go too.
+      }
+    }
     static Params lock_key(const PgContext& context) {
       return Params().add(
           advisory_lock_key(stable_hash64("strata event indexes " + context.store.quoted_schema)));

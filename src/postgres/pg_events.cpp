@@ -359,10 +359,10 @@ class AllReadStatement {
   // Fenced (OFFSET 0): beside the conditions on the order, the planner would otherwise AND the
   // order index's bitmap of the whole range to the handful of matches (70 ms on a million events).
   std::string words_source(const std::string& words) {
-    std::string terms;
-    for (const std::string& term : search_terms(words)) terms += (terms.empty() ? "" : " ") + term;
+    const std::string terms = tsquery_text(search_terms(words));
     return "FROM (SELECT * FROM {schema}.events WHERE to_tsvector('simple', "
-           "{schema}.queryable_json(data)) @@ plainto_tsquery('simple', " +
+           "{schema}.queryable_json(CASE WHEN octet_length(data::text) <= 524288 THEN data END)) "
+           "@@ plainto_tsquery('simple', " +
            parameter(terms) + "::text) OFFSET 0) e ";
   }
 

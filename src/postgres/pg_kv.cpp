@@ -270,10 +270,8 @@ class PgKv final : public KvOps {
 
   std::vector<KvEntry> search(std::string_view ns, const std::vector<std::string>& words,
                               const KeyRange& range, std::size_t limit) override {
-    std::string text;
-    for (const std::string& word : words) text += (text.empty() ? "" : " ") + word;
     Params params = range_params(ns, range);
-    params.add(static_cast<std::int64_t>(limit)).add(text);
+    params.add(static_cast<std::int64_t>(limit)).add(tsquery_text(words));
     return read_entries(context_.query(kSearch, params));
   }
 

@@ -88,6 +88,13 @@ constexpr Statement kListStreamsFrom{"WITH RECURSIVE names (name) AS (SELECT ", 
 constexpr Statement kListStreamsAfter{"WITH RECURSIVE names (name) AS (SELECT ", kListAfter,
                                       kListWalk, kRetainedSql, kListOldestEnd};
 
+// Whether the database orders text by its bytes, as the walk's prefix test needs: names with a
+// common prefix then lie together. One row.
+constexpr Statement kCollation{
+    "SELECT datlocprovider = 'c' AND datcollate IN ('C', 'POSIX', 'C.UTF-8', 'C.utf8') "
+    "AS bytewise, CASE WHEN datlocprovider = 'i' THEN 'ICU ' || daticulocale ELSE datcollate END "
+    "AS collation FROM pg_database WHERE datname = current_database()"};
+
 class PgStreams final : public StreamOps {
  public:
   explicit PgStreams(PgContext& context) : context_(context) {}
@@ -111,6 +118,7 @@ class PgStreams final : public StreamOps {
 
   std::vector<StreamSummary> list(std::string_view prefix, std::string_view from, bool inclusive,
                                   std::size_t limit) override {
+    if (!prefix.empty()) require_bytewise_collation();
     const Result rows =
         context_.query(inclusive ? kListStreamsFrom : kListStreamsAfter,
                        Params().add(from).add(prefix).add(static_cast<std::int64_t>(limit)));
@@ -157,7 +165,23 @@ class PgStreams final : public StreamOps {
   }
 
  private:
+  // Under another collation, names with a prefix may lie apart ("order-1" < "order1x" <
+  // "order-2" where '-' is ignored): a walk that stops at the first other name would miss some.
+  void require_bytewise_collation() {
+    if (!bytewise_) {
+      const Result rows = context_.query(kCollation, Params());
+      if (rows.text(0, rows.column("bytewise")) != "t") {
+        throw Error(ErrorCode::invalid_argument,
+                    "listing streams by prefix or category needs a database that orders text by "
+                    "its bytes (collation C or C.UTF-8); this one's is " +
+                        rows.string(0, rows.column("collation")) + ": list every stream instead");
+      }
+      bytewise_ = true;
+    }
+  }
+
   PgContext& context_;
+  bool bytewise_ = false;  // Checked once per connection.
 };
 
 }  // namespace

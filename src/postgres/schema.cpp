@@ -212,7 +212,9 @@ ALTER TABLE {schema}.events ADD COLUMN checksum bigint;
     {12, "event indexes by type and category; queryable_json is not parallel safe", R"sql(
 -- Pages of one type or category in the all-events order. A category is a stream's name up to
 -- its first '-'. IF NOT EXISTS: an operator may build them beforehand with CREATE INDEX
--- CONCURRENTLY, so that the upgrade holds no lock while they build (docs/operations.md).
+-- CONCURRENTLY, so that the upgrade holds no lock while they build (docs/operations.md). They
+-- take as long as the table needs, whatever the URL's statement_timeout.
+SET LOCAL statement_timeout = 0;
 CREATE INDEX IF NOT EXISTS events_type ON {schema}.events (type, tx_id, position);
 CREATE INDEX IF NOT EXISTS events_category
   ON {schema}.events (split_part(stream, '-', 1), tx_id, position);

@@ -8,10 +8,12 @@ namespace {
 using sqlite::Query;
 
 // The text index: rows keyed by the event's position, added and removed with the events by
-// triggers (so every process's appends keep it), filled from the events already stored.
+// triggers (so every process's appends keep it), filled from the events already stored. Data
+// beyond kMaxQueryableValueBytes is left out, as on PostgreSQL, where a tsvector is bounded.
 constexpr Statement kCreateText{R"sql(
 CREATE VIRTUAL TABLE strata_events_text USING fts5 (text, tokenize = 'unicode61 remove_diacritics 0');
-CREATE TRIGGER strata_events_text_insert AFTER INSERT ON strata_events BEGIN
+CREATE TRIGGER strata_events_text_insert AFTER INSERT ON strata_events
+WHEN length(CAST(new.data AS BLOB)) <= 524288 BEGIN
   INSERT INTO strata_events_text (rowid, text)
   SELECT new.position, group_concat(value, ' ') FROM json_tree(new.data) WHERE type = 'text';
 END;
@@ -20,7 +22,7 @@ CREATE TRIGGER strata_events_text_delete AFTER DELETE ON strata_events BEGIN
 END;
 INSERT INTO strata_events_text (rowid, text)
 SELECT e.position, (SELECT group_concat(value, ' ') FROM json_tree(e.data) WHERE type = 'text')
-FROM strata_events e;
+FROM strata_events e WHERE length(CAST(e.data AS BLOB)) <= 524288;
 )sql"};
 constexpr Statement kDropText{
     "DROP TRIGGER IF EXISTS strata_events_text_insert; "

@@ -2,6 +2,8 @@
 // and tombstone, including streams whose events are gone.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <chrono>
 
 #include "support/backends.h"
@@ -141,6 +143,33 @@ TEST_P(StreamListingTest, BadListingsAreRefusedNamingWhatIsWrong) {
 }
 
 STRATA_ALL_BACKENDS(StreamListingTest);
+
+// Where '-' or case weigh less than letters, names with a prefix lie apart ("order-1" <
+// "order1x" < "order-2"): such a database lists every stream, and refuses prefixes.
+TEST(PostgresStreamListingTest, PrefixesAreRefusedWhereTheCollationIsNotBytewise) {
+  const std::string database = "icu_listing_" + std::to_string(::getpid());
+  run_admin_sql("CREATE DATABASE " + database +
+                " TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'");
+  std::string url = postgres_base_url();
+  url.replace(url.find("/postgres?"), 10, "/" + database + "?");
+  {
+    Store store = Store::open(url);
+    for (const char* stream : {"order-1", "order1x", "order-2"}) {
+      store.events().append(stream, event("Happened"));
+    }
+    EXPECT_EQ(list(store.events(), {}).size(), 3u);
+    StreamListOptions by_category;
+    by_category.category = "order";
+    try {
+      store.events().list_streams(by_category);
+      ADD_FAILURE() << "a category listing under ICU en-US was not refused";
+    } catch (const Error& error) {
+      EXPECT_EQ(error.code(), ErrorCode::invalid_argument);
+      EXPECT_NE(std::string(error.what()).find("ICU en-US"), std::string::npos) << error.what();
+    }
+  }
+  run_admin_sql("DROP DATABASE " + database);
+}
 
 }  // namespace
 }  // namespace strata::testing
