@@ -4,36 +4,38 @@
 
 #include "baseline_backends.h"
 #include "core/ids.h"
+#include "postgres/pg_context.h"
 #include "postgres/pq/pq.h"
 #include "strata/event.h"
 
 namespace strata::bench {
 namespace {
 
-// By BareQuery::Kind, on {events}, the store's events table in {schema}, its schema: parameters
-// as bare_params gives.
+// By BareQuery::Kind, on the store's events table ({schema} is its schema, as with_schema fills
+// it): parameters as bare_params gives.
 constexpr const char* kPostgresBareQueries[] = {
     "SELECT t.tx_id::text, t.position, t.stream, t.version, t.id::text, t.type, t.data, "
-    "t.metadata, t.created_at FROM {events} t WHERE t.type = $1 "
+    "t.metadata, t.created_at FROM {schema}.events t WHERE t.type = $1 "
     "AND (t.tx_id, t.position) > ($2::xid8, $3::bigint) ORDER BY t.tx_id, t.position LIMIT $4",
     "SELECT t.tx_id::text, t.position, t.stream, t.version, t.id::text, t.type, t.data, "
-    "t.metadata, t.created_at FROM {events} t WHERE split_part(t.stream, '-', 1) = $1 "
+    "t.metadata, t.created_at FROM {schema}.events t WHERE split_part(t.stream, '-', 1) = $1 "
     "AND (t.tx_id, t.position) > ($2::xid8, $3::bigint) ORDER BY t.tx_id, t.position LIMIT $4",
     "SELECT t.tx_id::text, t.position, t.stream, t.version, t.id::text, t.type, t.data, "
-    "t.metadata, t.created_at FROM {events} t WHERE t.stream = $1 ORDER BY t.version LIMIT $2",
-    "SELECT count(*) FROM {events} WHERE stream = $1",
+    "t.metadata, t.created_at FROM {schema}.events t WHERE t.stream = $1 ORDER BY t.version LIMIT "
+    "$2",
+    "SELECT count(*) FROM {schema}.events WHERE stream = $1",
     "WITH RECURSIVE names (name) AS ("
-    "SELECT (SELECT min(stream) FROM {events} WHERE stream > $2) UNION ALL "
-    "SELECT (SELECT min(stream) FROM {events} WHERE stream > n.name) FROM names n "
+    "SELECT (SELECT min(stream) FROM {schema}.events WHERE stream > $2) UNION ALL "
+    "SELECT (SELECT min(stream) FROM {schema}.events WHERE stream > n.name) FROM names n "
     "WHERE starts_with(n.name, $1)) "
     "SELECT name FROM names WHERE starts_with(name, $1) LIMIT $3",
     "SELECT t.tx_id::text, t.position, t.stream, t.version, t.id::text, t.type, t.data, "
-    "t.metadata, t.created_at FROM {events} t "
+    "t.metadata, t.created_at FROM {schema}.events t "
     "WHERE to_tsvector('simple', {schema}.queryable_json(CASE WHEN octet_length(t.data::text) "
     "<= 524288 THEN t.data END)) @@ plainto_tsquery('simple', $1) "
     "AND (t.tx_id, t.position) > ($2::xid8, $3::bigint) ORDER BY t.tx_id, t.position LIMIT $4",
     "SELECT t.tx_id::text, t.position, t.stream, t.version, t.id::text, t.type, t.data, "
-    "t.metadata, t.created_at FROM {events} t "
+    "t.metadata, t.created_at FROM {schema}.events t "
     "WHERE {schema}.queryable_json(t.metadata) @> $1::jsonb "
     "AND (t.tx_id, t.position) > ($2::xid8, $3::bigint) ORDER BY t.tx_id, t.position LIMIT $4",
 };
@@ -122,13 +124,8 @@ class PostgresConnection final : public BaselineConnection {
   void analyze() override { connection_.exec("ANALYZE " + schema_ + ".events"); }
 
   std::size_t bare_query(const BareQuery& query) override {
-    std::string sql = kPostgresBareQueries[static_cast<int>(query.kind)];
-    for (auto at = sql.find("{events}"); at != std::string::npos; at = sql.find("{events}")) {
-      sql.replace(at, 8, "{schema}.events");
-    }
-    for (auto at = sql.find("{schema}"); at != std::string::npos; at = sql.find("{schema}")) {
-      sql.replace(at, 8, schema_);
-    }
+    const std::string sql =
+        detail::with_schema(kPostgresBareQueries[static_cast<int>(query.kind)], schema_);
     return static_cast<std::size_t>(connection_.query(sql, bare_params(query)).rows());
   }
 

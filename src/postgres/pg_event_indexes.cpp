@@ -1,8 +1,6 @@
 // The opt-in event indexes on PostgreSQL: GIN indexes over queryable_json of metadata and of
 // data, and over the data's tsvector, each built and dropped CONCURRENTLY, so that appends and
 // reads go on meanwhile.
-#include <thread>
-
 #include "core/ids.h"
 #include "core/reconnect.h"
 #include "postgres/pg_rooms.h"
